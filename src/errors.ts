@@ -1,0 +1,119 @@
+/**
+ * Every error tickstorm raises or sends carries a stable code (in the spirit of undici's
+ * `UND_ERR_*` and fastify's `FST_ERR_*`): programs branch on `code`, people read `message`.
+ */
+
+export const ERROR_CODES = {
+  /** Options or config failed validation; `details.problems` lists every problem found. */
+  INVALID_OPTIONS: 'TS_ERR_INVALID_OPTIONS',
+  /** uWebSockets.js loaded its slow pure-JS fallback instead of the native addon. */
+  UWS_NOT_NATIVE: 'TS_ERR_UWS_NOT_NATIVE',
+  /** The server could not bind its host and port. */
+  LISTEN_FAILED: 'TS_ERR_LISTEN_FAILED',
+  /** A requested symbol is not in the universe. */
+  UNKNOWN_SYMBOL: 'TS_ERR_UNKNOWN_SYMBOL',
+  /** A query parameter is malformed or unknown. */
+  BAD_QUERY: 'TS_ERR_BAD_QUERY',
+  /** A request body is not valid JSON or not of the expected shape. */
+  BAD_JSON: 'TS_ERR_BAD_JSON',
+  /** A request body is larger than the server accepts. */
+  BODY_TOO_LARGE: 'TS_ERR_BODY_TOO_LARGE',
+  /** A POST body was sent with a content type other than JSON. */
+  UNSUPPORTED_MEDIA_TYPE: 'TS_ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** No route matches the path. */
+  NOT_FOUND: 'TS_ERR_NOT_FOUND',
+  /** The route exists but not for this method. */
+  METHOD_NOT_ALLOWED: 'TS_ERR_METHOD_NOT_ALLOWED',
+  /** The server is draining for shutdown. */
+  SHUTTING_DOWN: 'TS_ERR_SHUTTING_DOWN',
+} as const
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
+
+export class TickstormError extends Error {
+  readonly code: ErrorCode
+  readonly details: Readonly<Record<string, unknown>> | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'TickstormError'
+    this.code = code
+    this.details = options.details
+  }
+}
+
+/**
+ * Collects every validation problem before failing, so a user fixes a config in one pass
+ * (k6's `Validate() []error`). Each problem names its path and the bad value.
+ */
+export class Problems {
+  readonly #list: string[] = []
+
+  add(path: string, expectation: string, got: unknown): void {
+    this.#list.push(`\`${path}\` ${expectation}, got ${describe(got)}`)
+  }
+
+  get list(): readonly string[] {
+    return this.#list
+  }
+
+  /** Throws one TS_ERR_INVALID_OPTIONS listing every problem, if there are any. */
+  throwIfAny(what: string): void {
+    if (this.#list.length === 0) return
+    throw new TickstormError(
+      ERROR_CODES.INVALID_OPTIONS,
+      `invalid ${what}:\n  - ${this.#list.join('\n  - ')}`,
+      { details: { problems: [...this.#list] } },
+    )
+  }
+
+  /** Checks an integer in [min, max]; returns whether it passed. */
+  int(path: string, value: unknown, min: number, max: number): value is number {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) {
+      return true
+    }
+    this.add(path, `must be an integer from ${min} to ${max}`, value)
+    return false
+  }
+
+  /** Checks a finite number in [min, max]; returns whether it passed. */
+  number(path: string, value: unknown, min: number, max: number): value is number {
+    if (typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max) {
+      return true
+    }
+    this.add(path, `must be a number from ${min} to ${max}`, value)
+    return false
+  }
+
+  /** Checks membership in a fixed set of strings; returns whether it passed. */
+  oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[]): value is T {
+    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return true
+    this.add(path, `must be one of ${allowed.join(', ')}`, value)
+    return false
+  }
+
+  /** Reports keys of `given` that `known` does not have (an unknown key is an error). */
+  unknownKeys(path: string, given: object, known: object): void {
+    for (const key of Object.keys(given)) {
+      if (!Object.hasOwn(known, key))
+        this.add(`${path}${path ? '.' : ''}${key}`, 'is not a known option', key)
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null)
+    return String(value)
+  try {
+    return JSON.stringify(value)
+  } catch {
+    // A cyclic or exotic value: its type is still worth saying.
+    return typeof value
+  }
+}
