@@ -18,14 +18,18 @@ export const ERROR_CODES = {
   BAD_JSON: 'TS_ERR_BAD_JSON',
   /** A request body is larger than the server accepts. */
   BODY_TOO_LARGE: 'TS_ERR_BODY_TOO_LARGE',
-  /** A POST body was sent with a content type other than JSON. */
-  UNSUPPORTED_MEDIA_TYPE: 'TS_ERR_UNSUPPORTED_MEDIA_TYPE',
   /** No route matches the path. */
   NOT_FOUND: 'TS_ERR_NOT_FOUND',
   /** The route exists but not for this method. */
   METHOD_NOT_ALLOWED: 'TS_ERR_METHOD_NOT_ALLOWED',
   /** The server is draining for shutdown. */
   SHUTTING_DOWN: 'TS_ERR_SHUTTING_DOWN',
+  /** A bug on our side; the request is answered, the process goes on. */
+  INTERNAL: 'TS_ERR_INTERNAL',
+  /** An event-stream line exceeded the parser's `maxLineBytes` and was dropped. */
+  SSE_LINE_TOO_LONG: 'TS_ERR_SSE_LINE_TOO_LONG',
+  /** The command line could not be understood. */
+  USAGE: 'TS_ERR_USAGE',
 } as const
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
@@ -69,6 +73,27 @@ export class Problems {
       `invalid ${what}:\n  - ${this.#list.join('\n  - ')}`,
       { details: { problems: [...this.#list] } },
     )
+  }
+
+  /**
+   * Runs another resolver and takes over its problems instead of letting it throw, so options
+   * spread over several resolvers are still reported in one pass.
+   */
+  absorb<T>(resolve: () => T): T | undefined {
+    try {
+      return resolve()
+    } catch (error) {
+      const problems = error instanceof TickstormError ? error.details?.['problems'] : undefined
+      if (
+        error instanceof TickstormError &&
+        error.code === ERROR_CODES.INVALID_OPTIONS &&
+        Array.isArray(problems)
+      ) {
+        this.#list.push(...(problems as string[]))
+        return undefined
+      }
+      throw error
+    }
   }
 
   /** Checks an integer in [min, max]; returns whether it passed. */
