@@ -1,0 +1,151 @@
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import type { HttpResponse } from './native-uws.js'
+
+const STATUS_LINES: Readonly<Record<number, string>> = {
+  200: '200 OK',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Payload Too Large',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+}
+
+/** The HTTP status each coded error maps to. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  [ERROR_CODES.UNKNOWN_SYMBOL]: 400,
+  [ERROR_CODES.BAD_QUERY]: 400,
+  [ERROR_CODES.BAD_JSON]: 400,
+  [ERROR_CODES.BODY_TOO_LARGE]: 413,
+  [ERROR_CODES.NOT_FOUND]: 404,
+  [ERROR_CODES.METHOD_NOT_ALLOWED]: 405,
+  [ERROR_CODES.SHUTTING_DOWN]: 503,
+  [ERROR_CODES.INTERNAL]: 500,
+}
+
+/**
+ * Headers every response carries. `Access-Control-Allow-Origin: *` lets a page on another origin
+ * read the API and open EventSource without credentials (reference/sse.md §4.7).
+ */
+export function writeCommonHeaders(res: HttpResponse): void {
+  res.writeHeader('Access-Control-Allow-Origin', '*')
+}
+
+export function sendJson(
+  res: HttpResponse,
+  status: number,
+  json: string,
+  extraHeaders: readonly (readonly [string, string])[] = [],
+): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[status] ?? `${status}`)
+    writeCommonHeaders(res)
+    res.writeHeader('Content-Type', 'application/json; charset=utf-8')
+    res.writeHeader('Cache-Control', 'no-store')
+    for (const [name, value] of extraHeaders) res.writeHeader(name, value)
+    res.end(json)
+  })
+}
+
+/** `{"error":{"code","message","details"?}}` with the status the code maps to. */
+export function sendError(
+  res: HttpResponse,
+  error: TickstormError,
+  extraHeaders: readonly (readonly [string, string])[] = [],
+): void {
+  const status = STATUS_BY_CODE[error.code] ?? 500
+  const body: { code: string; message: string; details?: unknown } = {
+    code: error.code,
+    message: error.message,
+  }
+  if (error.details !== undefined) body.details = error.details
+  sendJson(res, status, JSON.stringify({ error: body }), extraHeaders)
+}
+
+/**
+ * Parses a query string, rejecting parameters the route does not know (a typo such as `symbol=`
+ * would otherwise silently subscribe to everything) and repeated ones.
+ */
+export function parseQuery(query: string, allowed: readonly string[]): URLSearchParams {
+  const params = new URLSearchParams(query)
+  const seen = new Set<string>()
+  for (const key of params.keys()) {
+    if (!allowed.includes(key)) {
+      throw new TickstormError(
+        ERROR_CODES.BAD_QUERY,
+        `unknown query parameter ${JSON.stringify(key)}; this route takes ${allowed.join(', ')}`,
+        { details: { parameter: key, allowed } },
+      )
+    }
+    if (seen.has(key)) {
+      throw new TickstormError(ERROR_CODES.BAD_QUERY, `query parameter ${key} is repeated`, {
+        details: { parameter: key },
+      })
+    }
+    seen.add(key)
+  }
+  return params
+}
+
+/** `a,b,c` → names; absent → null (meaning all). */
+export function parseSymbolsParam(value: string | null): string[] | null {
+  if (value === null) return null
+  if (value === '') {
+    throw new TickstormError(
+      ERROR_CODES.BAD_QUERY,
+      'symbols: empty list (omit it for every symbol)',
+    )
+  }
+  return value.split(',')
+}
+
+/** A boolean query flag: `true`/`1` or `false`/`0`. */
+export function parseFlag(name: string, value: string | null, fallback: boolean): boolean {
+  if (value === null) return fallback
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new TickstormError(
+    ERROR_CODES.BAD_QUERY,
+    `${name} must be true or false, got ${JSON.stringify(value)}`,
+  )
+}
+
+/**
+ * Collects a request body up to `maxBytes`. uWS hands out chunks that are only valid during the
+ * callback, so each is copied. The caller must have registered `onAborted` already.
+ */
+export function readBody(
+  res: HttpResponse,
+  maxBytes: number,
+  declaredLength: number,
+  onBody: (body: Buffer) => void,
+  onError: (error: TickstormError) => void,
+): void {
+  const tooLarge = () =>
+    new TickstormError(
+      ERROR_CODES.BODY_TOO_LARGE,
+      `request body is larger than ${maxBytes} bytes`,
+      {
+        details: { maxBytes },
+      },
+    )
+  if (declaredLength > maxBytes) {
+    onError(tooLarge())
+    return
+  }
+  const chunks: Buffer[] = []
+  let received = 0
+  let failed = false
+  res.onData((chunk, isLast) => {
+    if (failed) return
+    received += chunk.byteLength
+    if (received > maxBytes) {
+      failed = true
+      onError(tooLarge())
+      return
+    }
+    chunks.push(Buffer.from(chunk.slice(0)))
+    if (isLast) onBody(Buffer.concat(chunks, received))
+  })
+}

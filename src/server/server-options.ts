@@ -1,0 +1,98 @@
+import { Problems } from '../errors.js'
+import { DEFAULT_FEED_OPTIONS, type FeedOptions, resolveFeedOptions } from '../feed/feed.js'
+import { resolveMarketOptions } from '../market/market.js'
+import type { PresetName } from '../market/types.js'
+
+export interface ServerOptions extends FeedOptions {
+  readonly host: string
+  /** 0 picks any free port; the bound one is on the returned server. */
+  readonly port: number
+  /** Market: seed, preset, universe size (undefined: the preset's) and midday rate override. */
+  readonly seed: number
+  readonly preset: PresetName
+  readonly symbols: number | undefined
+  readonly ratePerSec: number | undefined
+  /** `retry:` sent on every stream. */
+  readonly retryMs: number
+  readonly heartbeatMs: number
+  readonly maxBodyBytes: number
+  /** Most symbols one subscription may name (by default, the whole universe). */
+  readonly maxSymbolsPerSubscription: number
+  readonly catchUpBytes: number
+  readonly slowConsumerTimeoutMs: number
+  readonly drainRetryMinMs: number
+  readonly drainRetryMaxMs: number
+}
+
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
+  ...DEFAULT_FEED_OPTIONS,
+  host: '127.0.0.1',
+  port: 8080,
+  seed: 1,
+  preset: 'normal',
+  symbols: undefined,
+  ratePerSec: undefined,
+  retryMs: 2000,
+  heartbeatMs: 15_000,
+  maxBodyBytes: 64 * 1024,
+  maxSymbolsPerSubscription: 8000,
+  catchUpBytes: 256 * 1024,
+  slowConsumerTimeoutMs: 30_000,
+  drainRetryMinMs: 1000,
+  drainRetryMaxMs: 30_000,
+})
+
+export const FEED_OPTION_KEYS = ['speed', 'frameMs', 'historyEvents', 'historyBytes'] as const
+
+/** The market's part of the server options, for `createMarket`. */
+export function marketOptionsOf(options: ServerOptions): Record<string, unknown> {
+  const market: Record<string, unknown> = { seed: options.seed, preset: options.preset }
+  if (options.symbols !== undefined) market['symbols'] = options.symbols
+  if (options.ratePerSec !== undefined) market['ratePerSec'] = options.ratePerSec
+  return market
+}
+
+/**
+ * Validates the server's options, and through the market's and the feed's own resolvers theirs,
+ * reporting every problem of all three at once.
+ */
+export function resolveServerOptions(partial: Partial<ServerOptions> = {}): ServerOptions {
+  const problems = new Problems()
+  problems.unknownKeys('', partial, DEFAULT_SERVER_OPTIONS)
+  const options: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...stripUndefined(partial) }
+  if (typeof options.host !== 'string' || options.host === '') {
+    problems.add('host', 'must be a host name or address', options.host)
+  }
+  problems.int('port', options.port, 0, 65_535)
+  problems.int('retryMs', options.retryMs, 0, 2_147_483_647)
+  problems.int('heartbeatMs', options.heartbeatMs, 100, 3_600_000)
+  problems.int('maxBodyBytes', options.maxBodyBytes, 64, 16 * 1024 * 1024)
+  problems.int('maxSymbolsPerSubscription', options.maxSymbolsPerSubscription, 1, 8000)
+  problems.int('catchUpBytes', options.catchUpBytes, 1024, 64 * 1024 * 1024)
+  problems.int('slowConsumerTimeoutMs', options.slowConsumerTimeoutMs, 100, 3_600_000)
+  problems.int('drainRetryMinMs', options.drainRetryMinMs, 0, 2_147_483_647)
+  if (problems.int('drainRetryMaxMs', options.drainRetryMaxMs, 0, 2_147_483_647)) {
+    if (options.drainRetryMaxMs < options.drainRetryMinMs) {
+      problems.add('drainRetryMaxMs', 'must be ≥ drainRetryMinMs', options.drainRetryMaxMs)
+    }
+  }
+  problems.absorb(() => resolveFeedOptions(pick(options, FEED_OPTION_KEYS)))
+  problems.absorb(() => resolveMarketOptions(marketOptionsOf(options)))
+  problems.throwIfAny('server options')
+  return Object.freeze(options)
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, entry]) => entry !== undefined),
+  ) as Partial<T>
+}
+
+export function pick<T extends object, K extends keyof T>(
+  value: T,
+  keys: readonly K[],
+): Pick<T, K> {
+  const out = {} as Pick<T, K>
+  for (const key of keys) out[key] = value[key]
+  return out
+}

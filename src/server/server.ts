@@ -1,0 +1,362 @@
+import { nowUs } from '../clock.js'
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import { createFeed, type Feed, type FeedStats } from '../feed/feed.js'
+import { createMarket } from '../market/market.js'
+import { encodeSnapshotJson } from '../wire/snapshot-json.js'
+import { encodeSseRetry } from '../wire/sse-frame.js'
+import { formatPrice } from '../wire/tick-json.js'
+import {
+  parseFlag,
+  parseQuery,
+  parseSymbolsParam,
+  readBody,
+  sendError,
+  sendJson,
+  writeCommonHeaders,
+} from './http.js'
+import {
+  type HttpRequest,
+  type HttpResponse,
+  nativeUws,
+  type us_listen_socket,
+} from './native-uws.js'
+import {
+  FEED_OPTION_KEYS,
+  marketOptionsOf,
+  pick,
+  resolveServerOptions,
+  type ServerOptions,
+} from './server-options.js'
+import { createSseHub, drainRetryMs, type SseHubStats } from './sse-hub.js'
+import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
+
+export interface ServerStats {
+  readonly uptimeMs: number
+  readonly feed: FeedStats
+  readonly sse: SseHubStats
+}
+
+export interface TickstormServer {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string
+  readonly host: string
+  readonly port: number
+  readonly options: ServerOptions
+  readonly feed: Feed
+  stats(): ServerStats
+  /** Cuts the connection of up to `count` SSE streams (fault injection); returns how many. */
+  dropStreams(count?: number): number
+  /**
+   * Graceful shutdown: stop accepting, end every stream with a jittered `retry:` so the reconnect
+   * storm is spread out (reference/sse.md §4.4), stop the feed, close every socket.
+   */
+  close(): Promise<void>
+}
+
+const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot'] as const
+const POST_STREAM_KEYS = new Set(['symbols', 'lastEventId', 'snapshot'])
+
+/** The routes, for 405 answers and the index document. */
+const ROUTES: Readonly<Record<string, readonly string[]>> = {
+  '/': ['GET'],
+  '/v1/stream': ['GET', 'POST'],
+  '/v1/snapshot': ['GET'],
+  '/v1/symbols': ['GET'],
+  '/healthz': ['GET'],
+}
+
+/**
+ * The composition root: market → feed → SSE hub, wired to uWebSockets.js routes, listening on
+ * `host:port`. Resolves once the port is bound.
+ */
+export async function createServer(partial: Partial<ServerOptions> = {}): Promise<TickstormServer> {
+  const uWS = nativeUws()
+  const options = resolveServerOptions(partial)
+  const market = createMarket(marketOptionsOf(options))
+  const feed = createFeed({ market }, pick(options, FEED_OPTION_KEYS))
+  const symbolIndex = createSymbolIndex(feed.symbols)
+  const hub = createSseHub(feed, options)
+  const startedAt = Date.now()
+  let draining = false
+
+  const subscriptionOf = (names: readonly string[] | null): Subscription =>
+    resolveSubscription(names, symbolIndex, options.maxSymbolsPerSubscription)
+
+  /** Sheds a stream request while draining: 200 + `retry:` + end, never 503 (EventSource would give up). */
+  const shedStream = (res: HttpResponse): void => {
+    res.cork(() => {
+      res.writeStatus('200 OK')
+      writeCommonHeaders(res)
+      res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
+      res.writeHeader('Cache-Control', 'no-store, no-transform')
+      res.end(encodeSseRetry(drainRetryMs(options)), true)
+    })
+  }
+
+  const guard = (res: HttpResponse, handler: () => void): void => {
+    try {
+      handler()
+    } catch (error) {
+      // A coded error is the client's; anything else is ours, still answered rather than thrown
+      // through uWS (which would take the whole process down).
+      const coded =
+        error instanceof TickstormError
+          ? error
+          : new TickstormError(ERROR_CODES.INTERNAL, 'internal error', { cause: error })
+      if (!(error instanceof TickstormError)) console.error(error)
+      sendError(res, coded)
+    }
+  }
+
+  const app = uWS.App()
+
+  app.get('/v1/stream', (res, req) => {
+    const lastEventIdHeader = req.getHeader('last-event-id')
+    const query = req.getQuery() ?? ''
+    guard(res, () => {
+      if (draining) return shedStream(res)
+      const params = parseQuery(query, STREAM_QUERY)
+      const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
+      const snapshot = parseFlag('snapshot', params.get('snapshot'), true)
+      // The header wins: a browser EventSource keeps its original URL (with any lastEventId
+      // query) and sends the newer id in the header when it reconnects.
+      const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : params.get('lastEventId')
+      hub.open(res, subscription, { lastEventId, snapshot })
+    })
+  })
+
+  app.post('/v1/stream', (res, req) => {
+    const lastEventIdHeader = req.getHeader('last-event-id')
+    const declaredLength = Number(req.getHeader('content-length') || 0)
+    let aborted = false
+    res.onAborted(() => {
+      aborted = true
+    })
+    if (draining) return shedStream(res)
+    readBody(
+      res,
+      options.maxBodyBytes,
+      declaredLength,
+      (body) => {
+        if (aborted) return
+        guard(res, () => {
+          const request = parseStreamBody(body)
+          const subscription = subscriptionOf(request.symbols)
+          const lastEventId =
+            lastEventIdHeader !== '' ? lastEventIdHeader : (request.lastEventId ?? null)
+          hub.open(res, subscription, { lastEventId, snapshot: request.snapshot ?? true })
+        })
+      },
+      (error) => {
+        if (!aborted) sendError(res, error)
+      },
+    )
+  })
+
+  app.get('/v1/snapshot', (res, req) => {
+    const query = req.getQuery() ?? ''
+    guard(res, () => {
+      const params = parseQuery(query, ['symbols'])
+      const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
+      const symbols = subscription.symbols ?? feed.symbols.map((_, index) => index)
+      const states = symbols.map((symbol) => feed.state(symbol))
+      sendJson(res, 200, encodeSnapshotJson(states, feed.symbols, feed.headSeq, nowUs(), false))
+    })
+  })
+
+  // The universe never changes while the server runs, so its document is built once.
+  const symbolsJson = JSON.stringify({
+    count: market.instruments.length,
+    symbols: market.instruments.map((instrument) => ({
+      symbol: instrument.symbol,
+      tickSize: Number(formatPrice(instrument.tickUnits)),
+      lotSize: instrument.lotSize,
+      startPrice: Number(formatPrice(instrument.startPrice)),
+    })),
+  })
+  app.get('/v1/symbols', (res, req) => {
+    const query = req.getQuery() ?? ''
+    guard(res, () => {
+      parseQuery(query, [])
+      sendJson(res, 200, symbolsJson)
+    })
+  })
+
+  app.get('/healthz', (res) => {
+    const stats = currentStats()
+    sendJson(
+      res,
+      draining ? 503 : 200,
+      JSON.stringify({
+        status: draining ? 'draining' : 'ok',
+        uptimeMs: stats.uptimeMs,
+        preset: options.preset,
+        seed: options.seed,
+        symbols: feed.symbols.length,
+        headSeq: stats.feed.headSeq,
+        connections: { sse: stats.sse.connections },
+        pacing: {
+          frameMs: options.frameMs,
+          lastLagMs: stats.feed.lastLagUs / 1000,
+          maxLagMs: stats.feed.maxLagUs / 1000,
+          meanLagMs: stats.feed.meanLagUs / 1000,
+        },
+        sse: stats.sse,
+      }),
+    )
+  })
+
+  app.get('/', (res) => {
+    sendJson(
+      res,
+      200,
+      JSON.stringify({
+        name: 'tickstorm',
+        endpoints: {
+          'GET /v1/stream?symbols=AAPL,MSFT': 'Server-Sent Events: quote, trade, status, snapshot',
+          'POST /v1/stream': 'the same stream, subscribed with a JSON body {"symbols": [...]}',
+          'GET /v1/snapshot?symbols=…': 'latest values as JSON',
+          'GET /v1/symbols': 'the instrument universe',
+          'GET /healthz': 'liveness, pacing lag and connection counts',
+        },
+      }),
+    )
+  })
+
+  // CORS preflight. A reconnect carrying Last-Event-ID may need one (reference/sse.md §4.3).
+  app.options('/*', (res) => {
+    res.cork(() => {
+      res.writeStatus('204 No Content')
+      writeCommonHeaders(res)
+      res.writeHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      res.writeHeader('Access-Control-Allow-Headers', 'Last-Event-ID, Content-Type')
+      res.writeHeader('Access-Control-Max-Age', '600')
+      res.endWithoutBody()
+    })
+  })
+
+  app.any('/*', (res, req: HttpRequest) => {
+    const path = req.getUrl()
+    const method = req.getCaseSensitiveMethod()
+    const allowed = ROUTES[path]
+    if (allowed !== undefined) {
+      sendError(
+        res,
+        new TickstormError(
+          ERROR_CODES.METHOD_NOT_ALLOWED,
+          `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+        ),
+        [['Allow', [...allowed, 'OPTIONS'].join(', ')]],
+      )
+      return
+    }
+    sendError(
+      res,
+      new TickstormError(ERROR_CODES.NOT_FOUND, `no route for ${method} ${path}`, {
+        details: { routes: Object.keys(ROUTES) },
+      }),
+    )
+  })
+
+  const currentStats = (): ServerStats => ({
+    uptimeMs: Date.now() - startedAt,
+    feed: feed.stats(),
+    sse: hub.stats(),
+  })
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(options.host, options.port, (socket) => {
+      if (socket) resolve(socket)
+      else {
+        reject(
+          new TickstormError(
+            ERROR_CODES.LISTEN_FAILED,
+            `cannot listen on ${options.host}:${options.port} (in use, or not an address of this host)`,
+            { details: { host: options.host, port: options.port } },
+          ),
+        )
+      }
+    })
+  })
+  const port = uWS.us_socket_local_port(listenSocket)
+  feed.start()
+
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    host: options.host,
+    port,
+    options,
+    feed,
+    stats: currentStats,
+    dropStreams: (count) => hub.dropStreams(count),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        draining = true
+        uWS.us_listen_socket_close(listenSocket)
+        feed.stop()
+        hub.drain()
+        hub.close()
+        // Let the ends flush before every remaining socket (idle keep-alives too) is closed.
+        setImmediate(() => {
+          ;(app as unknown as { close(): void }).close()
+          resolve()
+        })
+      })
+      return closing
+    },
+  }
+}
+
+interface StreamRequest {
+  readonly symbols: string[] | null
+  readonly lastEventId?: string
+  readonly snapshot?: boolean
+}
+
+/** `{"symbols": ["AAPL"], "lastEventId"?: "123", "snapshot"?: true}`, strictly. */
+function parseStreamBody(body: Buffer): StreamRequest {
+  let value: unknown
+  try {
+    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
+  } catch (error) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_JSON,
+      `request body is not valid JSON: ${(error as Error).message}`,
+    )
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_JSON,
+      'request body must be a JSON object like {"symbols": ["AAPL"]}',
+    )
+  }
+  const record = value as Record<string, unknown>
+  const unknown = Object.keys(record).filter((key) => !POST_STREAM_KEYS.has(key))
+  if (unknown.length > 0) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_JSON,
+      `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes symbols, lastEventId, snapshot`,
+    )
+  }
+  const { symbols, lastEventId, snapshot } = record
+  if (
+    symbols !== undefined &&
+    (!Array.isArray(symbols) || symbols.some((symbol) => typeof symbol !== 'string'))
+  ) {
+    throw new TickstormError(ERROR_CODES.BAD_JSON, '`symbols` must be an array of strings')
+  }
+  if (lastEventId !== undefined && typeof lastEventId !== 'string') {
+    throw new TickstormError(ERROR_CODES.BAD_JSON, '`lastEventId` must be a string')
+  }
+  if (snapshot !== undefined && typeof snapshot !== 'boolean') {
+    throw new TickstormError(ERROR_CODES.BAD_JSON, '`snapshot` must be a boolean')
+  }
+  const request: { symbols: string[] | null; lastEventId?: string; snapshot?: boolean } = {
+    symbols:
+      symbols === undefined || (symbols as string[]).length === 0 ? null : (symbols as string[]),
+  }
+  if (lastEventId !== undefined) request.lastEventId = lastEventId
+  if (snapshot !== undefined) request.snapshot = snapshot
+  return request
+}

@@ -1,0 +1,446 @@
+import { nowUs } from '../clock.js'
+import type { Feed } from '../feed/feed.js'
+import type { FeedFrame } from '../feed/feed-event.js'
+import { encodeSnapshotJson } from '../wire/snapshot-json.js'
+import {
+  concatBytes,
+  encodeSseEvent,
+  encodeSsePreamble,
+  encodeSseRetry,
+  SSE_HEARTBEAT,
+} from '../wire/sse-frame.js'
+import type { HttpResponse } from './native-uws.js'
+import { includes, type Subscription } from './subscription.js'
+
+export interface SseHubOptions {
+  /** Sent as `retry:` on every new stream. */
+  readonly retryMs: number
+  /** One timer writes a comment line to every live stream this often. */
+  readonly heartbeatMs: number
+  /** Most bytes of replay written to one stream per turn before yielding to the others. */
+  readonly catchUpBytes: number
+  /** A stream that cannot keep up (or catch up) for this long is closed and counted. */
+  readonly slowConsumerTimeoutMs: number
+  /** On shutdown each stream gets `retry:` drawn uniformly from this range, spreading the storm. */
+  readonly drainRetryMinMs: number
+  readonly drainRetryMaxMs: number
+}
+
+/** How a new stream starts. */
+export interface StreamStart {
+  /** `Last-Event-ID` (header first, then the `lastEventId` query parameter), or null. */
+  readonly lastEventId: string | null
+  /** Whether a fresh stream (no id) begins with a snapshot of its symbols. */
+  readonly snapshot: boolean
+}
+
+export interface SseHubStats {
+  readonly connections: number
+  /** Streams not receiving live frames: catching up from the ring after a reconnect or a stall. */
+  readonly behind: number
+  readonly groups: number
+  readonly opened: number
+  readonly closed: number
+  readonly deliveries: number
+  readonly bytesWritten: number
+  /** Resumes served from the ring, and resumes that got a snapshot instead (too old, malformed). */
+  readonly replayHits: number
+  readonly replayMisses: number
+  readonly slowDisconnects: number
+  readonly lastFanoutUs: number
+  readonly maxFanoutUs: number
+}
+
+export interface SseHub {
+  /** Starts a stream on `res`. Must run inside a uWS callback for `res` (it is corked there). */
+  open(res: HttpResponse, subscription: Subscription, start: StreamStart): void
+  /** Ends every stream with a jittered `retry:` and closes its connection. */
+  drain(): void
+  /**
+   * Cuts the TCP connection of up to `count` streams, as a network fault would: clients reconnect
+   * on their own and resume with `Last-Event-ID`. Returns how many were cut.
+   */
+  dropStreams(count?: number): number
+  stats(): SseHubStats
+  close(): void
+}
+
+/** Per-connection state, kept in our own record (never as properties on `res`). */
+interface Subscriber {
+  readonly res: HttpResponse
+  readonly subscription: Subscription
+  /** The group it is a live member of, or null while behind. */
+  group: Group | null
+  memberIndex: number
+  /** While behind: the last sequence handed to uWS; replay continues after it. */
+  cursor: number
+  behindSinceMs: number
+  closed: boolean
+}
+
+/** Subscribers with the same symbol set: one batch per frame is built for all of them. */
+interface Group {
+  readonly subscription: Subscription
+  readonly members: Subscriber[]
+  /** The current frame's events for this group, collected before one concat. */
+  readonly parts: Uint8Array[]
+  partBytes: number
+}
+
+// The fan-out loop corks every write; these module-level slots let it pass the same function to
+// `cork` for every subscriber instead of allocating a closure per subscriber per frame.
+let corkRes: HttpResponse
+let corkBytes: Uint8Array
+let corkOk = true
+const corkedWrite = (): void => {
+  corkOk = corkRes.write(corkBytes)
+}
+function writeCorked(res: HttpResponse, bytes: Uint8Array): boolean {
+  corkRes = res
+  corkBytes = bytes
+  res.cork(corkedWrite)
+  return corkOk
+}
+
+/** A harmless line that lets uWS flush its buffer when it asks us to write (see onWritable). */
+const DRAIN_NUDGE = new TextEncoder().encode(':\n')
+
+const RESUME_ID = /^\d{1,15}$/
+
+/**
+ * A reconnection time drawn uniformly from the drain range, so clients told to come back do not
+ * all come back at once. (Not market data: the seeded generators are not needed here.)
+ */
+export function drainRetryMs(
+  options: Pick<SseHubOptions, 'drainRetryMinMs' | 'drainRetryMaxMs'>,
+): number {
+  const span = options.drainRetryMaxMs - options.drainRetryMinMs + 1
+  return options.drainRetryMinMs + Math.floor(Math.random() * span)
+}
+
+/**
+ * Server-Sent Events fan-out. Live subscribers sit in groups by symbol set; each frame is filtered
+ * per group (cost: one push per event per group subscribed to its symbol), concatenated once, and
+ * the same bytes are written, corked, to every member. A subscriber whose write hits backpressure
+ * leaves its group and is "behind": from then on it is fed from the replay ring by cursor, in
+ * bounded chunks, whenever uWS reports it writable, and rejoins its group once it reaches the
+ * head. One code path serves reconnect replay and slow consumers, and neither can lose an event
+ * while the ring still holds it; past the ring the subscriber gets a `snapshot` with `reset: true`.
+ */
+export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
+  const symbolNames = feed.symbols
+  const subscribers = new Set<Subscriber>()
+  const behind = new Set<Subscriber>()
+  const groups = new Map<string, Group>()
+  const groupsBySymbol: Group[][] = symbolNames.map(() => [])
+  const touched: Group[] = []
+  /** Behind subscribers whose last chunk was accepted: continued on the next turn. */
+  let continueQueue: Subscriber[] = []
+  let continueScheduled = false
+
+  let opened = 0
+  let closed = 0
+  let deliveries = 0
+  let bytesWritten = 0
+  let replayHits = 0
+  let replayMisses = 0
+  let slowDisconnects = 0
+  let lastFanoutUs = 0
+  let maxFanoutUs = 0
+
+  const groupFor = (subscription: Subscription): Group => {
+    let group = groups.get(subscription.key)
+    if (group === undefined) {
+      group = { subscription, members: [], parts: [], partBytes: 0 }
+      groups.set(subscription.key, group)
+      if (subscription.symbols === null) for (const list of groupsBySymbol) list.push(group)
+      else for (const symbol of subscription.symbols) groupsBySymbol[symbol]!.push(group)
+    }
+    return group
+  }
+
+  // An empty group is unindexed at once, so many distinct one-off watch-lists cannot pile up.
+  const dropGroup = (group: Group): void => {
+    groups.delete(group.subscription.key)
+    const symbols = group.subscription.symbols
+    const lists = symbols === null ? groupsBySymbol : symbols.map((s) => groupsBySymbol[s]!)
+    for (const list of lists) list.splice(list.indexOf(group), 1)
+  }
+
+  const joinLive = (sub: Subscriber): void => {
+    const group = groupFor(sub.subscription)
+    sub.group = group
+    sub.memberIndex = group.members.length
+    group.members.push(sub)
+    behind.delete(sub)
+  }
+
+  // O(1) swap-remove from the group's dense member array.
+  const leaveGroup = (sub: Subscriber): void => {
+    const group = sub.group
+    if (group === null) return
+    const members = group.members
+    const last = members.pop()!
+    if (last !== sub) {
+      members[sub.memberIndex] = last
+      last.memberIndex = sub.memberIndex
+    }
+    sub.group = null
+    if (members.length === 0) dropGroup(group)
+  }
+
+  const fallBehind = (sub: Subscriber, cursor: number): void => {
+    leaveGroup(sub)
+    sub.cursor = cursor
+    sub.behindSinceMs = Date.now()
+    behind.add(sub)
+  }
+
+  const forget = (sub: Subscriber): void => {
+    if (sub.closed) return
+    sub.closed = true
+    leaveGroup(sub)
+    behind.delete(sub)
+    subscribers.delete(sub)
+    closed++
+  }
+
+  const snapshotBytes = (subscription: Subscription, reset: boolean): Uint8Array => {
+    const symbols = subscription.symbols ?? symbolNames.map((_, index) => index)
+    const states = symbols.map((symbol) => feed.state(symbol))
+    const head = feed.headSeq
+    const json = encodeSnapshotJson(states, symbolNames, head, nowUs(), reset)
+    return encodeSseEvent(head, 'snapshot', json)
+  }
+
+  /**
+   * Writes replay after `sub.cursor`, at most `catchUpBytes` per call. Returns false when uWS
+   * pushed back (it will call onWritable); true when caught up or when the chunk was accepted
+   * (then the subscriber is queued to continue next turn, so one stream cannot starve the rest).
+   */
+  const catchUp = (sub: Subscriber): boolean => {
+    const history = feed.history
+    const head = history.headSeq
+    if (sub.cursor >= head) {
+      joinLive(sub)
+      return true
+    }
+    if (!history.covers(sub.cursor)) {
+      replayMisses++
+      const bytes = snapshotBytes(sub.subscription, true)
+      sub.cursor = head
+      const ok = sub.res.write(bytes)
+      bytesWritten += bytes.length
+      if (ok) joinLive(sub)
+      return ok
+    }
+    const parts: Uint8Array[] = []
+    let partBytes = 0
+    let seq = sub.cursor + 1
+    for (; seq <= head && partBytes < options.catchUpBytes; seq++) {
+      const event = history.get(seq)!
+      if (includes(sub.subscription, event.symbol)) {
+        parts.push(event.sse)
+        partBytes += event.sse.length
+      }
+    }
+    sub.cursor = seq - 1
+    let ok = true
+    if (parts.length > 0) {
+      ok = sub.res.write(concatBytes(parts, partBytes))
+      deliveries += parts.length
+      bytesWritten += partBytes
+    }
+    if (!ok) return false
+    if (sub.cursor >= head) joinLive(sub)
+    else scheduleContinue(sub)
+    return true
+  }
+
+  const runContinues = (): void => {
+    continueScheduled = false
+    const queue = continueQueue
+    continueQueue = []
+    for (const sub of queue) {
+      if (sub.closed || sub.group !== null) continue
+      sub.res.cork(() => catchUp(sub))
+    }
+  }
+
+  const scheduleContinue = (sub: Subscriber): void => {
+    continueQueue.push(sub)
+    if (!continueScheduled) {
+      continueScheduled = true
+      setImmediate(runContinues)
+    }
+  }
+
+  const onFrame = (frame: FeedFrame): void => {
+    const startedUs = nowUs()
+    const events = frame.events
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!
+      const list = groupsBySymbol[event.symbol]!
+      for (let j = 0; j < list.length; j++) {
+        const group = list[j]!
+        if (group.parts.length === 0) touched.push(group)
+        group.parts.push(event.sse)
+        group.partBytes += event.sse.length
+      }
+    }
+    const lastSeq = events[events.length - 1]!.seq
+    for (let g = 0; g < touched.length; g++) {
+      const group = touched[g]!
+      const count = group.parts.length
+      const bytes = concatBytes(group.parts, group.partBytes)
+      group.parts.length = 0
+      group.partBytes = 0
+      const members = group.members
+      let i = 0
+      while (i < members.length) {
+        const sub = members[i]!
+        const ok = writeCorked(sub.res, bytes)
+        deliveries += count
+        bytesWritten += bytes.length
+        // uWS keeps what it could not send; later frames come from the ring once it drains.
+        // fallBehind swaps the last member into slot i, so i stays.
+        if (ok) i++
+        else fallBehind(sub, lastSeq)
+      }
+    }
+    touched.length = 0
+    lastFanoutUs = nowUs() - startedUs
+    if (lastFanoutUs > maxFanoutUs) maxFanoutUs = lastFanoutUs
+  }
+
+  const heartbeat = (): void => {
+    const head = feed.headSeq
+    for (const group of [...groups.values()]) {
+      const members = group.members
+      let i = 0
+      while (i < members.length) {
+        const sub = members[i]!
+        if (writeCorked(sub.res, SSE_HEARTBEAT)) i++
+        else fallBehind(sub, head)
+      }
+    }
+  }
+
+  const enforceDeadlines = (): void => {
+    const now = Date.now()
+    for (const sub of behind) {
+      if (now - sub.behindSinceMs > options.slowConsumerTimeoutMs) {
+        slowDisconnects++
+        forget(sub)
+        sub.res.close()
+      }
+    }
+  }
+
+  const unsubscribeFrames = feed.onFrame(onFrame)
+  const heartbeatTimer = setInterval(heartbeat, options.heartbeatMs)
+  const deadlineTimer = setInterval(enforceDeadlines, 1000)
+
+  return {
+    open(res, subscription, start) {
+      const sub: Subscriber = {
+        res,
+        subscription,
+        group: null,
+        memberIndex: -1,
+        cursor: 0,
+        behindSinceMs: Date.now(),
+        closed: false,
+      }
+      subscribers.add(sub)
+      opened++
+      res.onAborted(() => forget(sub))
+      res.onWritable(() => {
+        if (sub.closed) return true
+        // uWS does not flush its own buffer while a writable handler is registered: something
+        // must be written. A lone comment line is invisible to the client.
+        if (sub.group !== null) return res.write(DRAIN_NUDGE)
+        return catchUp(sub)
+      })
+
+      res.writeStatus('200 OK')
+      res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
+      // no-transform keeps compressing proxies from buffering; X-Accel-Buffering turns nginx's
+      // proxy buffering off for this response (reference/sse.md §4.1, §5).
+      res.writeHeader('Cache-Control', 'no-store, no-transform')
+      res.writeHeader('X-Accel-Buffering', 'no')
+      res.writeHeader('Access-Control-Allow-Origin', '*')
+      const head = feed.headSeq
+      res.write(encodeSsePreamble(options.retryMs, head))
+
+      const id = start.lastEventId
+      if (id !== null && id !== '') {
+        if (RESUME_ID.test(id) && feed.history.covers(Number(id))) {
+          replayHits++
+          sub.cursor = Number(id)
+        } else {
+          // Too old, from the future (a restarted server), or not ours: the spec has no status
+          // for it and any non-200 would end EventSource for good, so answer in-band.
+          sub.cursor = -1
+        }
+        behind.add(sub)
+        catchUp(sub)
+        return
+      }
+      if (start.snapshot) {
+        const bytes = snapshotBytes(subscription, false)
+        res.write(bytes)
+        bytesWritten += bytes.length
+      }
+      sub.cursor = head
+      joinLive(sub)
+    },
+
+    drain() {
+      for (const sub of [...subscribers]) {
+        forget(sub)
+        const retryMs = drainRetryMs(options)
+        // Headers are long gone, so `end(body, closeConnection)` would write a `Connection: close`
+        // header into the body; the chunked stream is ended cleanly and the socket closed later.
+        sub.res.cork(() => {
+          sub.res.write(encodeSseRetry(retryMs))
+          sub.res.end()
+        })
+      }
+    },
+
+    dropStreams(count = Number.POSITIVE_INFINITY) {
+      let dropped = 0
+      for (const sub of [...subscribers]) {
+        if (dropped >= count) break
+        forget(sub)
+        sub.res.close()
+        dropped++
+      }
+      return dropped
+    },
+
+    stats() {
+      return {
+        connections: subscribers.size,
+        behind: behind.size,
+        groups: groups.size,
+        opened,
+        closed,
+        deliveries,
+        bytesWritten,
+        replayHits,
+        replayMisses,
+        slowDisconnects,
+        lastFanoutUs,
+        maxFanoutUs,
+      }
+    },
+
+    close() {
+      unsubscribeFrames()
+      clearInterval(heartbeatTimer)
+      clearInterval(deadlineTimer)
+    },
+  }
+}

@@ -1,0 +1,72 @@
+import { ERROR_CODES, TickstormError } from '../errors.js'
+
+/**
+ * What a client asked for: every symbol, or a set of instrument indices. Subscribers whose sets are
+ * equal share one `key`, hence one fan-out group and one encoded batch per frame.
+ */
+export interface Subscription {
+  /** `*` for every symbol, otherwise the sorted indices joined by commas. */
+  readonly key: string
+  /** Sorted instrument indices, or null for every symbol. */
+  readonly symbols: readonly number[] | null
+  /** Membership by instrument index (1 = subscribed), or null for every symbol. */
+  readonly mask: Uint8Array | null
+}
+
+export const ALL_SYMBOLS: Subscription = Object.freeze({ key: '*', symbols: null, mask: null })
+
+export function includes(subscription: Subscription, symbol: number): boolean {
+  return subscription.mask === null || subscription.mask[symbol] === 1
+}
+
+export interface SymbolIndex {
+  readonly names: readonly string[]
+  readonly byName: ReadonlyMap<string, number>
+}
+
+export function createSymbolIndex(names: readonly string[]): SymbolIndex {
+  return { names, byName: new Map(names.map((name, index) => [name, index])) }
+}
+
+/**
+ * Resolves requested symbol names (case-insensitive, duplicates folded) to a subscription. An
+ * empty request means every symbol. Unknown names are reported all at once, with a hint.
+ */
+export function resolveSubscription(
+  requested: readonly string[] | null,
+  index: SymbolIndex,
+  maxSymbols: number,
+): Subscription {
+  if (requested === null) return ALL_SYMBOLS
+  const found = new Set<number>()
+  const unknown: string[] = []
+  for (const raw of requested) {
+    const name = raw.trim().toUpperCase()
+    if (name === '') {
+      throw new TickstormError(ERROR_CODES.BAD_QUERY, 'symbols: empty symbol name in the list')
+    }
+    const symbol = index.byName.get(name)
+    if (symbol === undefined) unknown.push(raw)
+    else found.add(symbol)
+  }
+  if (unknown.length > 0) {
+    const shown = unknown.slice(0, 20).map((name) => JSON.stringify(name))
+    throw new TickstormError(
+      ERROR_CODES.UNKNOWN_SYMBOL,
+      `unknown symbol${unknown.length > 1 ? 's' : ''}: ${shown.join(', ')}${unknown.length > 20 ? ', …' : ''} (GET /v1/symbols lists the ${index.names.length} known ones)`,
+      { details: { unknown: unknown.slice(0, 100) } },
+    )
+  }
+  if (found.size > maxSymbols) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_QUERY,
+      `symbols: at most ${maxSymbols} per subscription, got ${found.size}`,
+      { details: { max: maxSymbols, got: found.size } },
+    )
+  }
+  if (found.size === index.names.length) return ALL_SYMBOLS
+  const symbols = [...found].sort((a, b) => a - b)
+  const mask = new Uint8Array(index.names.length)
+  for (const symbol of symbols) mask[symbol] = 1
+  return { key: symbols.join(','), symbols, mask }
+}

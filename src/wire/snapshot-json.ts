@@ -1,0 +1,27 @@
+import type { SymbolState } from '../feed/latest-values.js'
+import { formatPrice } from './tick-json.js'
+
+/**
+ * The payload of a `snapshot` event and of `GET /v1/snapshot`: the full state of a set of symbols.
+ * `reset: true` tells a resuming client that the events since its id could not be replayed (the
+ * id was older than the ring, unknown or malformed) and that this state replaces them; `seq` is
+ * the global sequence the state is current to, which is also the event's `id`.
+ */
+export function encodeSnapshotJson(
+  states: readonly SymbolState[],
+  symbolNames: readonly string[],
+  seq: number,
+  nowUs: number,
+  reset: boolean,
+): string {
+  const parts: string[] = new Array(states.length)
+  for (let i = 0; i < states.length; i++) {
+    const state = states[i]!
+    const quote = state.quote
+    let entry = `{"sym":"${symbolNames[state.symbol]}","q":${state.seq},"bp":${formatPrice(quote.bid)},"bs":${quote.bidSize},"ap":${formatPrice(quote.ask)},"as":${quote.askSize}`
+    if (state.lastPrice >= 0) entry += `,"lp":${formatPrice(state.lastPrice)}`
+    if (state.halted) entry += ',"halted":true'
+    parts[i] = `${entry}}`
+  }
+  return `{"ts":${nowUs},"seq":${seq},"reset":${reset},"quotes":[${parts.join(',')}]}`
+}
