@@ -22,6 +22,10 @@ export const ERROR_CODES = {
   NOT_FOUND: 'TS_ERR_NOT_FOUND',
   /** The route exists but not for this method. */
   METHOD_NOT_ALLOWED: 'TS_ERR_METHOD_NOT_ALLOWED',
+  /** A WebSocket message is not valid JSON or not a known operation. */
+  BAD_MESSAGE: 'TS_ERR_BAD_MESSAGE',
+  /** A bounded resource is full (parked long polls, connections); retry after `Retry-After`. */
+  OVERLOADED: 'TS_ERR_OVERLOADED',
   /** The server is draining for shutdown. */
   SHUTTING_DOWN: 'TS_ERR_SHUTTING_DOWN',
   /** A bug on our side; the request is answered, the process goes on. */

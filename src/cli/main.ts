@@ -13,7 +13,7 @@ export const EXIT = Object.freeze({ OK: 0, CRASH: 1, USAGE: 2 })
 const MAIN_HELP = `tickstorm — live market data over HTTP (SSE), and a harness to measure it
 
 Usage:
-  tickstorm serve [options]     serve the simulated market over Server-Sent Events
+  tickstorm serve [options]     serve the simulated market over SSE, long polling, WebSocket
   tickstorm <command> --help    options of a command
 
 Exit codes: 0 ok, 1 crash, 2 bad command line or options.
@@ -22,7 +22,8 @@ Exit codes: 0 ok, 1 crash, 2 bad command line or options.
 const d = DEFAULT_SERVER_OPTIONS
 const SERVE_HELP = `Usage: tickstorm serve [options]
 
-Serves a seeded, simulated stock market over Server-Sent Events on uWebSockets.js.
+Serves a seeded, simulated stock market over Server-Sent Events, long polling and WebSocket
+on uWebSockets.js.
 
 Options:
   --host <addr>          address to bind (default ${d.host})
@@ -40,8 +41,10 @@ Options:
   --retry-ms <n>         reconnection time sent as retry: (default ${d.retryMs})
   -h, --help             this text
 
-Endpoints: GET /v1/stream?symbols=AAPL,MSFT (SSE), POST /v1/stream, GET /v1/snapshot,
-GET /v1/symbols, GET /healthz. SIGINT/SIGTERM drain every stream with a jittered retry.
+Endpoints: GET /v1/stream?symbols=AAPL,MSFT (SSE), POST /v1/stream, GET /v1/poll (long
+polling), /v1/ws (WebSocket), GET /v1/snapshot, GET /v1/symbols, GET /healthz.
+SIGINT/SIGTERM drain every stream with a jittered retry:, answer parked polls and close
+WebSockets with 1001.
 `
 
 /** Flag name → [option key, parser]. */

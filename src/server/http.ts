@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ERROR_CODES.NOT_FOUND]: 404,
   [ERROR_CODES.METHOD_NOT_ALLOWED]: 405,
   [ERROR_CODES.SHUTTING_DOWN]: 503,
+  [ERROR_CODES.OVERLOADED]: 503,
   [ERROR_CODES.INTERNAL]: 500,
 }
 
@@ -35,7 +36,7 @@ export function writeCommonHeaders(res: HttpResponse): void {
 export function sendJson(
   res: HttpResponse,
   status: number,
-  json: string,
+  json: string | Uint8Array,
   extraHeaders: readonly (readonly [string, string])[] = [],
 ): void {
   res.cork(() => {
@@ -109,6 +110,23 @@ export function parseFlag(name: string, value: string | null, fallback: boolean)
     ERROR_CODES.BAD_QUERY,
     `${name} must be true or false, got ${JSON.stringify(value)}`,
   )
+}
+
+/** A whole-number query parameter in [0, max], or `fallback` when absent. */
+export function parseIntParam(
+  name: string,
+  value: string | null,
+  fallback: number,
+  max: number,
+): number {
+  if (value === null) return fallback
+  if (!/^\d{1,10}$/.test(value) || Number(value) > max) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_QUERY,
+      `${name} must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`,
+    )
+  }
+  return Number(value)
 }
 
 /**

@@ -1,7 +1,13 @@
 import uWS from 'uWebSockets.js'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 
-export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js'
+export type {
+  HttpRequest,
+  HttpResponse,
+  TemplatedApp,
+  us_listen_socket,
+  WebSocket,
+} from 'uWebSockets.js'
 
 /**
  * The npm build of uWebSockets.js falls back to a pure-JS server, with only a `console.warn`, when

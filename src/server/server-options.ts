@@ -22,6 +22,13 @@ export interface ServerOptions extends FeedOptions {
   readonly slowConsumerTimeoutMs: number
   readonly drainRetryMinMs: number
   readonly drainRetryMaxMs: number
+  /** Long polling: default and largest `timeoutMs`, and how many requests may be parked. */
+  readonly pollTimeoutMs: number
+  readonly maxPollTimeoutMs: number
+  readonly maxParkedPolls: number
+  /** WebSocket: buffered bytes before a socket is closed (1013), and the idle timeout. */
+  readonly wsMaxBackpressureBytes: number
+  readonly wsIdleTimeoutSec: number
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
@@ -40,6 +47,11 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   slowConsumerTimeoutMs: 30_000,
   drainRetryMinMs: 1000,
   drainRetryMaxMs: 30_000,
+  pollTimeoutMs: 25_000,
+  maxPollTimeoutMs: 120_000,
+  maxParkedPolls: 20_000,
+  wsMaxBackpressureBytes: 1024 * 1024,
+  wsIdleTimeoutSec: 32,
 })
 
 export const FEED_OPTION_KEYS = ['speed', 'frameMs', 'historyEvents', 'historyBytes'] as const
@@ -76,6 +88,12 @@ export function resolveServerOptions(partial: Partial<ServerOptions> = {}): Serv
       problems.add('drainRetryMaxMs', 'must be ≥ drainRetryMinMs', options.drainRetryMaxMs)
     }
   }
+  problems.int('maxPollTimeoutMs', options.maxPollTimeoutMs, 0, 3_600_000)
+  problems.int('pollTimeoutMs', options.pollTimeoutMs, 0, options.maxPollTimeoutMs)
+  problems.int('maxParkedPolls', options.maxParkedPolls, 0, 1_000_000)
+  problems.int('wsMaxBackpressureBytes', options.wsMaxBackpressureBytes, 1024, 1024 * 1024 * 1024)
+  // uWS counts idle time in units of about 4 s; 0 turns the timeout off.
+  problems.int('wsIdleTimeoutSec', options.wsIdleTimeoutSec, 0, 960)
   problems.absorb(() => resolveFeedOptions(pick(options, FEED_OPTION_KEYS)))
   problems.absorb(() => resolveMarketOptions(marketOptionsOf(options)))
   problems.throwIfAny('server options')

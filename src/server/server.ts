@@ -2,11 +2,13 @@ import { nowUs } from '../clock.js'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createFeed, type Feed, type FeedStats } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
-import { encodeSnapshotJson } from '../wire/snapshot-json.js'
 import { encodeSseRetry } from '../wire/sse-frame.js'
 import { formatPrice } from '../wire/tick-json.js'
+import { createFanout } from './fanout.js'
+import { createGroupState, type GroupState } from './group-state.js'
 import {
   parseFlag,
+  parseIntParam,
   parseQuery,
   parseSymbolsParam,
   readBody,
@@ -20,6 +22,8 @@ import {
   nativeUws,
   type us_listen_socket,
 } from './native-uws.js'
+import { createPollHub, type PollHubStats } from './poll-hub.js'
+import { snapshotEvent } from './replay.js'
 import {
   FEED_OPTION_KEYS,
   marketOptionsOf,
@@ -28,12 +32,19 @@ import {
   type ServerOptions,
 } from './server-options.js'
 import { createSseHub, drainRetryMs, type SseHubStats } from './sse-hub.js'
+import { parseSubscribeRequest } from './subscribe-request.js'
 import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
+import { createWsHub, type WsHubStats } from './ws-hub.js'
 
 export interface ServerStats {
   readonly uptimeMs: number
   readonly feed: FeedStats
   readonly sse: SseHubStats
+  readonly poll: PollHubStats
+  readonly ws: WsHubStats
+  /** Time to fan one frame out over every transport: the last and the worst. */
+  readonly lastFanoutUs: number
+  readonly maxFanoutUs: number
 }
 
 export interface TickstormServer {
@@ -44,7 +55,10 @@ export interface TickstormServer {
   readonly options: ServerOptions
   readonly feed: Feed
   stats(): ServerStats
-  /** Cuts the connection of up to `count` SSE streams (fault injection); returns how many. */
+  /**
+   * Cuts the connection of up to `count` SSE streams and WebSockets each, as a network fault
+   * would (fault injection: clients reconnect and resume); returns how many were cut.
+   */
   dropStreams(count?: number): number
   /**
    * Graceful shutdown: stop accepting, end every stream with a jittered `retry:` so the reconnect
@@ -54,20 +68,22 @@ export interface TickstormServer {
 }
 
 const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot'] as const
-const POST_STREAM_KEYS = new Set(['symbols', 'lastEventId', 'snapshot'])
+const POLL_QUERY = ['symbols', 'cursor', 'timeoutMs'] as const
 
 /** The routes, for 405 answers and the index document. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/': ['GET'],
   '/v1/stream': ['GET', 'POST'],
+  '/v1/poll': ['GET'],
+  '/v1/ws': ['GET'],
   '/v1/snapshot': ['GET'],
   '/v1/symbols': ['GET'],
   '/healthz': ['GET'],
 }
 
 /**
- * The composition root: market → feed → SSE hub, wired to uWebSockets.js routes, listening on
- * `host:port`. Resolves once the port is bound.
+ * The composition root: market → feed → fan-out → the SSE, long-poll and WebSocket hubs, wired to
+ * uWebSockets.js routes, listening on `host:port`. Resolves once the port is bound.
  */
 export async function createServer(partial: Partial<ServerOptions> = {}): Promise<TickstormServer> {
   const uWS = nativeUws()
@@ -75,12 +91,40 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   const market = createMarket(marketOptionsOf(options))
   const feed = createFeed({ market }, pick(options, FEED_OPTION_KEYS))
   const symbolIndex = createSymbolIndex(feed.symbols)
-  const hub = createSseHub(feed, options)
-  const startedAt = Date.now()
-  let draining = false
-
   const subscriptionOf = (names: readonly string[] | null): Subscription =>
     resolveSubscription(names, symbolIndex, options.maxSymbolsPerSubscription)
+  const app = uWS.App()
+  const fanout = createFanout<GroupState>(feed.symbols.length, createGroupState)
+  const hub = createSseHub(feed, fanout, options)
+  const polls = createPollHub(feed, fanout, options)
+  const sockets = createWsHub(app, feed, fanout, subscriptionOf, options)
+  const startedAt = Date.now()
+  let draining = false
+  let lastFanoutUs = 0
+  let maxFanoutUs = 0
+
+  // One pass per frame: events are filtered once per subscription group, then each transport
+  // writes that group's bytes, built once, to its members.
+  const unsubscribeFrames = feed.onFrame((frame) => {
+    const startedUs = nowUs()
+    const lastSeq = frame.events[frame.events.length - 1]!.seq
+    fanout.publish(frame, (group) => {
+      hub.deliver(group, lastSeq)
+      polls.deliver(group, lastSeq)
+      sockets.deliver(group, lastSeq)
+    })
+    lastFanoutUs = nowUs() - startedUs
+    if (lastFanoutUs > maxFanoutUs) maxFanoutUs = lastFanoutUs
+  })
+  // Every timer the server has: one heartbeat for all connections, one housekeeping tick.
+  const heartbeatTimer = setInterval(() => {
+    hub.heartbeat()
+    sockets.heartbeat()
+  }, options.heartbeatMs)
+  const housekeepingTimer = setInterval(() => {
+    hub.enforceDeadlines()
+    polls.sweep()
+  }, 100)
 
   /** Sheds a stream request while draining: 200 + `retry:` + end, never 503 (EventSource would give up). */
   const shedStream = (res: HttpResponse): void => {
@@ -107,8 +151,6 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
       sendError(res, coded)
     }
   }
-
-  const app = uWS.App()
 
   app.get('/v1/stream', (res, req) => {
     const lastEventIdHeader = req.getHeader('last-event-id')
@@ -140,11 +182,10 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
       (body) => {
         if (aborted) return
         guard(res, () => {
-          const request = parseStreamBody(body)
+          const request = parseSubscribeRequest(parseJsonBody(body), ERROR_CODES.BAD_JSON)
           const subscription = subscriptionOf(request.symbols)
-          const lastEventId =
-            lastEventIdHeader !== '' ? lastEventIdHeader : (request.lastEventId ?? null)
-          hub.open(res, subscription, { lastEventId, snapshot: request.snapshot ?? true })
+          const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : request.lastEventId
+          hub.open(res, subscription, { lastEventId, snapshot: request.snapshot })
         })
       },
       (error) => {
@@ -153,14 +194,30 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     )
   })
 
+  app.get('/v1/poll', (res, req) => {
+    const query = req.getQuery() ?? ''
+    guard(res, () => {
+      if (draining) {
+        throw new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
+      }
+      const params = parseQuery(query, POLL_QUERY)
+      const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
+      const timeoutMs = parseIntParam(
+        'timeoutMs',
+        params.get('timeoutMs'),
+        options.pollTimeoutMs,
+        options.maxPollTimeoutMs,
+      )
+      polls.handle(res, subscription, { cursor: params.get('cursor'), timeoutMs })
+    })
+  })
+
   app.get('/v1/snapshot', (res, req) => {
     const query = req.getQuery() ?? ''
     guard(res, () => {
       const params = parseQuery(query, ['symbols'])
       const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
-      const symbols = subscription.symbols ?? feed.symbols.map((_, index) => index)
-      const states = symbols.map((symbol) => feed.state(symbol))
-      sendJson(res, 200, encodeSnapshotJson(states, feed.symbols, feed.headSeq, nowUs(), false))
+      sendJson(res, 200, snapshotEvent(feed, subscription, false).json)
     })
   })
 
@@ -194,14 +251,21 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
         seed: options.seed,
         symbols: feed.symbols.length,
         headSeq: stats.feed.headSeq,
-        connections: { sse: stats.sse.connections },
+        connections: {
+          sse: stats.sse.connections,
+          poll: stats.poll.parked,
+          ws: stats.ws.connections,
+        },
         pacing: {
           frameMs: options.frameMs,
           lastLagMs: stats.feed.lastLagUs / 1000,
           maxLagMs: stats.feed.maxLagUs / 1000,
           meanLagMs: stats.feed.meanLagUs / 1000,
         },
+        fanout: { lastUs: stats.lastFanoutUs, maxUs: stats.maxFanoutUs, groups: fanout.size },
         sse: stats.sse,
+        poll: stats.poll,
+        ws: stats.ws,
       }),
     )
   })
@@ -215,6 +279,8 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
         endpoints: {
           'GET /v1/stream?symbols=AAPL,MSFT': 'Server-Sent Events: quote, trade, status, snapshot',
           'POST /v1/stream': 'the same stream, subscribed with a JSON body {"symbols": [...]}',
+          'GET /v1/poll?symbols=…&cursor=…': 'long polling: the events after cursor, as JSON',
+          'GET /v1/ws': 'WebSocket: send {"op":"subscribe","symbols":[...],"lastEventId"?}',
           'GET /v1/snapshot?symbols=…': 'latest values as JSON',
           'GET /v1/symbols': 'the instrument universe',
           'GET /healthz': 'liveness, pacing lag and connection counts',
@@ -262,6 +328,10 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     uptimeMs: Date.now() - startedAt,
     feed: feed.stats(),
     sse: hub.stats(),
+    poll: polls.stats(),
+    ws: sockets.stats(),
+    lastFanoutUs,
+    maxFanoutUs,
   })
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -289,14 +359,19 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     options,
     feed,
     stats: currentStats,
-    dropStreams: (count) => hub.dropStreams(count),
+    dropStreams: (count = Number.POSITIVE_INFINITY) =>
+      hub.dropStreams(count) + sockets.dropSockets(count),
     close() {
       closing ??= new Promise<void>((resolve) => {
         draining = true
         uWS.us_listen_socket_close(listenSocket)
         feed.stop()
+        unsubscribeFrames()
+        clearInterval(heartbeatTimer)
+        clearInterval(housekeepingTimer)
         hub.drain()
-        hub.close()
+        polls.drain()
+        sockets.drain()
         // Let the ends flush before every remaining socket (idle keep-alives too) is closed.
         setImmediate(() => {
           ;(app as unknown as { close(): void }).close()
@@ -308,55 +383,14 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   }
 }
 
-interface StreamRequest {
-  readonly symbols: string[] | null
-  readonly lastEventId?: string
-  readonly snapshot?: boolean
-}
-
-/** `{"symbols": ["AAPL"], "lastEventId"?: "123", "snapshot"?: true}`, strictly. */
-function parseStreamBody(body: Buffer): StreamRequest {
-  let value: unknown
+function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return {}
   try {
-    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
+    return JSON.parse(body.toString('utf8'))
   } catch (error) {
     throw new TickstormError(
       ERROR_CODES.BAD_JSON,
       `request body is not valid JSON: ${(error as Error).message}`,
     )
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TickstormError(
-      ERROR_CODES.BAD_JSON,
-      'request body must be a JSON object like {"symbols": ["AAPL"]}',
-    )
-  }
-  const record = value as Record<string, unknown>
-  const unknown = Object.keys(record).filter((key) => !POST_STREAM_KEYS.has(key))
-  if (unknown.length > 0) {
-    throw new TickstormError(
-      ERROR_CODES.BAD_JSON,
-      `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes symbols, lastEventId, snapshot`,
-    )
-  }
-  const { symbols, lastEventId, snapshot } = record
-  if (
-    symbols !== undefined &&
-    (!Array.isArray(symbols) || symbols.some((symbol) => typeof symbol !== 'string'))
-  ) {
-    throw new TickstormError(ERROR_CODES.BAD_JSON, '`symbols` must be an array of strings')
-  }
-  if (lastEventId !== undefined && typeof lastEventId !== 'string') {
-    throw new TickstormError(ERROR_CODES.BAD_JSON, '`lastEventId` must be a string')
-  }
-  if (snapshot !== undefined && typeof snapshot !== 'boolean') {
-    throw new TickstormError(ERROR_CODES.BAD_JSON, '`snapshot` must be a boolean')
-  }
-  const request: { symbols: string[] | null; lastEventId?: string; snapshot?: boolean } = {
-    symbols:
-      symbols === undefined || (symbols as string[]).length === 0 ? null : (symbols as string[]),
-  }
-  if (lastEventId !== undefined) request.lastEventId = lastEventId
-  if (snapshot !== undefined) request.snapshot = snapshot
-  return request
 }

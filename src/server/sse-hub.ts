@@ -1,22 +1,19 @@
-import { nowUs } from '../clock.js'
 import type { Feed } from '../feed/feed.js'
-import type { FeedFrame } from '../feed/feed-event.js'
-import { encodeSnapshotJson } from '../wire/snapshot-json.js'
 import {
-  concatBytes,
+  concatSse,
   encodeSseEvent,
   encodeSsePreamble,
   encodeSseRetry,
   SSE_HEARTBEAT,
 } from '../wire/sse-frame.js'
+import type { ServerFanout, ServerGroup } from './group-state.js'
 import type { HttpResponse } from './native-uws.js'
-import { includes, type Subscription } from './subscription.js'
+import { canReplay, replayAfter, snapshotEvent } from './replay.js'
+import type { Subscription } from './subscription.js'
 
 export interface SseHubOptions {
   /** Sent as `retry:` on every new stream. */
   readonly retryMs: number
-  /** One timer writes a comment line to every live stream this often. */
-  readonly heartbeatMs: number
   /** Most bytes of replay written to one stream per turn before yielding to the others. */
   readonly catchUpBytes: number
   /** A stream that cannot keep up (or catch up) for this long is closed and counted. */
@@ -38,7 +35,6 @@ export interface SseHubStats {
   readonly connections: number
   /** Streams not receiving live frames: catching up from the ring after a reconnect or a stall. */
   readonly behind: number
-  readonly groups: number
   readonly opened: number
   readonly closed: number
   readonly deliveries: number
@@ -47,13 +43,18 @@ export interface SseHubStats {
   readonly replayHits: number
   readonly replayMisses: number
   readonly slowDisconnects: number
-  readonly lastFanoutUs: number
-  readonly maxFanoutUs: number
+}
+
+/** The SSE part of a subscription group: its live members. */
+export interface SseSlot {
+  readonly members: Subscriber[]
 }
 
 export interface SseHub {
   /** Starts a stream on `res`. Must run inside a uWS callback for `res` (it is corked there). */
   open(res: HttpResponse, subscription: Subscription, start: StreamStart): void
+  /** Writes a group's events of this frame to its live members; `lastSeq` ends the frame. */
+  deliver(group: ServerGroup, lastSeq: number): void
   /** Ends every stream with a jittered `retry:` and closes its connection. */
   drain(): void
   /**
@@ -62,7 +63,10 @@ export interface SseHub {
    */
   dropStreams(count?: number): number
   stats(): SseHubStats
-  close(): void
+  /** Writes the heartbeat comment to every live stream (called by the server's one timer). */
+  heartbeat(): void
+  /** Closes streams that have been behind longer than the slow-consumer timeout. */
+  enforceDeadlines(): void
 }
 
 /** Per-connection state, kept in our own record (never as properties on `res`). */
@@ -70,21 +74,12 @@ interface Subscriber {
   readonly res: HttpResponse
   readonly subscription: Subscription
   /** The group it is a live member of, or null while behind. */
-  group: Group | null
+  group: ServerGroup | null
   memberIndex: number
   /** While behind: the last sequence handed to uWS; replay continues after it. */
   cursor: number
   behindSinceMs: number
   closed: boolean
-}
-
-/** Subscribers with the same symbol set: one batch per frame is built for all of them. */
-interface Group {
-  readonly subscription: Subscription
-  readonly members: Subscriber[]
-  /** The current frame's events for this group, collected before one concat. */
-  readonly parts: Uint8Array[]
-  partBytes: number
 }
 
 // The fan-out loop corks every write; these module-level slots let it pass the same function to
@@ -105,8 +100,6 @@ function writeCorked(res: HttpResponse, bytes: Uint8Array): boolean {
 /** A harmless line that lets uWS flush its buffer when it asks us to write (see onWritable). */
 const DRAIN_NUDGE = new TextEncoder().encode(':\n')
 
-const RESUME_ID = /^\d{1,15}$/
-
 /**
  * A reconnection time drawn uniformly from the drain range, so clients told to come back do not
  * all come back at once. (Not market data: the seeded generators are not needed here.)
@@ -119,21 +112,16 @@ export function drainRetryMs(
 }
 
 /**
- * Server-Sent Events fan-out. Live subscribers sit in groups by symbol set; each frame is filtered
- * per group (cost: one push per event per group subscribed to its symbol), concatenated once, and
- * the same bytes are written, corked, to every member. A subscriber whose write hits backpressure
+ * Server-Sent Events fan-out. Live subscribers sit in the shared subscription groups; a group's
+ * events of a frame are concatenated once and the same bytes are written, corked, to every member. A subscriber whose write hits backpressure
  * leaves its group and is "behind": from then on it is fed from the replay ring by cursor, in
  * bounded chunks, whenever uWS reports it writable, and rejoins its group once it reaches the
  * head. One code path serves reconnect replay and slow consumers, and neither can lose an event
  * while the ring still holds it; past the ring the subscriber gets a `snapshot` with `reset: true`.
  */
-export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
-  const symbolNames = feed.symbols
+export function createSseHub(feed: Feed, fanout: ServerFanout, options: SseHubOptions): SseHub {
   const subscribers = new Set<Subscriber>()
   const behind = new Set<Subscriber>()
-  const groups = new Map<string, Group>()
-  const groupsBySymbol: Group[][] = symbolNames.map(() => [])
-  const touched: Group[] = []
   /** Behind subscribers whose last chunk was accepted: continued on the next turn. */
   let continueQueue: Subscriber[] = []
   let continueScheduled = false
@@ -145,33 +133,13 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
   let replayHits = 0
   let replayMisses = 0
   let slowDisconnects = 0
-  let lastFanoutUs = 0
-  let maxFanoutUs = 0
-
-  const groupFor = (subscription: Subscription): Group => {
-    let group = groups.get(subscription.key)
-    if (group === undefined) {
-      group = { subscription, members: [], parts: [], partBytes: 0 }
-      groups.set(subscription.key, group)
-      if (subscription.symbols === null) for (const list of groupsBySymbol) list.push(group)
-      else for (const symbol of subscription.symbols) groupsBySymbol[symbol]!.push(group)
-    }
-    return group
-  }
-
-  // An empty group is unindexed at once, so many distinct one-off watch-lists cannot pile up.
-  const dropGroup = (group: Group): void => {
-    groups.delete(group.subscription.key)
-    const symbols = group.subscription.symbols
-    const lists = symbols === null ? groupsBySymbol : symbols.map((s) => groupsBySymbol[s]!)
-    for (const list of lists) list.splice(list.indexOf(group), 1)
-  }
 
   const joinLive = (sub: Subscriber): void => {
-    const group = groupFor(sub.subscription)
+    const group = fanout.acquire(sub.subscription)
+    const members = group.state.sse.members
     sub.group = group
-    sub.memberIndex = group.members.length
-    group.members.push(sub)
+    sub.memberIndex = members.length
+    members.push(sub)
     behind.delete(sub)
   }
 
@@ -179,14 +147,14 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
   const leaveGroup = (sub: Subscriber): void => {
     const group = sub.group
     if (group === null) return
-    const members = group.members
+    const members = group.state.sse.members
     const last = members.pop()!
     if (last !== sub) {
       members[sub.memberIndex] = last
       last.memberIndex = sub.memberIndex
     }
     sub.group = null
-    if (members.length === 0) dropGroup(group)
+    fanout.release(group)
   }
 
   const fallBehind = (sub: Subscriber, cursor: number): void => {
@@ -206,11 +174,8 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
   }
 
   const snapshotBytes = (subscription: Subscription, reset: boolean): Uint8Array => {
-    const symbols = subscription.symbols ?? symbolNames.map((_, index) => index)
-    const states = symbols.map((symbol) => feed.state(symbol))
-    const head = feed.headSeq
-    const json = encodeSnapshotJson(states, symbolNames, head, nowUs(), reset)
-    return encodeSseEvent(head, 'snapshot', json)
+    const snapshot = snapshotEvent(feed, subscription, reset)
+    return encodeSseEvent(snapshot.seq, 'snapshot', snapshot.json)
   }
 
   /**
@@ -234,22 +199,13 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
       if (ok) joinLive(sub)
       return ok
     }
-    const parts: Uint8Array[] = []
-    let partBytes = 0
-    let seq = sub.cursor + 1
-    for (; seq <= head && partBytes < options.catchUpBytes; seq++) {
-      const event = history.get(seq)!
-      if (includes(sub.subscription, event.symbol)) {
-        parts.push(event.sse)
-        partBytes += event.sse.length
-      }
-    }
-    sub.cursor = seq - 1
+    const chunk = replayAfter(feed, sub.subscription, sub.cursor, options.catchUpBytes)
+    sub.cursor = chunk.cursor
     let ok = true
-    if (parts.length > 0) {
-      ok = sub.res.write(concatBytes(parts, partBytes))
-      deliveries += parts.length
-      bytesWritten += partBytes
+    if (chunk.events.length > 0) {
+      ok = sub.res.write(concatSse(chunk.events))
+      deliveries += chunk.events.length
+      bytesWritten += chunk.bytes
     }
     if (!ok) return false
     if (sub.cursor >= head) joinLive(sub)
@@ -275,54 +231,29 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
     }
   }
 
-  const onFrame = (frame: FeedFrame): void => {
-    const startedUs = nowUs()
-    const events = frame.events
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!
-      const list = groupsBySymbol[event.symbol]!
-      for (let j = 0; j < list.length; j++) {
-        const group = list[j]!
-        if (group.parts.length === 0) touched.push(group)
-        group.parts.push(event.sse)
-        group.partBytes += event.sse.length
-      }
+  const deliver = (group: ServerGroup, lastSeq: number): void => {
+    const members = group.state.sse.members
+    if (members.length === 0) return
+    const events = group.events
+    const bytes = concatSse(events)
+    let i = 0
+    while (i < members.length) {
+      const sub = members[i]!
+      const ok = writeCorked(sub.res, bytes)
+      deliveries += events.length
+      bytesWritten += bytes.length
+      // uWS keeps what it could not send; later frames come from the ring once it drains.
+      // fallBehind swaps the last member into slot i, so i stays.
+      if (ok) i++
+      else fallBehind(sub, lastSeq)
     }
-    const lastSeq = events[events.length - 1]!.seq
-    for (let g = 0; g < touched.length; g++) {
-      const group = touched[g]!
-      const count = group.parts.length
-      const bytes = concatBytes(group.parts, group.partBytes)
-      group.parts.length = 0
-      group.partBytes = 0
-      const members = group.members
-      let i = 0
-      while (i < members.length) {
-        const sub = members[i]!
-        const ok = writeCorked(sub.res, bytes)
-        deliveries += count
-        bytesWritten += bytes.length
-        // uWS keeps what it could not send; later frames come from the ring once it drains.
-        // fallBehind swaps the last member into slot i, so i stays.
-        if (ok) i++
-        else fallBehind(sub, lastSeq)
-      }
-    }
-    touched.length = 0
-    lastFanoutUs = nowUs() - startedUs
-    if (lastFanoutUs > maxFanoutUs) maxFanoutUs = lastFanoutUs
   }
 
   const heartbeat = (): void => {
     const head = feed.headSeq
-    for (const group of [...groups.values()]) {
-      const members = group.members
-      let i = 0
-      while (i < members.length) {
-        const sub = members[i]!
-        if (writeCorked(sub.res, SSE_HEARTBEAT)) i++
-        else fallBehind(sub, head)
-      }
+    for (const sub of [...subscribers]) {
+      if (sub.group === null) continue
+      if (!writeCorked(sub.res, SSE_HEARTBEAT)) fallBehind(sub, head)
     }
   }
 
@@ -337,11 +268,8 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
     }
   }
 
-  const unsubscribeFrames = feed.onFrame(onFrame)
-  const heartbeatTimer = setInterval(heartbeat, options.heartbeatMs)
-  const deadlineTimer = setInterval(enforceDeadlines, 1000)
-
   return {
+    deliver,
     open(res, subscription, start) {
       const sub: Subscriber = {
         res,
@@ -375,7 +303,7 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
 
       const id = start.lastEventId
       if (id !== null && id !== '') {
-        if (RESUME_ID.test(id) && feed.history.covers(Number(id))) {
+        if (canReplay(feed, id)) {
           replayHits++
           sub.cursor = Number(id)
         } else {
@@ -424,7 +352,6 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
       return {
         connections: subscribers.size,
         behind: behind.size,
-        groups: groups.size,
         opened,
         closed,
         deliveries,
@@ -432,15 +359,10 @@ export function createSseHub(feed: Feed, options: SseHubOptions): SseHub {
         replayHits,
         replayMisses,
         slowDisconnects,
-        lastFanoutUs,
-        maxFanoutUs,
       }
     },
 
-    close() {
-      unsubscribeFrames()
-      clearInterval(heartbeatTimer)
-      clearInterval(deadlineTimer)
-    },
+    heartbeat,
+    enforceDeadlines,
   }
 }

@@ -41,14 +41,20 @@ export function encodeSsePreamble(retryMs: number, headSeq: number): Uint8Array 
   return encoder.encode(`retry: ${ms}\n:connected seq=${headSeq}\n\n`)
 }
 
-/** Concatenates encoded events into one buffer, so a frame costs one write per connection. */
-export function concatBytes(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(totalBytes)
+/**
+ * Concatenates encoded events into one buffer, so a frame costs one write per connection (uWS
+ * flushes at the end of each cork: one write per event would mean one send per event).
+ */
+export function concatSse(events: readonly { readonly sse: Uint8Array }[]): Uint8Array {
+  if (events.length === 1) return events[0]!.sse
+  let total = 0
+  for (let i = 0; i < events.length; i++) total += events[i]!.sse.length
+  const out = new Uint8Array(total)
   let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
+  for (let i = 0; i < events.length; i++) {
+    const bytes = events[i]!.sse
+    out.set(bytes, offset)
+    offset += bytes.length
   }
   return out
 }

@@ -1,0 +1,81 @@
+import { nowUs } from '../clock.js'
+import type { Feed } from '../feed/feed.js'
+import type { FeedEvent } from '../feed/feed-event.js'
+import { encodeSnapshotJson } from '../wire/snapshot-json.js'
+import { includes, type Subscription } from './subscription.js'
+
+/**
+ * Resume points, shared by the three transports: an SSE `Last-Event-ID`, a long-poll `cursor` and
+ * a WebSocket `lastEventId` are the same number, so a client can switch transport and resume.
+ * Decimal ASCII only, at most 15 digits (exact in a double).
+ */
+const RESUME_ID = /^\d{1,15}$/
+
+/** The resume point as a sequence, or null when it is malformed. */
+export function parseResumeId(id: string): number | null {
+  return RESUME_ID.test(id) ? Number(id) : null
+}
+
+/** Whether a resume from `id` can be served by replay alone, with no gap. */
+export function canReplay(feed: Feed, id: string): boolean {
+  const seq = parseResumeId(id)
+  return seq !== null && feed.history.covers(seq)
+}
+
+export interface ReplayChunk {
+  /** The subscription's events after the cursor, in order. */
+  readonly events: FeedEvent[]
+  /** The last sequence examined: the cursor to continue from (≥ the last event's). */
+  readonly cursor: number
+  readonly bytes: number
+}
+
+/**
+ * The subscription's events after `afterSeq` from the ring, up to about `maxBytes` of SSE bytes.
+ * The caller checked `history.covers(afterSeq)`.
+ */
+export function replayAfter(
+  feed: Feed,
+  subscription: Subscription,
+  afterSeq: number,
+  maxBytes: number,
+): ReplayChunk {
+  const history = feed.history
+  const head = history.headSeq
+  const events: FeedEvent[] = []
+  let bytes = 0
+  let seq = afterSeq + 1
+  for (; seq <= head && bytes < maxBytes; seq++) {
+    const event = history.get(seq)!
+    if (includes(subscription, event.symbol)) {
+      events.push(event)
+      bytes += event.sse.length
+    }
+  }
+  return { events, cursor: seq - 1, bytes }
+}
+
+export interface SnapshotEvent {
+  readonly seq: number
+  readonly type: 'snapshot'
+  readonly json: string
+}
+
+/**
+ * The full state of a subscription's symbols as of the head of the feed; its id is the head, so
+ * a client resumes from it with nothing missed and nothing repeated.
+ */
+export function snapshotEvent(
+  feed: Feed,
+  subscription: Subscription,
+  reset: boolean,
+): SnapshotEvent {
+  const symbols = subscription.symbols ?? feed.symbols.map((_, index) => index)
+  const states = symbols.map((symbol) => feed.state(symbol))
+  const seq = feed.headSeq
+  return {
+    seq,
+    type: 'snapshot',
+    json: encodeSnapshotJson(states, feed.symbols, seq, nowUs(), reset),
+  }
+}

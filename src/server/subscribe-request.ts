@@ -1,0 +1,56 @@
+import { type ErrorCode, TickstormError } from '../errors.js'
+
+/** A subscription asked for in JSON: a POST /v1/stream body or a WebSocket subscribe message. */
+export interface SubscribeRequest {
+  /** Symbol names, or null for every symbol (absent or empty). */
+  readonly symbols: string[] | null
+  readonly lastEventId: string | null
+  /** Whether a fresh subscription starts with a snapshot (default true). */
+  readonly snapshot: boolean
+}
+
+const KEYS = ['symbols', 'lastEventId', 'snapshot']
+
+/**
+ * Validates `{symbols?, lastEventId?, snapshot?}` strictly: an unknown key is an error (a typo
+ * such as `symbol` would otherwise subscribe to everything). Errors carry `code`.
+ */
+export function parseSubscribeRequest(
+  value: unknown,
+  code: ErrorCode,
+  extraKeys: readonly string[] = [],
+): SubscribeRequest {
+  const fail = (message: string) => new TickstormError(code, message)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw fail('expected a JSON object like {"symbols": ["AAPL"]}')
+  }
+  const record = value as Record<string, unknown>
+  const unknown = Object.keys(record).filter(
+    (key) => !KEYS.includes(key) && !extraKeys.includes(key),
+  )
+  if (unknown.length > 0) {
+    const names = unknown.map((key) => JSON.stringify(key)).join(', ')
+    throw fail(
+      `unknown key${unknown.length > 1 ? 's' : ''} ${names}; expected ${[...extraKeys, ...KEYS].join(', ')}`,
+    )
+  }
+  const { symbols, lastEventId, snapshot } = record
+  if (
+    symbols !== undefined &&
+    (!Array.isArray(symbols) || symbols.some((symbol) => typeof symbol !== 'string'))
+  ) {
+    throw fail('`symbols` must be an array of strings')
+  }
+  if (lastEventId !== undefined && typeof lastEventId !== 'string') {
+    throw fail('`lastEventId` must be a string')
+  }
+  if (snapshot !== undefined && typeof snapshot !== 'boolean') {
+    throw fail('`snapshot` must be a boolean')
+  }
+  const list = symbols as string[] | undefined
+  return {
+    symbols: list === undefined || list.length === 0 ? null : list,
+    lastEventId: (lastEventId as string | undefined) ?? null,
+    snapshot: (snapshot as boolean | undefined) ?? true,
+  }
+}

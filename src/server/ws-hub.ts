@@ -1,0 +1,318 @@
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import type { Feed } from '../feed/feed.js'
+import { encodeEventArray } from '../wire/event-json.js'
+import type { ServerFanout, ServerGroup } from './group-state.js'
+import type { TemplatedApp, WebSocket } from './native-uws.js'
+import { canReplay, replayAfter, snapshotEvent } from './replay.js'
+import { parseSubscribeRequest, type SubscribeRequest } from './subscribe-request.js'
+import type { Subscription } from './subscription.js'
+
+export interface WsHubOptions {
+  /** Bytes uWS may buffer for one socket before it is closed (the slow-consumer bound). */
+  readonly wsMaxBackpressureBytes: number
+  /** Seconds without traffic before uWS closes a socket; pings are sent automatically before. */
+  readonly wsIdleTimeoutSec: number
+  readonly catchUpBytes: number
+}
+
+/** The WebSocket part of a subscription group: how many live members its topic has. */
+export interface WsSlot {
+  members: number
+  readonly topic: string
+}
+
+/** Per-socket state (uWS user data). */
+interface Connection {
+  group: ServerGroup | null
+  subscription: Subscription | null
+  /** While catching up from the ring: the last sequence sent. */
+  cursor: number
+  behind: boolean
+  closed: boolean
+}
+
+export interface WsHubStats {
+  readonly connections: number
+  readonly behind: number
+  readonly opened: number
+  readonly closed: number
+  readonly messagesPublished: number
+  readonly deliveries: number
+  readonly bytesPublished: number
+  readonly replayHits: number
+  readonly replayMisses: number
+  readonly badMessages: number
+}
+
+export interface WsHub {
+  deliver(group: ServerGroup, lastSeq: number): void
+  /** One application-level heartbeat to every socket (a single publish). */
+  heartbeat(): void
+  /** Closes every socket with 1001 "going away". */
+  drain(): void
+  /** Cuts up to `count` sockets without a close frame, as a network fault would. */
+  dropSockets(count: number): number
+  stats(): WsHubStats
+}
+
+/** Topic every socket joins for heartbeats. */
+const HEARTBEAT_TOPIC = 'hb'
+const HEARTBEAT_MESSAGE = '{"op":"hb"}'
+
+/** uWS `send` results. */
+const SENT = 1
+const DROPPED = 2
+
+/**
+ * Close codes the server uses (RFC 6455 §7.4): 1001 on shutdown, 1008 for a message that breaks
+ * the protocol repeatedly, 1013 "try again later" when a socket cannot keep up.
+ */
+export const WS_CLOSE = Object.freeze({ GOING_AWAY: 1001, POLICY: 1008, TRY_AGAIN_LATER: 1013 })
+
+/**
+ * The same event stream over WebSocket. A client sends
+ * `{"op":"subscribe","symbols":["AAPL"],"lastEventId":"123"}` and receives
+ * `{"op":"subscribed",…}`, then JSON arrays of events (`[{"id","event","data"}, …]`, one per
+ * frame). Live frames go out through uWS topics, one per subscription group, so each message is
+ * built once and C++ does the per-socket loop. A resume is served from the ring in bounded
+ * chunks, continued on `drain`, before the socket joins its topic: no gap, no duplicate.
+ */
+export function createWsHub(
+  app: TemplatedApp,
+  feed: Feed,
+  fanout: ServerFanout,
+  resolve: (symbols: readonly string[] | null) => Subscription,
+  options: WsHubOptions,
+): WsHub {
+  const sockets = new Set<WebSocket<Connection>>()
+  let behindCount = 0
+  let opened = 0
+  let closedCount = 0
+  let messagesPublished = 0
+  let deliveries = 0
+  let bytesPublished = 0
+  let replayHits = 0
+  let replayMisses = 0
+  let badMessages = 0
+
+  const leave = (ws: WebSocket<Connection>, data: Connection): void => {
+    if (data.behind) {
+      data.behind = false
+      behindCount--
+    }
+    const group = data.group
+    if (group === null) return
+    data.group = null
+    group.state.ws.members--
+    if (!data.closed) ws.unsubscribe(group.state.ws.topic)
+    fanout.release(group)
+  }
+
+  const join = (ws: WebSocket<Connection>, data: Connection): void => {
+    if (data.behind) {
+      data.behind = false
+      behindCount--
+    }
+    const group = fanout.acquire(data.subscription!)
+    data.group = group
+    group.state.ws.members++
+    ws.subscribe(group.state.ws.topic)
+  }
+
+  /** Sends replay after `data.cursor` until caught up (then joins live) or uWS pushes back. */
+  const catchUp = (ws: WebSocket<Connection>, data: Connection): void => {
+    const subscription = data.subscription!
+    for (;;) {
+      const head = feed.headSeq
+      if (data.cursor >= head) {
+        join(ws, data)
+        return
+      }
+      if (!feed.history.covers(data.cursor)) {
+        replayMisses++
+        const snapshot = snapshotEvent(feed, subscription, true)
+        if (ws.send(encodeEventArray([snapshot])) === DROPPED) return closeSlow(ws)
+        data.cursor = snapshot.seq
+        continue
+      }
+      const chunk = replayAfter(feed, subscription, data.cursor, options.catchUpBytes)
+      let result = SENT
+      if (chunk.events.length > 0) {
+        const message = encodeEventArray(chunk.events)
+        result = ws.send(message)
+        if (result === DROPPED) return closeSlow(ws)
+        deliveries += chunk.events.length
+        bytesPublished += message.length
+      }
+      data.cursor = chunk.cursor
+      if (result !== SENT) return // buffered: `drain` continues
+    }
+  }
+
+  const closeSlow = (ws: WebSocket<Connection>): void => {
+    ws.end(WS_CLOSE.TRY_AGAIN_LATER, 'cannot keep up; reconnect and resume with lastEventId')
+  }
+
+  const sendError = (ws: WebSocket<Connection>, error: TickstormError): void => {
+    badMessages++
+    ws.send(JSON.stringify({ op: 'error', code: error.code, message: error.message }))
+  }
+
+  const subscribe = (ws: WebSocket<Connection>, data: Connection, message: SubscribeRequest) => {
+    const subscription = resolve(message.symbols)
+    leave(ws, data)
+    data.subscription = subscription
+    const head = feed.headSeq
+    ws.send(
+      JSON.stringify({
+        op: 'subscribed',
+        symbols:
+          subscription.symbols === null ? '*' : subscription.symbols.map((s) => feed.symbols[s]),
+        head: String(head),
+      }),
+    )
+    const id = message.lastEventId
+    if (id !== null && id !== '') {
+      data.behind = true
+      behindCount++
+      if (canReplay(feed, id)) {
+        replayHits++
+        data.cursor = Number(id)
+      } else data.cursor = -1 // too old, from the future, malformed: a reset snapshot
+      catchUp(ws, data)
+      return
+    }
+    if (message.snapshot) ws.send(encodeEventArray([snapshotEvent(feed, subscription, false)]))
+    data.cursor = head
+    join(ws, data)
+  }
+
+  app.ws<Connection>('/v1/ws', {
+    maxPayloadLength: 16 * 1024,
+    idleTimeout: options.wsIdleTimeoutSec,
+    sendPingsAutomatically: true,
+    maxBackpressure: options.wsMaxBackpressureBytes,
+    // A socket over its backpressure bound is closed rather than silently skipped by publish,
+    // which would lose events; the client resumes by id.
+    closeOnBackpressureLimit: 1,
+    upgrade: (res, req, context) => {
+      const connection: Connection = {
+        group: null,
+        subscription: null,
+        cursor: 0,
+        behind: false,
+        closed: false,
+      }
+      res.upgrade(
+        connection,
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      )
+    },
+    open: (ws) => {
+      sockets.add(ws)
+      opened++
+      ws.subscribe(HEARTBEAT_TOPIC)
+    },
+    message: (ws, raw) => {
+      const data = ws.getUserData()
+      try {
+        const message = parseClientMessage(Buffer.from(raw).toString('utf8'))
+        if (message.op === 'unsubscribe') {
+          leave(ws, data)
+          data.subscription = null
+          ws.send('{"op":"unsubscribed"}')
+          return
+        }
+        subscribe(ws, data, message)
+      } catch (error) {
+        if (!(error instanceof TickstormError)) throw error
+        sendError(ws, error)
+      }
+    },
+    drain: (ws) => {
+      const data = ws.getUserData()
+      if (data.behind && data.subscription !== null) catchUp(ws, data)
+    },
+    close: (ws) => {
+      const data = ws.getUserData()
+      data.closed = true
+      leave(ws, data)
+      sockets.delete(ws)
+      closedCount++
+    },
+  })
+
+  return {
+    deliver(group) {
+      const slot = group.state.ws
+      if (slot.members === 0) return
+      const message = encodeEventArray(group.events)
+      app.publish(slot.topic, message, false)
+      messagesPublished++
+      deliveries += group.events.length * slot.members
+      bytesPublished += message.length * slot.members
+    },
+    heartbeat() {
+      app.publish(HEARTBEAT_TOPIC, HEARTBEAT_MESSAGE, false)
+    },
+    drain() {
+      for (const ws of [...sockets]) ws.end(WS_CLOSE.GOING_AWAY, 'server shutting down')
+    },
+    dropSockets(count) {
+      let dropped = 0
+      for (const ws of [...sockets]) {
+        if (dropped >= count) break
+        ws.close()
+        dropped++
+      }
+      return dropped
+    },
+    stats() {
+      return {
+        connections: sockets.size,
+        behind: behindCount,
+        opened,
+        closed: closedCount,
+        messagesPublished,
+        deliveries,
+        bytesPublished,
+        replayHits,
+        replayMisses,
+        badMessages,
+      }
+    },
+  }
+}
+
+type ClientMessage = ({ op: 'subscribe' } & SubscribeRequest) | { op: 'unsubscribe' }
+
+/** Parses one client message strictly; every failure is a coded `TS_ERR_BAD_MESSAGE`. */
+export function parseClientMessage(text: string): ClientMessage {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new TickstormError(
+      ERROR_CODES.BAD_MESSAGE,
+      'message is not valid JSON; send {"op":"subscribe","symbols":["AAPL"]}',
+    )
+  }
+  const op =
+    typeof value === 'object' && value !== null ? (value as { op?: unknown }).op : undefined
+  if (op === 'unsubscribe') {
+    if (Object.keys(value as object).length !== 1) {
+      throw new TickstormError(ERROR_CODES.BAD_MESSAGE, 'unsubscribe takes no other keys')
+    }
+    return { op: 'unsubscribe' }
+  }
+  if (op !== 'subscribe') {
+    throw new TickstormError(
+      ERROR_CODES.BAD_MESSAGE,
+      `unknown op ${JSON.stringify(op) ?? 'undefined'}; use "subscribe" or "unsubscribe"`,
+    )
+  }
+  return { op: 'subscribe', ...parseSubscribeRequest(value, ERROR_CODES.BAD_MESSAGE, ['op']) }
+}
