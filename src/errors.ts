@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   INTERNAL: 'TS_ERR_INTERNAL',
   /** An event-stream line exceeded the parser's `maxLineBytes` and was dropped. */
   SSE_LINE_TOO_LONG: 'TS_ERR_SSE_LINE_TOO_LONG',
+  /** A scenario file failed to parse or validate; `details.problems` lists every problem. */
+  INVALID_SCENARIO: 'TS_ERR_INVALID_SCENARIO',
+  /** A result directory is missing, not a tickstorm result, of another schema version, or invalid. */
+  INVALID_RESULT: 'TS_ERR_INVALID_RESULT',
   /** The command line could not be understood. */
   USAGE: 'TS_ERR_USAGE',
 } as const

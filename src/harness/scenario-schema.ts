@@ -1,0 +1,145 @@
+/**
+ * The scenario file's shape, as a strict zod schema: every object rejects unknown keys (a typo
+ * in a load test silently running the defaults is worse than an error), and defaults are filled
+ * in here so the rest of the harness reads one complete, frozen object. Cross-field rules (the
+ * `capacity` block only with the capacity executor, `server` only with the embedded target, …)
+ * live in scenario.ts, beside the error formatting, so they are reported together with these.
+ */
+
+import { z } from 'zod'
+import { PRESET_NAMES } from '../market/presets.js'
+import type { PresetName } from '../market/types.js'
+
+/** The universe's upper bound (src/market/instruments.ts). */
+const MAX_SYMBOLS = 8000
+
+const TRANSPORTS = ['sse', 'longpoll', 'ws', 'eventsource', 'http'] as const
+const PRESETS = PRESET_NAMES as readonly [PresetName, ...PresetName[]]
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max)
+
+/** Pass/fail limits; every one optional, absent means "not judged". */
+export const thresholdsSchema = z.strictObject({
+  /** p99 latency (receipt − scheduled) must be at most this many ms. */
+  p99Ms: z.number().positive().max(60_000).optional(),
+  /** Lost events / expected events, 0..1. */
+  maxLossRatio: z.number().min(0).max(1).optional(),
+  /** Errors / (connects + errors), 0..1. */
+  maxErrorRate: z.number().min(0).max(1).optional(),
+  /** Deliveries per second across all subscribers must be at least this. */
+  minDeliveriesPerSec: z.number().min(0).optional(),
+})
+
+export const serverSchema = z.strictObject({
+  /** Market preset of the embedded server. */
+  preset: z.enum(PRESETS).default('normal'),
+  /** Universe size; absent: the preset's (500, or 8,000 for stress). */
+  symbols: positiveInt(MAX_SYMBOLS).optional(),
+  seed: z.number().int().min(0).max(0xffff_ffff).default(1),
+  /** Pacing frame: ticks due within one frame go out as one write. */
+  frameMs: z.number().min(1).max(1000).default(5),
+  /** Simulated seconds per wall second. */
+  speed: z.number().min(0.001).max(10_000).default(1),
+  /** Midday mean event rate override, events/s. */
+  ratePerSec: z.number().positive().max(1_000_000).optional(),
+})
+
+export const watchListSchema = z.strictObject({
+  /** Symbols per subscriber. */
+  size: positiveInt(MAX_SYMBOLS).default(20),
+  /**
+   * How each subscriber's symbols are chosen: `zipf` favours the most active names (as real
+   * watch-lists do), `uniform` spreads evenly, `fixed` gives everyone `symbols`.
+   */
+  pick: z.enum(['zipf', 'uniform', 'fixed']).default('zipf'),
+  symbols: z
+    .array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, { error: 'must be an upper-case ticker' }))
+    .min(1)
+    .max(MAX_SYMBOLS)
+    .optional(),
+  /** Seed of the harness's own RNG for the picks. */
+  seed: z.number().int().min(0).max(0xffff_ffff).default(1),
+})
+
+export const subscribersSchema = z.strictObject({
+  count: positiveInt(1_000_000),
+  /** Connect everyone evenly over this many seconds … */
+  rampSec: z.number().min(0).max(3600).optional(),
+  /** … or at this many connects per second (default 500/s when neither is given). */
+  rampPerSec: z.number().positive().max(1_000_000).optional(),
+  watchList: watchListSchema.default({ size: 20, pick: 'zipf', seed: 1 }),
+})
+
+export const capacitySchema = z.strictObject({
+  /** Subscribers in the first step. */
+  start: positiveInt(1_000_000),
+  /** Each step adds `add` subscribers, or multiplies by `factor`: exactly one of the two. */
+  step: z.strictObject({
+    add: positiveInt(1_000_000).optional(),
+    factor: z.number().gt(1).max(10).optional(),
+  }),
+  /** Never go above this many subscribers. */
+  max: positiveInt(1_000_000),
+  /** Measured seconds per step (after the step's connections are up). */
+  stepDurationSec: z.number().min(1).max(3600),
+  /** A step that breaks any of these ends the search; the previous step is the capacity. */
+  breakOn: thresholdsSchema,
+})
+
+export const phaseSchema = z.strictObject({
+  name: z.string().min(1).max(64).optional(),
+  durationSec: z.number().min(1).max(86_400),
+  /** Subscribers during this phase; absent: the previous phase's (or subscribers.count). */
+  count: positiveInt(1_000_000).optional(),
+  /** Seconds to move from the previous count to this one. */
+  rampSec: z.number().min(0).max(3600).default(0),
+})
+
+export const faultSchema = z.strictObject({
+  /** Seconds after the measurement starts. */
+  atSec: z.number().min(0),
+  /** drop: close connections; stall: stop reading; restart: restart the server; storm: drop all at once. */
+  kind: z.enum(['drop', 'stall', 'restart', 'storm']),
+  /** Share of subscribers affected, 0..1 (default 1). */
+  fraction: z.number().gt(0).max(1).default(1),
+  /** How long a stall lasts. */
+  durationSec: z.number().min(0).max(3600).optional(),
+})
+
+export const targetSchema = z.union([
+  z.literal('embedded'),
+  z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  }),
+])
+
+export const scenarioSchema = z.strictObject({
+  /** Lower-case words joined by dashes; names the results directory. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, {
+    error: 'must be lower-case letters, digits and dashes (at most 64)',
+  }),
+  description: z.string().min(1).max(2000),
+  /** `embedded`: the harness starts our server in a child process; or `{ url }` of any server. */
+  target: targetSchema.default('embedded'),
+  server: serverSchema.optional(),
+  /** Run one after the other, each with the same workload. */
+  transports: z.array(z.enum(TRANSPORTS)).min(1).max(TRANSPORTS.length),
+  subscribers: subscribersSchema,
+  /** Measured seconds per transport (after the warm-up); optional when `phases` are given. */
+  durationSec: z.number().min(1).max(86_400).optional(),
+  /** Seconds before measuring starts (connections ramp, JIT warms); excluded from results. */
+  warmupSec: z.number().min(0).max(3600).default(5),
+  executor: z.enum(['constant', 'ramp', 'capacity']).default('constant'),
+  capacity: capacitySchema.optional(),
+  phases: z.array(phaseSchema).min(1).max(100).optional(),
+  thresholds: thresholdsSchema.default({}),
+  /** Harness worker threads; `auto` = one per core. */
+  workers: z.union([z.literal('auto'), positiveInt(256)]).default('auto'),
+  /** Validated now; executed by the fault-injection work. */
+  faults: z.array(faultSchema).max(1000).default([]),
+})
+
+export type ScenarioInput = z.input<typeof scenarioSchema>
+export type ParsedScenario = z.output<typeof scenarioSchema>
+export type Thresholds = z.output<typeof thresholdsSchema>
+export type ScenarioTransport = (typeof TRANSPORTS)[number]

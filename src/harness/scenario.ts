@@ -1,0 +1,479 @@
+/**
+ * Scenario files: YAML, validated strictly (k6's rule: an unknown key is an error, and every
+ * problem is reported at once, each with its path and the bad value), defaults filled in, frozen.
+ * The shape and the meaning of each key are in scenario-schema.ts.
+ */
+
+import { readFile } from 'node:fs/promises'
+import { parseDocument } from 'yaml'
+import type { z } from 'zod'
+import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
+import { PRESETS } from '../market/presets.js'
+import type { TransportResult } from '../report/result-schema.js'
+import {
+  type ParsedScenario,
+  scenarioSchema,
+  serverSchema,
+  type Thresholds,
+} from './scenario-schema.js'
+
+export type { ScenarioTransport, Thresholds } from './scenario-schema.js'
+
+/** A scenario file failed to parse or validate; `details.problems` lists every problem. */
+export const INVALID_SCENARIO = ERROR_CODES.INVALID_SCENARIO
+
+/** Connects per second when a scenario gives neither `rampSec` nor `rampPerSec`. */
+export const DEFAULT_RAMP_PER_SEC = 500
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T
+
+type ResolvedServer = z.output<typeof serverSchema>
+
+/** A validated scenario with every default filled in. */
+export type Scenario = DeepReadonly<
+  Omit<ParsedScenario, 'durationSec' | 'server' | 'subscribers'> & {
+    /** The file it came from (as given to the loader). */
+    file: string
+    /** Measured seconds per transport (for phases: their sum). */
+    durationSec: number
+    /** The embedded server's options; null for a `{ url }` target. */
+    server: ResolvedServer | null
+    subscribers: Omit<ParsedScenario['subscribers'], 'rampSec' | 'rampPerSec'> & {
+      /** Exactly one of the two is set. */
+      rampSec: number | null
+      rampPerSec: number | null
+    }
+  }
+>
+
+export async function loadScenario(path: string): Promise<Scenario> {
+  return parseScenario(await readFile(path, 'utf8'), path)
+}
+
+export function parseScenario(yamlText: string, fileName: string): Scenario {
+  const problems = new Problems()
+  const document = parseDocument(yamlText, { prettyErrors: true, uniqueKeys: true })
+  for (const error of document.errors) {
+    const [line, column] = error.linePos?.[0]
+      ? [error.linePos[0].line, error.linePos[0].col]
+      : [0, 0]
+    problems.add(
+      `line ${line}:${column}`,
+      `is not valid YAML (${error.code})`,
+      firstLine(error.message),
+    )
+  }
+  if (problems.list.length > 0) throwInvalid(fileName, problems)
+  const raw: unknown = document.toJS()
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.add('(root)', 'must be a mapping of scenario keys', raw)
+    throwInvalid(fileName, problems)
+  }
+
+  const parsed = scenarioSchema.safeParse(raw, { reportInput: true })
+  if (!parsed.success) addZodIssues(problems, parsed.error.issues)
+  checkCrossFields(raw as Record<string, unknown>, problems)
+  if (problems.list.length > 0 || !parsed.success) throwInvalid(fileName, problems)
+  return resolve(parsed.data, fileName)
+}
+
+function throwInvalid(fileName: string, problems: Problems): never {
+  throw new TickstormError(
+    INVALID_SCENARIO,
+    `invalid scenario ${fileName}:\n  - ${problems.list.join('\n  - ')}`,
+    { details: { file: fileName, problems: [...problems.list] } },
+  )
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? text
+}
+
+function resolve(parsed: ParsedScenario, fileName: string): Scenario {
+  const phasesSec = parsed.phases?.reduce((sum, phase) => sum + phase.durationSec, 0)
+  const { rampSec, rampPerSec, watchList } = parsed.subscribers
+  const scenario = {
+    ...parsed,
+    file: fileName,
+    durationSec: parsed.durationSec ?? phasesSec ?? capacitySec(parsed),
+    server: parsed.target === 'embedded' ? (parsed.server ?? serverSchema.parse({})) : null,
+    subscribers: {
+      ...parsed.subscribers,
+      rampSec: rampSec ?? null,
+      rampPerSec: rampSec === undefined ? (rampPerSec ?? DEFAULT_RAMP_PER_SEC) : null,
+      watchList: {
+        ...watchList,
+        size:
+          watchList.pick === 'fixed' && watchList.symbols
+            ? watchList.symbols.length
+            : watchList.size,
+      },
+    },
+  }
+  return deepFreeze(scenario) as Scenario
+}
+
+/** A capacity search measures every step it may try: up to `max`. */
+function capacitySec(parsed: ParsedScenario): number {
+  const capacity = parsed.capacity
+  if (!capacity) return 0
+  return stepCounts(capacity).length * capacity.stepDurationSec
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const entry of Object.values(value)) deepFreeze(entry)
+    Object.freeze(value)
+  }
+  return value
+}
+
+// ---------------------------------------------------------------------------------------------
+// Problems: zod issues and cross-field rules, in the house format "`path` expectation, got value"
+
+/** `['phases', 2, 'durationSec']` → `phases[2].durationSec`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`
+    else out += out === '' ? String(part) : `.${String(part)}`
+  }
+  return out === '' ? '(root)' : out
+}
+
+function join(path: readonly PropertyKey[], more: readonly PropertyKey[]): PropertyKey[] {
+  return [...path, ...more]
+}
+
+/** Adds every zod issue to `problems`, one line per bad value (an unknown key each on its own). */
+export function addZodIssues(
+  problems: Problems,
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): void {
+  for (const issue of issues) {
+    const path = join(prefix, issue.path)
+    const input = (issue as { input?: unknown }).input
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const given = (typeof input === 'object' && input !== null ? input : {}) as Record<
+          string,
+          unknown
+        >
+        for (const key of issue.keys) {
+          problems.add(formatPath(join(path, [key])), 'is not a known key', given[key])
+        }
+        break
+      }
+      case 'invalid_type':
+        if (input === undefined) problems.add(formatPath(path), 'is required', input)
+        else problems.add(formatPath(path), `must be ${article(issue.expected)}`, input)
+        break
+      case 'too_small':
+      case 'too_big': {
+        const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum
+        const symbol =
+          issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<'
+        const what =
+          issue.origin === 'array'
+            ? `must have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} item(s)`
+            : issue.origin === 'string'
+              ? `must have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} character(s)`
+              : `must be ${symbol} ${String(bound)}`
+        problems.add(formatPath(path), what, input)
+        break
+      }
+      case 'invalid_value':
+        problems.add(
+          formatPath(path),
+          `must be one of ${issue.values.map((value) => String(value)).join(', ')}`,
+          input,
+        )
+        break
+      case 'invalid_union': {
+        // Report the branch that got furthest (an object that is almost a `{ url }`), else the
+        // union's own message.
+        const deeper = issue.errors.find((branch) =>
+          branch.some(
+            (inner) =>
+              inner.path.length > 0 ||
+              (inner.code !== 'invalid_type' && inner.code !== 'invalid_value'),
+          ),
+        )
+        if (deeper) addZodIssues(problems, deeper, path)
+        else problems.add(formatPath(path), unionExpectation(path), input)
+        break
+      }
+      default:
+        problems.add(formatPath(path), issue.message, input)
+    }
+  }
+}
+
+function article(expected: string): string {
+  if (expected === 'int') return 'an integer'
+  if (expected === 'object') return 'a mapping'
+  if (expected === 'array') return 'a list'
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`
+}
+
+function unionExpectation(path: readonly PropertyKey[]): string {
+  const last = path.at(-1)
+  if (last === 'target') return 'must be "embedded" or { url: http://host:port }'
+  if (last === 'workers') return 'must be "auto" or an integer from 1 to 256'
+  return 'is not any of the accepted forms'
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Rules between keys; they read the raw input defensively so they run even when types are off. */
+function checkCrossFields(raw: Record<string, unknown>, problems: Problems): void {
+  const target = raw['target'] ?? 'embedded'
+  const server = raw['server']
+  if (server !== undefined && target !== 'embedded') {
+    problems.add('server', 'is only for target: embedded (a { url } server brings its own)', server)
+  }
+
+  if (Array.isArray(raw['transports'])) {
+    const seen = new Set<unknown>()
+    raw['transports'].forEach((transport, index) => {
+      if (seen.has(transport)) problems.add(`transports[${index}]`, 'is listed twice', transport)
+      seen.add(transport)
+    })
+  }
+
+  const subscribers = raw['subscribers']
+  if (isObject(subscribers)) {
+    if (subscribers['rampSec'] !== undefined && subscribers['rampPerSec'] !== undefined) {
+      problems.add(
+        'subscribers.rampPerSec',
+        'must not be given with rampSec',
+        subscribers['rampPerSec'],
+      )
+    }
+    const watchList = subscribers['watchList']
+    if (isObject(watchList)) {
+      const pick = watchList['pick'] ?? 'zipf'
+      const symbols = watchList['symbols']
+      if (pick === 'fixed' && symbols === undefined) {
+        problems.add('subscribers.watchList.symbols', 'is required when pick is fixed', symbols)
+      }
+      if (pick !== 'fixed' && symbols !== undefined) {
+        problems.add('subscribers.watchList.symbols', 'is only for pick: fixed', symbols)
+      }
+      if (
+        pick === 'fixed' &&
+        Array.isArray(symbols) &&
+        watchList['size'] !== undefined &&
+        watchList['size'] !== symbols.length
+      ) {
+        problems.add(
+          'subscribers.watchList.size',
+          `must equal the number of symbols (${symbols.length}) when pick is fixed`,
+          watchList['size'],
+        )
+      }
+      const size = watchList['size']
+      const universe = universeSize(server)
+      if (
+        target === 'embedded' &&
+        typeof size === 'number' &&
+        universe !== undefined &&
+        size > universe
+      ) {
+        problems.add(
+          'subscribers.watchList.size',
+          `must be ≤ the server's ${universe} symbols`,
+          size,
+        )
+      }
+    }
+  }
+
+  const executor = raw['executor'] ?? 'constant'
+  const capacity = raw['capacity']
+  if (executor === 'capacity' && capacity === undefined) {
+    problems.add('capacity', 'is required when executor is capacity', capacity)
+  }
+  if (executor !== 'capacity' && capacity !== undefined) {
+    problems.add('capacity', 'is only for executor: capacity', capacity)
+  }
+  if (isObject(capacity)) {
+    const step = capacity['step']
+    if (isObject(step) && (step['add'] === undefined) === (step['factor'] === undefined)) {
+      problems.add('capacity.step', 'must have exactly one of add, factor', step)
+    }
+    const { start, max, breakOn } = capacity
+    if (typeof start === 'number' && typeof max === 'number' && max < start) {
+      problems.add('capacity.max', `must be ≥ capacity.start (${start})`, max)
+    }
+    if (isObject(breakOn) && Object.keys(breakOn).length === 0) {
+      problems.add('capacity.breakOn', 'must name at least one threshold', breakOn)
+    }
+  }
+
+  if (executor === 'capacity') {
+    if (raw['durationSec'] !== undefined) {
+      problems.add(
+        'durationSec',
+        'is not used by executor: capacity (see capacity.stepDurationSec)',
+        raw['durationSec'],
+      )
+    }
+    if (raw['phases'] !== undefined) {
+      problems.add(
+        'phases',
+        'cannot be combined with executor: capacity (its steps are the phases)',
+        raw['phases'],
+      )
+    }
+  }
+
+  const phases = raw['phases']
+  const duration = raw['durationSec']
+  if (phases === undefined && duration === undefined && executor !== 'capacity') {
+    problems.add('durationSec', 'is required (or give phases)', duration)
+  }
+  if (Array.isArray(phases) && typeof duration === 'number') {
+    const sum = phases.reduce<number>(
+      (total, phase) =>
+        total +
+        (isObject(phase) && typeof phase['durationSec'] === 'number' ? phase['durationSec'] : 0),
+      0,
+    )
+    if (sum !== duration) {
+      problems.add('durationSec', `must equal the phases' total (${sum}) or be left out`, duration)
+    }
+  }
+
+  const faults = raw['faults']
+  const measuredSec =
+    typeof duration === 'number'
+      ? duration
+      : Array.isArray(phases)
+        ? phases.reduce<number>(
+            (total, phase) =>
+              total +
+              (isObject(phase) && typeof phase['durationSec'] === 'number'
+                ? phase['durationSec']
+                : 0),
+            0,
+          )
+        : undefined
+  if (Array.isArray(faults) && measuredSec !== undefined) {
+    faults.forEach((fault, index) => {
+      if (isObject(fault) && typeof fault['atSec'] === 'number' && fault['atSec'] >= measuredSec) {
+        problems.add(
+          `faults[${index}].atSec`,
+          `must be < the run's ${measuredSec} s`,
+          fault['atSec'],
+        )
+      }
+    })
+  }
+}
+
+function universeSize(server: unknown): number | undefined {
+  if (server === undefined) return PRESETS.normal.defaultSymbols
+  if (!isObject(server)) return undefined
+  if (typeof server['symbols'] === 'number') return server['symbols']
+  const preset = server['preset'] ?? 'normal'
+  return typeof preset === 'string' && Object.hasOwn(PRESETS, preset)
+    ? PRESETS[preset as keyof typeof PRESETS].defaultSymbols
+    : undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning and judging
+
+/**
+ * Wall seconds the runner needs, transports run one after the other: per transport the warm-up
+ * plus the measured time; a capacity search counts every step up to `max`.
+ */
+export function estimateRunSec(scenario: Scenario): number {
+  // For a capacity search durationSec is already every step's measured time.
+  return (scenario.warmupSec + scenario.durationSec) * scenario.transports.length
+}
+
+/** The subscriber counts a capacity search would try, in order, up to `max`. */
+export function capacityStepCounts(scenario: Scenario): number[] {
+  return scenario.capacity ? stepCounts(scenario.capacity) : []
+}
+
+function stepCounts(capacity: DeepReadonly<NonNullable<ParsedScenario['capacity']>>): number[] {
+  const counts: number[] = []
+  let count = capacity.start
+  while (count <= capacity.max && counts.length < 1000) {
+    counts.push(count)
+    const next =
+      capacity.step.add !== undefined
+        ? count + capacity.step.add
+        : Math.ceil(count * (capacity.step.factor ?? 2))
+    count = next > count ? next : count + 1
+  }
+  return counts
+}
+
+export interface ThresholdOutcome {
+  readonly name: 'p99Ms' | 'maxLossRatio' | 'maxErrorRate' | 'minDeliveriesPerSec'
+  readonly limit: number
+  readonly actual: number
+  readonly passed: boolean
+}
+
+/** The parts of a transport's result the thresholds read. */
+export type ThresholdInput = Pick<
+  TransportResult,
+  'latencyUs' | 'lossRatio' | 'errorRate' | 'deliveriesPerSec'
+>
+
+/** Each threshold that is set, judged against one transport's result (limits are inclusive). */
+export function evaluateThresholds(
+  thresholds: Readonly<Thresholds>,
+  result: ThresholdInput,
+): ThresholdOutcome[] {
+  const outcomes: ThresholdOutcome[] = []
+  if (thresholds.p99Ms !== undefined) {
+    const actual = result.latencyUs.p99 / 1000
+    outcomes.push({
+      name: 'p99Ms',
+      limit: thresholds.p99Ms,
+      actual,
+      passed: actual <= thresholds.p99Ms,
+    })
+  }
+  if (thresholds.maxLossRatio !== undefined) {
+    const actual = result.lossRatio
+    outcomes.push({
+      name: 'maxLossRatio',
+      limit: thresholds.maxLossRatio,
+      actual,
+      passed: actual <= thresholds.maxLossRatio,
+    })
+  }
+  if (thresholds.maxErrorRate !== undefined) {
+    const actual = result.errorRate
+    outcomes.push({
+      name: 'maxErrorRate',
+      limit: thresholds.maxErrorRate,
+      actual,
+      passed: actual <= thresholds.maxErrorRate,
+    })
+  }
+  if (thresholds.minDeliveriesPerSec !== undefined) {
+    const actual = result.deliveriesPerSec
+    outcomes.push({
+      name: 'minDeliveriesPerSec',
+      limit: thresholds.minDeliveriesPerSec,
+      actual,
+      passed: actual >= thresholds.minDeliveriesPerSec,
+    })
+  }
+  return outcomes
+}

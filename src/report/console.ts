@@ -1,0 +1,210 @@
+/**
+ * Plain-text rendering for the terminal: a live progress line during a run, and at the end one
+ * block per transport (autocannon's idea: a latency table, then throughput and accounting), with
+ * validity and threshold outcomes spelled out. Pure functions returning strings; the CLI prints.
+ */
+
+import type { RunResult, TransportResult } from './result-schema.js'
+
+export type Align = 'left' | 'right'
+
+/** Aligned columns, header underlined; no colour, so logs and CI output stay readable. */
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly Align[] = [],
+): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  )
+  const line = (cells: readonly string[]) =>
+    widths
+      .map((width, column) => {
+        const cell = cells[column] ?? ''
+        return (align[column] ?? (column === 0 ? 'left' : 'right')) === 'left'
+          ? cell.padEnd(width)
+          : cell.padStart(width)
+      })
+      .join('  ')
+      .trimEnd()
+  return [
+    line(headers),
+    widths.map((width) => '-'.repeat(width)).join('  '),
+    ...rows.map(line),
+  ].join('\n')
+}
+
+/** 850 µs, 12.3 ms, 1.25 s: three significant figures, like the histograms keep. */
+export function formatUs(us: number): string {
+  if (us < 1000) return `${Math.round(us)} µs`
+  if (us < 1_000_000) return `${(us / 1000).toPrecision(3)} ms`
+  return `${(us / 1_000_000).toPrecision(3)} s`
+}
+
+export function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${Math.round(bytes)} B`
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
+}
+
+export function formatRatio(ratio: number): string {
+  return `${(ratio * 100).toFixed(3)}%`
+}
+
+const TRANSPORT_LABELS: Readonly<Record<string, string>> = {
+  sse: 'SSE',
+  longpoll: 'Long polling',
+  ws: 'WebSocket',
+  eventsource: 'SSE (eventsource)',
+  http: 'HTTP',
+}
+
+export function transportLabel(transport: string): string {
+  return TRANSPORT_LABELS[transport] ?? transport
+}
+
+export interface ProgressInfo {
+  readonly transport: string
+  readonly elapsedSec: number
+  /** Planned seconds for this transport (warm-up included), if known. */
+  readonly totalSec?: number
+  readonly connected: number
+  readonly subscribers: number
+  readonly deliveriesPerSec: number
+  /** p99 of the measurement so far, µs (0 before the first event). */
+  readonly p99Us: number
+  readonly errors: number
+  /** True while in the warm-up (results not yet recorded). */
+  readonly warmingUp?: boolean
+}
+
+/** One line, rewritten in place by the CLI about once a second. */
+export function formatProgressLine(info: ProgressInfo): string {
+  const time =
+    info.totalSec === undefined
+      ? `${Math.floor(info.elapsedSec)} s`
+      : `${Math.floor(info.elapsedSec)}/${Math.ceil(info.totalSec)} s`
+  return [
+    `[${info.transport}]`,
+    time + (info.warmingUp ? ' (warm-up)' : ''),
+    `connected ${formatCount(info.connected)}/${formatCount(info.subscribers)}`,
+    `deliveries/s ${formatCount(info.deliveriesPerSec)}`,
+    `p99 ${info.p99Us > 0 ? formatUs(info.p99Us) : '–'}`,
+    `errors ${formatCount(info.errors)}`,
+  ].join('  ')
+}
+
+/** The end-of-run block for one transport. */
+export function formatTransportTable(result: TransportResult): string {
+  const latencyRow = (name: string, p: TransportResult['latencyUs']) =>
+    p.count === 0
+      ? [name, '–', '–', '–', '–', '–', '–', '0']
+      : [
+          name,
+          formatUs(p.p50),
+          formatUs(p.p90),
+          formatUs(p.p99),
+          formatUs(p.p999),
+          formatUs(p.max),
+          formatUs(p.mean),
+          formatCount(p.count),
+        ]
+  const head = `${transportLabel(result.transport)}: ${formatCount(result.subscribers.connectedMax)} of ${formatCount(
+    result.subscribers.asked,
+  )} subscribers connected, ${result.measuredSec.toFixed(1)} s measured${result.validity.valid ? '' : '  [INVALID]'}`
+  const latency = formatTable(
+    ['', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'count'],
+    [
+      latencyRow('latency', result.latencyUs),
+      latencyRow('connect', result.connectTimeUs),
+      latencyRow('recovery', result.recoveryUs),
+    ],
+  )
+  const traffic = formatTable(
+    [
+      'deliveries/s',
+      'bytes/s',
+      'bytes/event',
+      'lost',
+      'loss',
+      'dups',
+      'out-of-order',
+      'errors',
+      'reconnects',
+      'replayed',
+    ],
+    [
+      [
+        formatCount(result.deliveriesPerSec),
+        formatBytes(result.bytesPerSec),
+        result.bytesPerEvent === null ? '–' : result.bytesPerEvent.toFixed(1),
+        formatCount(result.lost),
+        formatRatio(result.lossRatio),
+        formatCount(result.duplicates),
+        formatCount(result.outOfOrder),
+        formatCount(result.errors),
+        formatCount(result.reconnects),
+        formatCount(result.eventsRecoveredByReplay),
+      ],
+    ],
+    Array(10).fill('right'),
+  )
+  const lines = [head, '', latency, '', traffic, '']
+  const errorKinds = Object.entries(result.errorsByKind).sort(([, a], [, b]) => b - a)
+  if (errorKinds.length > 0) {
+    lines.push(
+      `errors by kind: ${errorKinds.map(([kind, n]) => `${kind} ${formatCount(n)}`).join(', ')}`,
+    )
+  }
+  if (result.server) {
+    const perConnection = result.server.rssBytesPerConnection
+    lines.push(
+      `server: CPU avg ${result.server.cpuPercentAvg.toFixed(0)}% max ${result.server.cpuPercentMax.toFixed(0)}%, RSS max ${formatBytes(result.server.rssBytesMax)}${perConnection === null ? '' : `, ${formatBytes(perConnection)}/connection`}`,
+    )
+  }
+  const h = result.harness
+  lines.push(
+    `harness: CPU avg ${h.cpuPercentAvg.toFixed(0)}% max ${h.cpuPercentMax.toFixed(0)}% of ${h.cores * 100}%, event-loop delay p99 ${formatUs(h.eventLoopDelayP99Us)} max ${formatUs(h.eventLoopDelayMaxUs)}${h.cpuUsPerEvent === null ? '' : `, ${h.cpuUsPerEvent.toFixed(2)} µs CPU/event`}`,
+  )
+  for (const reason of result.validity.invalidReasons) lines.push(`INVALID: ${reason}`)
+  for (const outcome of result.thresholds) {
+    lines.push(
+      `threshold ${outcome.name} ${outcome.name === 'minDeliveriesPerSec' ? '≥' : '≤'} ${outcome.limit}: actual ${formatThresholdValue(outcome.actual)} ${outcome.passed ? 'ok' : 'FAILED'}`,
+    )
+  }
+  return lines.join('\n').trimEnd()
+}
+
+function formatThresholdValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toPrecision(4)
+}
+
+/** Every transport's block, then the capacity curves and the verdict. */
+export function formatRunSummary(result: RunResult): string {
+  const parts = [
+    `${result.scenario.name} (${result.scenario.file}) on ${result.machine.cpuModel} × ${result.machine.cores}, Node ${result.nodeVersion}, commit ${result.commit}`,
+  ]
+  for (const transport of result.transports) parts.push(formatTransportTable(transport))
+  for (const capacity of result.capacity ?? []) {
+    parts.push(
+      `${transportLabel(capacity.transport)} capacity: ${formatCount(capacity.maxPassingSubscribers)} subscribers\n\n${formatTable(
+        ['subscribers', 'p99', 'loss', 'error rate', 'passed'],
+        capacity.curve.map((step) => [
+          formatCount(step.subscribers),
+          formatUs(step.p99Us),
+          formatRatio(step.lossRatio),
+          formatRatio(step.errorRate),
+          step.passed ? 'yes' : 'NO',
+        ]),
+        ['right', 'right', 'right', 'right', 'right'],
+      )}`,
+    )
+  }
+  parts.push(result.passed ? 'PASSED' : 'FAILED')
+  return parts.join('\n\n')
+}

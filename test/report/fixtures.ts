@@ -1,0 +1,107 @@
+import {
+  createTransportMetrics,
+  type MergedMetrics,
+  mergeWorkerReports,
+  type TransportName,
+} from '../../src/harness/metrics.js'
+import { hlogIntervalsOf } from '../../src/report/hlog.js'
+import {
+  buildTransportResult,
+  type RunResult,
+  type TransportResult,
+  type TransportResultContext,
+} from '../../src/report/result-schema.js'
+
+export const START_MS = Date.parse('2025-11-24T06:00:00.000Z')
+
+/**
+ * One transport measured over `seconds` 1-s intervals by `workers` workers: each interval every
+ * latency from 1..perInterval µs (uniform), times `scale`, so percentiles are known exactly.
+ */
+export function measure(
+  transport: TransportName,
+  options: { seconds?: number; perInterval?: number; scale?: number; workers?: number } = {},
+): MergedMetrics {
+  const { seconds = 3, perInterval = 10_000, scale = 1, workers = 2 } = options
+  const metrics = Array.from({ length: workers }, (_, workerId) =>
+    createTransportMetrics(transport, { nowMs: START_MS, workerId }),
+  )
+  for (const m of metrics) {
+    for (let c = 0; c < 50; c++) {
+      m.connectionOpened()
+      m.recordConnectUs(2000 + c)
+    }
+  }
+  for (let s = 0; s < seconds; s++) {
+    for (let us = 1; us <= perInterval; us++) {
+      const m = metrics[us % workers]!
+      m.recordLatencyUs(us * scale)
+      m.addBytes(150)
+    }
+    for (const m of metrics) m.rollInterval(START_MS + (s + 1) * 1000)
+  }
+  metrics[0]!.countError('ECONNRESET')
+  const merged = mergeWorkerReports(metrics.map((m) => m.toWorkerReport()))
+  for (const m of metrics) m.destroy()
+  return merged
+}
+
+export function context(overrides: Partial<TransportResultContext> = {}): TransportResultContext {
+  return {
+    subscribersAsked: 100,
+    measureStartMs: START_MS,
+    measuredSec: 3,
+    server: {
+      samples: 3,
+      cpuPercentAvg: 40,
+      cpuPercentMax: 55,
+      rssBytesMax: 80 * 1024 * 1024,
+      rssBytesLast: 79 * 1024 * 1024,
+      cpuUs: 1_200_000,
+      rssBytesBaseline: 60 * 1024 * 1024,
+    },
+    harness: { cpuPercentSamples: [50, 60, 70], cpuUs: 1_800_000, cores: 2 },
+    thresholds: { p99Ms: 50, maxLossRatio: 0 },
+    ...overrides,
+  }
+}
+
+export function runResult(
+  transports: readonly TransportResult[],
+  overrides: Partial<RunResult> = {},
+): RunResult {
+  return {
+    schemaVersion: 1,
+    runId: '20251124T060000Z-compare-transports',
+    scenario: {
+      name: 'compare-transports',
+      file: 'scenarios/compare-transports.yaml',
+      parsed: { name: 'compare-transports', description: 'one workload, three transports' },
+    },
+    machine: {
+      cpuModel: 'AMD EPYC',
+      cores: 2,
+      memoryBytes: 24 * 1024 ** 3,
+      os: 'linux',
+      kernel: '6.1.0',
+    },
+    nodeVersion: 'v20.20.0',
+    commit: 'fe3c4ba',
+    startedAt: '2025-11-24T06:00:00.000Z',
+    endedAt: '2025-11-24T06:01:45.000Z',
+    target: 'embedded',
+    transports: [...transports],
+    passed: true,
+    ...overrides,
+  }
+}
+
+/** A whole run: transports with their merged metrics, result and hlog intervals. */
+export function fullRun(scales: Partial<Record<TransportName, number>> = { sse: 1, ws: 1 }) {
+  const merged = Object.entries(scales).map(([transport, scale]) =>
+    measure(transport as TransportName, { scale: scale ?? 1 }),
+  )
+  const transports = merged.map((m) => buildTransportResult(m, context()))
+  const hlogs = Object.fromEntries(merged.map((m) => [m.transport, hlogIntervalsOf(m)]))
+  return { merged, result: runResult(transports), hlogs }
+}
