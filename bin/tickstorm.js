@@ -8,5 +8,5 @@ if (!existsSync(entry)) {
   process.stderr.write('tickstorm: dist/ is missing; run `npm run build` first\n')
   process.exit(1)
 }
-const { run } = await import(entry.href)
-run(process.argv.slice(2))
+const { runCli } = await import(entry.href)
+runCli(process.argv.slice(2))

@@ -1,22 +1,65 @@
+import { execFileSync } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ERROR_CODES, TickstormError } from '../errors.js'
+import { type RunProgress, runScenario } from '../harness/runner.js'
+import { INVALID_SCENARIO, loadScenario } from '../harness/scenario.js'
 import type { PresetName } from '../market/types.js'
+import { compareResults, formatComparison, renderComparisonHtml } from '../report/compare.js'
+import { formatProgressLine, formatRunSummary } from '../report/console.js'
+import { renderReportHtml } from '../report/html.js'
+import { readResultDir } from '../report/read-result.js'
+import { INVALID_RESULT } from '../report/result-schema.js'
 import { createServer } from '../server/server.js'
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../server/server-options.js'
 
 /**
- * Exit codes, documented in the README: 0 ok, 1 crash, 2 bad command line or options.
- * (Scenario runs will add 3 for failed thresholds.)
+ * Exit codes, documented in the README (k6-style, so CI can gate on a run): 0 ok, 1 crash,
+ * 2 bad command line, options, scenario or result file, 3 thresholds failed or the run was invalid.
  */
-export const EXIT = Object.freeze({ OK: 0, CRASH: 1, USAGE: 2 })
+export const EXIT = Object.freeze({ OK: 0, CRASH: 1, USAGE: 2, FAILED: 3 })
 
 const MAIN_HELP = `tickstorm — live market data over HTTP (SSE), and a harness to measure it
 
 Usage:
-  tickstorm serve [options]     serve the simulated market over SSE, long polling, WebSocket
-  tickstorm <command> --help    options of a command
+  tickstorm serve [options]          serve the simulated market over SSE, long polling, WebSocket
+  tickstorm run <scenario.yaml>      run a load scenario; writes results/<stamp>-<name>/
+  tickstorm compare <dirA> <dirB>    baseline vs candidate, on full histograms
+  tickstorm report <dir>             print a result's tables and re-render its report.html
+  tickstorm <command> --help         options of a command
 
-Exit codes: 0 ok, 1 crash, 2 bad command line or options.
+Exit codes: 0 ok, 1 crash, 2 bad command line, options, scenario or result file,
+3 a scenario's thresholds failed (or the run was invalid: the harness was saturated).
+`
+
+const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [--workers N] [--results DIR]
+
+Runs a load scenario (see scenarios/): per transport it starts the target (a fresh embedded
+server in a child process, or the scenario's URL), ramps the subscribers up, warms up, measures,
+and writes results/<utc-stamp>-<name>/ with result.json, one HDR interval log per transport
+and report.html. Prints a live progress line and a table per transport.
+
+Options:
+  --workers <n>    harness worker threads (default: the scenario's, auto = one per core)
+  --results <dir>  where result directories go (default results)
+  -h, --help       this text
+
+Exit code 3 when a threshold fails or the run was invalid (the harness, not the server, was
+saturated); 2 for an invalid scenario (every problem listed with its path and value).
+`
+
+const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--html FILE]
+
+Compares two result directories transport by transport on their full latency histograms
+(p50, p90, p99, p99.9, max) and deliveries/s, with the change and a verdict; --html writes a
+page with the two percentile distributions overlaid. Exit code 3 when the candidate regressed.
+`
+
+const REPORT_HELP = `Usage: tickstorm report <dir>
+
+Validates a result directory, prints its tables, and renders its report.html again.
 `
 
 const d = DEFAULT_SERVER_OPTIONS
@@ -79,6 +122,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? EXIT.USAGE : EXIT.OK
   }
   if (command === 'serve') return serve(rest)
+  if (command === 'run') return run(rest)
+  if (command === 'compare') return compare(rest)
+  if (command === 'report') return report(rest)
   process.stderr.write(`tickstorm: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`)
   return EXIT.USAGE
 }
@@ -128,14 +174,124 @@ async function serve(args: readonly string[]): Promise<number> {
   })
 }
 
+async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      workers: { type: 'string' },
+      results: { type: 'string', default: 'results' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(RUN_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`tickstorm run: give exactly one scenario file\n\n${RUN_HELP}`)
+    return EXIT.USAGE
+  }
+  const file = positionals[0]!
+  const scenario = await loadScenario(file)
+  const workers = values.workers === undefined ? undefined : integer(values.workers)
+  if (workers !== undefined && !(workers >= 0 && workers <= 256)) {
+    process.stderr.write(`tickstorm run: --workers must be from 0 to 256, got ${values.workers}\n`)
+    return EXIT.USAGE
+  }
+  const tty = process.stderr.isTTY === true
+  let lastPrintMs = 0
+  const onProgress = (progress: RunProgress): void => {
+    const line = formatProgressLine({ ...progress })
+    if (tty) process.stderr.write(`\r${line}\x1b[K`)
+    else if (Date.now() - lastPrintMs >= 5000) {
+      lastPrintMs = Date.now()
+      process.stderr.write(`${line}\n`)
+    }
+  }
+  const outcome = await runScenario(scenario, {
+    serverBin: fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url)),
+    scenarioFile: file,
+    resultsDir: values.results,
+    commit: currentCommit(),
+    onProgress,
+    ...(workers === undefined ? {} : { workers }),
+  })
+  if (tty) process.stderr.write('\n')
+  process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
+  return outcome.result.passed ? EXIT.OK : EXIT.FAILED
+}
+
+async function compare(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { html: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(COMPARE_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 2) {
+    process.stderr.write(`tickstorm compare: give two result directories\n\n${COMPARE_HELP}`)
+    return EXIT.USAGE
+  }
+  const [baseline, candidate] = await Promise.all(positionals.map((dir) => readResultDir(dir)))
+  const comparison = compareResults(baseline!, candidate!)
+  process.stdout.write(`${formatComparison(comparison)}\n`)
+  if (values.html !== undefined) {
+    await writeFile(values.html, renderComparisonHtml(comparison))
+    process.stdout.write(`\ncomparison page: ${values.html}\n`)
+  }
+  return comparison.transports.some((transport) => transport.regression) ? EXIT.FAILED : EXIT.OK
+}
+
+async function report(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(REPORT_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`tickstorm report: give one result directory\n\n${REPORT_HELP}`)
+    return EXIT.USAGE
+  }
+  const loaded = await readResultDir(positionals[0]!)
+  const path = join(loaded.dir, 'report.html')
+  await writeFile(path, renderReportHtml(loaded.result))
+  process.stdout.write(`${formatRunSummary(loaded.result)}\n\nreport: ${path}\n`)
+  return EXIT.OK
+}
+
+/** The checkout's commit, recorded in every result; `unknown` outside a git checkout. */
+function currentCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim()
+  } catch {
+    return 'unknown'
+  }
+}
+
 /** Runs `main` as the process: the only place that calls process.exit. */
-export function run(argv: readonly string[]): void {
+export function runCli(argv: readonly string[]): void {
   main(argv).then(
     (code) => process.exit(code),
     (error: unknown) => {
       if (error instanceof TickstormError) {
         process.stderr.write(`tickstorm: ${error.message} [${error.code}]\n`)
-        const usage = error.code === ERROR_CODES.INVALID_OPTIONS || error.code === ERROR_CODES.USAGE
+        const usage =
+          error.code === ERROR_CODES.INVALID_OPTIONS ||
+          error.code === ERROR_CODES.USAGE ||
+          error.code === INVALID_SCENARIO ||
+          error.code === INVALID_RESULT
         process.exit(usage ? EXIT.USAGE : EXIT.CRASH)
       }
       if (

@@ -53,6 +53,8 @@ export interface PollHub {
   deliver(group: ServerGroup, lastSeq: number): void
   /** Answers every parked request with an empty batch (shutdown). */
   drain(): void
+  /** Cuts the connections of up to `count` parked requests, as a network fault would. */
+  dropParked(count: number): number
   stats(): PollHubStats
   /** Answers parked requests past their deadline with an empty batch (the server's timer). */
   sweep(): void
@@ -214,6 +216,17 @@ export function createPollHub(feed: Feed, fanout: ServerFanout, options: PollHub
         unpark(poller)
         answer(poller.res, body, 0)
       }
+    },
+
+    dropParked(count) {
+      let dropped = 0
+      for (const poller of [...allParked]) {
+        if (dropped >= count) break
+        unpark(poller)
+        poller.res.close()
+        dropped++
+      }
+      return dropped
     },
 
     stats() {

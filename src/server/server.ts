@@ -56,8 +56,8 @@ export interface TickstormServer {
   readonly feed: Feed
   stats(): ServerStats
   /**
-   * Cuts the connection of up to `count` SSE streams and WebSockets each, as a network fault
-   * would (fault injection: clients reconnect and resume); returns how many were cut.
+   * Cuts the connection of up to `count` SSE streams, parked long polls and WebSockets each, as a
+   * network fault would (fault injection: clients reconnect and resume); returns how many.
    */
   dropStreams(count?: number): number
   /**
@@ -360,7 +360,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     feed,
     stats: currentStats,
     dropStreams: (count = Number.POSITIVE_INFINITY) =>
-      hub.dropStreams(count) + sockets.dropSockets(count),
+      hub.dropStreams(count) + polls.dropParked(count) + sockets.dropSockets(count),
     close() {
       closing ??= new Promise<void>((resolve) => {
         draining = true

@@ -1,0 +1,142 @@
+import { connect, type Socket } from 'node:net'
+import { nowUs } from '../../clock.js'
+import { createEventObserver, type EventObserver } from '../event-observer.js'
+import { createHttp1ResponseReader } from '../http1-response.js'
+import { type Engine, type EngineContext, jittered, localAddressFor } from './engine.js'
+
+interface PollEvent {
+  readonly id: string
+  readonly event: string
+  readonly data: {
+    ts?: number
+    sym?: string
+    q?: number
+    reset?: boolean
+    quotes?: { sym: string; q: number }[]
+  }
+}
+
+/** Events of one poll answer into the observer. */
+export function observePollEvents(
+  events: readonly PollEvent[],
+  observer: EventObserver,
+  receiptUs: number,
+): void {
+  for (const event of events) {
+    const data = event.data
+    if (event.event === 'snapshot')
+      observer.snapshot(data.quotes ?? [], data.reset === true, receiptUs)
+    else if (typeof data.ts === 'number')
+      observer.tick(data.sym ?? '', data.q ?? 0, data.ts, receiptUs)
+  }
+}
+
+/**
+ * Long-poll subscribers: one keep-alive HTTP/1.1 connection each on a raw socket, one request in
+ * flight, carrying the cursor of the previous answer. A poll answered with events costs a full
+ * request/response round trip per frame per subscriber: what the transport comparison shows.
+ */
+export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000): Engine {
+  const { baseUrl, metrics } = context
+  const host = baseUrl.hostname
+  const port = Number(baseUrl.port || 80)
+  const prefix = baseUrl.pathname.replace(/\/$/, '')
+
+  return {
+    start(symbols, index) {
+      const localAddress = localAddressFor(context, index)
+      const observer = createEventObserver(metrics)
+      const query = `${symbols === null ? '' : `symbols=${symbols.join(',')}&`}timeoutMs=${timeoutMs}`
+      let cursor: string | null = null
+      let socket: Socket | undefined
+      let closed = false
+      let everConnected = false
+      let reconnectTimer: NodeJS.Timeout | undefined
+
+      const poll = (current: Socket): void => {
+        const path = `${prefix}/v1/poll?${query}${cursor === null ? '' : `&cursor=${cursor}`}`
+        current.write(`GET ${path} HTTP/1.1\r\nHost: ${baseUrl.host}\r\n\r\n`)
+      }
+
+      const connectOnce = (): void => {
+        const startedUs = nowUs()
+        const current = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
+        socket = current
+        let body: Buffer[] = []
+        let status = 0
+        let receiptUs = 0
+        let connected = false
+        const newReader = () =>
+          createHttp1ResponseReader({
+            onHead(code) {
+              status = code
+            },
+            onBody(chunk) {
+              body.push(Buffer.from(chunk))
+            },
+            onEnd() {
+              const text = Buffer.concat(body).toString('utf8')
+              body = []
+              reader = newReader()
+              if (status !== 200) {
+                metrics.countError(`http-${status}`)
+                current.destroy()
+                return
+              }
+              let answer: { events: PollEvent[]; cursor: string }
+              try {
+                answer = JSON.parse(text) as { events: PollEvent[]; cursor: string }
+              } catch {
+                metrics.countError('poll-body-not-json')
+                current.destroy()
+                return
+              }
+              observePollEvents(answer.events, observer, receiptUs)
+              cursor = answer.cursor
+              if (!closed) poll(current)
+            },
+            onError() {
+              metrics.countError('http-protocol')
+              current.destroy()
+            },
+          })
+        let reader = newReader()
+        current.on('connect', () => {
+          connected = true
+          metrics.connectionOpened()
+          metrics.recordConnectUs(nowUs() - startedUs)
+          if (everConnected) observer.reconnected()
+          everConnected = true
+          poll(current)
+        })
+        current.on('data', (bytes: Buffer) => {
+          receiptUs = nowUs()
+          metrics.addBytes(bytes.length)
+          reader.feed(bytes)
+        })
+        current.on('error', (error: NodeJS.ErrnoException) => {
+          metrics.countError(error.code ?? 'socket-error')
+        })
+        current.on('close', () => {
+          if (connected) metrics.connectionClosed()
+          if (socket !== current || closed) return
+          socket = undefined
+          observer.dropped()
+          reconnectTimer = setTimeout(() => {
+            reconnectTimer = undefined
+            if (!closed) connectOnce()
+          }, jittered(context.retryMs))
+        })
+      }
+
+      connectOnce()
+      return {
+        close() {
+          closed = true
+          if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
+          socket?.destroy()
+        },
+      }
+    },
+  }
+}

@@ -1,0 +1,88 @@
+import WebSocket from 'ws'
+import { nowUs } from '../../clock.js'
+import { createEventObserver } from '../event-observer.js'
+import { type Engine, type EngineContext, jittered, localAddressFor } from './engine.js'
+import { observePollEvents } from './longpoll-engine.js'
+
+/**
+ * WebSocket subscribers (the `ws` package): subscribe, receive JSON arrays of events, and on a
+ * drop reconnect and resume with the last id received, as the protocol intends.
+ */
+export function createWsEngine(context: EngineContext): Engine {
+  const { metrics } = context
+  const url = `${context.baseUrl.origin.replace(/^http/, 'ws')}${context.baseUrl.pathname.replace(/\/$/, '')}/v1/ws`
+
+  return {
+    start(symbols, index) {
+      const localAddress = localAddressFor(context, index)
+      const observer = createEventObserver(metrics)
+      let lastEventId: string | null = null
+      let socket: WebSocket | undefined
+      let closed = false
+      let everConnected = false
+      let reconnectTimer: NodeJS.Timeout | undefined
+
+      const connectOnce = (): void => {
+        const startedUs = nowUs()
+        const current = new WebSocket(url, {
+          perMessageDeflate: false,
+          ...(localAddress ? { localAddress } : {}),
+        })
+        socket = current
+        let open = false
+        current.on('open', () => {
+          open = true
+          metrics.connectionOpened()
+          metrics.recordConnectUs(nowUs() - startedUs)
+          if (everConnected) observer.reconnected()
+          everConnected = true
+          const subscribe: Record<string, unknown> = { op: 'subscribe' }
+          if (symbols !== null) subscribe['symbols'] = symbols
+          if (lastEventId !== null) subscribe['lastEventId'] = lastEventId
+          current.send(JSON.stringify(subscribe))
+        })
+        current.on('message', (raw: Buffer) => {
+          const receiptUs = nowUs()
+          metrics.addBytes(raw.length)
+          let message: unknown
+          try {
+            message = JSON.parse(raw.toString('utf8'))
+          } catch {
+            metrics.countError('ws-message-not-json')
+            return
+          }
+          if (Array.isArray(message)) {
+            observePollEvents(message, observer, receiptUs)
+            const last = message[message.length - 1] as { id?: string } | undefined
+            if (last?.id !== undefined) lastEventId = last.id
+          } else if ((message as { op?: string }).op === 'error') {
+            metrics.countError(`ws-${(message as { code?: string }).code ?? 'error'}`)
+          }
+        })
+        current.on('error', (error: NodeJS.ErrnoException) => {
+          metrics.countError(error.code ?? 'ws-error')
+        })
+        current.on('close', (code: number) => {
+          if (open) metrics.connectionClosed()
+          if (code !== 1000 && code !== 1005 && !closed) metrics.countError(`ws-close-${code}`)
+          if (socket !== current || closed) return
+          socket = undefined
+          observer.dropped()
+          reconnectTimer = setTimeout(() => {
+            reconnectTimer = undefined
+            if (!closed) connectOnce()
+          }, jittered(context.retryMs))
+        })
+      }
+
+      connectOnce()
+      return {
+        close() {
+          closed = true
+          if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
+          socket?.terminate()
+        },
+      }
+    },
+  }
+}

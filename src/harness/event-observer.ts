@@ -1,0 +1,141 @@
+import { nowUs } from '../clock.js'
+import { createSequenceTracker, type SequenceTracker, type TransportMetrics } from './metrics.js'
+
+/**
+ * What one subscriber does with each event, whatever the transport: latency from the event's
+ * scheduled time, gaps and duplicates from the market's per-symbol sequence `q` (global ids skip
+ * on a filtered stream, `q` does not), snapshots resetting that state, and reconnect recovery.
+ */
+export interface EventObserver {
+  /** A tick: its symbol, per-symbol sequence and scheduled time (epoch µs). */
+  tick(symbol: string, q: number, scheduledUs: number, receiptUs: number): void
+  /** A snapshot: per symbol its sequence; `reset` when the resume point was lost. */
+  snapshot(
+    quotes: readonly { readonly sym: string; readonly q: number }[],
+    reset: boolean,
+    receiptUs: number,
+  ): void
+  /** The connection dropped; the subscriber will reconnect. */
+  dropped(): void
+  /** The new connection is up (events after this with older scheduled times came from replay). */
+  reconnected(): void
+}
+
+export function createEventObserver(metrics: TransportMetrics): EventObserver {
+  const trackers = new Map<string, SequenceTracker>()
+  let droppedAtUs = 0
+  let reconnectedAtUs = 0
+  let awaitingFirst = false
+  let replaying = false
+  let recovered = 0
+
+  const afterReconnect = (scheduledUs: number, receiptUs: number): void => {
+    if (awaitingFirst) {
+      awaitingFirst = false
+      metrics.recordRecoveryUs(receiptUs - droppedAtUs)
+    }
+    if (replaying) {
+      if (scheduledUs < reconnectedAtUs) recovered++
+      else {
+        replaying = false
+        metrics.addRecoveredByReplay(recovered)
+        recovered = 0
+      }
+    }
+  }
+
+  return {
+    tick(symbol, q, scheduledUs, receiptUs) {
+      metrics.recordLatencyUs(receiptUs - scheduledUs)
+      let tracker = trackers.get(symbol)
+      if (tracker === undefined) {
+        tracker = createSequenceTracker({ windowSize: 256 })
+        trackers.set(symbol, tracker)
+      }
+      switch (tracker.observe(q)) {
+        case 'gap':
+          metrics.addGap(tracker.gapSize)
+          break
+        case 'duplicate':
+          metrics.countDuplicate()
+          break
+        case 'out-of-order':
+          metrics.countOutOfOrder()
+          break
+        case 'ok':
+          break
+      }
+      if (awaitingFirst || replaying) afterReconnect(scheduledUs, receiptUs)
+    },
+    snapshot(quotes, reset, receiptUs) {
+      metrics.countSnapshot(reset)
+      for (const quote of quotes) {
+        let tracker = trackers.get(quote.sym)
+        if (tracker === undefined) {
+          tracker = createSequenceTracker({ windowSize: 256 })
+          trackers.set(quote.sym, tracker)
+        }
+        // After a reset, what was missed is gone by design: the snapshot replaces it.
+        if (reset) tracker.reset()
+        if (reset || tracker.highest < 0) tracker.observe(quote.q)
+      }
+      if (awaitingFirst) {
+        awaitingFirst = false
+        metrics.recordRecoveryUs(receiptUs - droppedAtUs)
+      }
+      if (replaying) {
+        replaying = false
+        metrics.addRecoveredByReplay(recovered)
+        recovered = 0
+      }
+    },
+    dropped() {
+      if (awaitingFirst) return // dropped again before recovering: the first drop time stands
+      metrics.countReconnect()
+      droppedAtUs = nowUs()
+      awaitingFirst = true
+    },
+    reconnected() {
+      reconnectedAtUs = nowUs()
+      replaying = true
+      recovered = 0
+    },
+  }
+}
+
+/**
+ * Reads `ts`, `sym` and `q` from a tick payload without JSON.parse, relying on the field order our
+ * encoder writes (`{"ts":…,"sym":"…","q":…`). Returns false for anything else (another server's
+ * payload, a snapshot), and the caller parses it properly.
+ */
+export interface TickFields {
+  ts: number
+  sym: string
+  q: number
+}
+
+export function readTickFields(data: string, out: TickFields): boolean {
+  if (!data.startsWith('{"ts":')) return false
+  let i = 6
+  let ts = 0
+  let code = data.charCodeAt(i)
+  while (code >= 48 && code <= 57) {
+    ts = ts * 10 + (code - 48)
+    code = data.charCodeAt(++i)
+  }
+  if (!data.startsWith(',"sym":"', i)) return false
+  const symStart = i + 8
+  const symEnd = data.indexOf('"', symStart)
+  if (symEnd < 0 || !data.startsWith(',"q":', symEnd + 1)) return false
+  i = symEnd + 6
+  let q = 0
+  code = data.charCodeAt(i)
+  while (code >= 48 && code <= 57) {
+    q = q * 10 + (code - 48)
+    code = data.charCodeAt(++i)
+  }
+  out.ts = ts
+  out.sym = data.slice(symStart, symEnd)
+  out.q = q
+  return true
+}

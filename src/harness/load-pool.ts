@@ -1,0 +1,153 @@
+import type { Engine, EngineContext, Subscriber } from './engines/engine.js'
+import { createEventsourceEngine } from './engines/eventsource-engine.js'
+import { createLongPollEngine } from './engines/longpoll-engine.js'
+import { createSseEngine } from './engines/sse-engine.js'
+import { createWsEngine } from './engines/ws-engine.js'
+import {
+  createEventLoopMonitor,
+  createTransportMetrics,
+  type TransportName,
+  type WorkerReport,
+} from './metrics.js'
+
+/** Streaming transports the pool can drive (`http` runs through autocannon instead). */
+export type StreamTransport = Exclude<TransportName, 'http'>
+
+export interface LoadPoolOptions {
+  readonly transport: StreamTransport
+  readonly workerId: number
+  readonly baseUrl: string
+  readonly retryMs: number
+  readonly localAddresses: readonly string[]
+}
+
+/** A live summary for the progress line, sent once a second. */
+export interface PoolProgress {
+  readonly workerId: number
+  readonly connections: number
+  readonly deliveries: number
+  readonly errors: number
+  readonly p99Us: number
+}
+
+/**
+ * One worker's subscribers of one transport and their metrics. Runs inside a worker thread (see
+ * load-worker.ts) or inline; the runner talks to both the same way.
+ */
+export interface LoadPool {
+  /** Starts subscribers at `ratePerSec` (spread evenly, bounded bursts: the listen backlog is finite). */
+  add(
+    lists: readonly { readonly index: number; readonly symbols: readonly string[] | null }[],
+    ratePerSec: number,
+  ): void
+  /** Closes the `count` most recently started subscribers. */
+  remove(count: number): void
+  progress(): PoolProgress
+  /** Forgets what was measured so far (end of warm-up, start of a capacity step). */
+  reset(): void
+  report(): WorkerReport
+  close(): void
+}
+
+export function createEngine(transport: StreamTransport, context: EngineContext): Engine {
+  switch (transport) {
+    case 'sse':
+      return createSseEngine(context)
+    case 'longpoll':
+      return createLongPollEngine(context)
+    case 'ws':
+      return createWsEngine(context)
+    case 'eventsource':
+      return createEventsourceEngine(context)
+  }
+}
+
+export function createLoadPool(options: LoadPoolOptions): LoadPool {
+  const metrics = createTransportMetrics(options.transport, {
+    nowMs: Date.now(),
+    intervalMs: 1000,
+    workerId: options.workerId,
+  })
+  const loop = createEventLoopMonitor()
+  const engine = createEngine(options.transport, {
+    baseUrl: new URL(options.baseUrl),
+    metrics,
+    localAddresses: options.localAddresses,
+    retryMs: options.retryMs,
+  })
+  const subscribers: Subscriber[] = []
+  const pending: { index: number; symbols: readonly string[] | null }[] = []
+  let pendingRate = 0
+  let rampTimer: NodeJS.Timeout | undefined
+  let rampStartedMs = 0
+  let rampStarted = 0
+
+  // Connects are paced from the start of the ramp (not by chained delays), so a slow loop
+  // catches up instead of drifting; at most 200 per turn keeps bursts inside the listen backlog.
+  const rampTick = (): void => {
+    const due = Math.floor(((Date.now() - rampStartedMs) / 1000) * pendingRate) - rampStarted
+    for (let i = 0; i < Math.min(due, 200) && pending.length > 0; i++) {
+      const next = pending.shift()!
+      subscribers.push(engine.start(next.symbols, next.index))
+      rampStarted++
+    }
+    if (pending.length === 0) {
+      clearInterval(rampTimer)
+      rampTimer = undefined
+    }
+  }
+
+  // Rolls land on whole wall-clock seconds so every worker's intervals share the merge slots.
+  let lastRollMs = Date.now()
+  const roll = (): void => {
+    lastRollMs = Date.now()
+    metrics.rollInterval(lastRollMs)
+  }
+  let intervalTimer: NodeJS.Timeout | undefined
+  const alignTimer = setTimeout(
+    () => {
+      roll()
+      intervalTimer = setInterval(roll, 1000)
+    },
+    1000 - (Date.now() % 1000),
+  )
+
+  return {
+    add(lists, ratePerSec) {
+      pending.push(...lists)
+      pendingRate = ratePerSec
+      rampStartedMs = Date.now()
+      rampStarted = 0
+      rampTimer ??= setInterval(rampTick, 10)
+    },
+    remove(count) {
+      for (let i = 0; i < count && subscribers.length > 0; i++) subscribers.pop()!.close()
+    },
+    progress() {
+      return {
+        workerId: options.workerId,
+        connections: metrics.connections,
+        deliveries: metrics.counters.deliveries,
+        errors: metrics.counters.errors,
+        p99Us: metrics.latencyPercentileUs(99),
+      }
+    },
+    reset() {
+      metrics.reset(Date.now())
+      loop.reset()
+    },
+    report() {
+      // A sliver of an interval would share a merge slot with its neighbour; it stays in the totals.
+      if (Date.now() - lastRollMs >= 500) roll()
+      return metrics.toWorkerReport({ eventLoopDelay: loop.summary() })
+    },
+    close() {
+      if (rampTimer !== undefined) clearInterval(rampTimer)
+      clearTimeout(alignTimer)
+      if (intervalTimer !== undefined) clearInterval(intervalTimer)
+      pending.length = 0
+      for (const subscriber of subscribers.splice(0)) subscriber.close()
+      loop.stop()
+    },
+  }
+}

@@ -1,0 +1,82 @@
+import { Worker } from 'node:worker_threads'
+import { createLoadPool, type LoadPoolOptions, type PoolProgress } from './load-pool.js'
+import type { WorkerReport } from './metrics.js'
+
+type Lists = readonly { readonly index: number; readonly symbols: readonly string[] | null }[]
+
+/** The runner's view of one worker's pool, the same whether it runs in a thread or inline. */
+export interface PoolHandle {
+  add(lists: Lists, ratePerSec: number): void
+  remove(count: number): void
+  reset(): void
+  progress(): Promise<PoolProgress>
+  report(): Promise<WorkerReport>
+  close(): Promise<void>
+}
+
+/** Messages to a pool worker; every request with an `id` is answered with the same `id`. */
+export type PoolRequest =
+  | { readonly type: 'add'; readonly lists: Lists; readonly ratePerSec: number }
+  | { readonly type: 'remove'; readonly count: number }
+  | { readonly type: 'reset' }
+  | { readonly type: 'progress'; readonly id: number }
+  | { readonly type: 'report'; readonly id: number }
+  | { readonly type: 'close'; readonly id: number }
+
+export interface PoolResponse {
+  readonly id: number
+  readonly value: unknown
+}
+
+/** A pool on this thread: for tests and for `workers: 1` runs that want no thread hop. */
+export function createInlinePool(options: LoadPoolOptions): PoolHandle {
+  const pool = createLoadPool(options)
+  return {
+    add: (lists, rate) => pool.add(lists, rate),
+    remove: (count) => pool.remove(count),
+    reset: () => pool.reset(),
+    progress: async () => pool.progress(),
+    report: async () => pool.report(),
+    close: async () => pool.close(),
+  }
+}
+
+/**
+ * A pool in a worker thread (its own event loop, so subscribers of different workers never wait
+ * on each other). Runs from compiled output: the thread loads `pool-worker.js` beside this file.
+ */
+export function createThreadPool(options: LoadPoolOptions): PoolHandle {
+  const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: options })
+  const waiting = new Map<number, (value: unknown) => void>()
+  let nextId = 1
+  let failure: Error | undefined
+  worker.on('message', (message: PoolResponse) => {
+    waiting.get(message.id)?.(message.value)
+    waiting.delete(message.id)
+  })
+  worker.on('error', (error) => {
+    failure = error
+    for (const resolve of waiting.values()) resolve(undefined)
+    waiting.clear()
+  })
+  const ask = <T>(type: 'progress' | 'report' | 'close'): Promise<T> => {
+    if (failure) return Promise.reject(failure)
+    const id = nextId++
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, (value) => (failure ? reject(failure) : resolve(value as T)))
+      worker.postMessage({ type, id } satisfies PoolRequest)
+    })
+  }
+  return {
+    add: (lists, ratePerSec) =>
+      worker.postMessage({ type: 'add', lists, ratePerSec } satisfies PoolRequest),
+    remove: (count) => worker.postMessage({ type: 'remove', count } satisfies PoolRequest),
+    reset: () => worker.postMessage({ type: 'reset' } satisfies PoolRequest),
+    progress: () => ask<PoolProgress>('progress'),
+    report: () => ask<WorkerReport>('report'),
+    close: async () => {
+      await ask('close')
+      await worker.terminate()
+    },
+  }
+}

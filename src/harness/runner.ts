@@ -1,0 +1,477 @@
+import { randomUUID } from 'node:crypto'
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
+import { join } from 'node:path'
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import { hlogIntervalsOf } from '../report/hlog.js'
+import {
+  buildTransportResult,
+  type CapacityResult,
+  type CapacityStep,
+  type Machine,
+  type RunResult,
+  runPassed,
+  type TransportResult,
+} from '../report/result-schema.js'
+import { resultDirName, writeResultDir } from '../report/write-result.js'
+import { startEmbeddedServer } from './embedded-target.js'
+import type { StreamTransport } from './load-pool.js'
+import {
+  createProcessSampler,
+  type MergedMetrics,
+  mergeWorkerReports,
+  type TransportName,
+  type WorkerReport,
+} from './metrics.js'
+import { createInlinePool, createThreadPool, type PoolHandle } from './pool-handle.js'
+import { capacityStepCounts, evaluateThresholds, type Scenario } from './scenario.js'
+import { pickWatchLists } from './watch-lists.js'
+
+export interface RunOptions {
+  /** Path of `bin/tickstorm.js`, to start the embedded server. */
+  readonly serverBin: string
+  /** The scenario file's path, recorded in the result. */
+  readonly scenarioFile: string
+  /** Parent of the result directory (`results/`). */
+  readonly resultsDir: string
+  readonly commit: string
+  /** Worker threads; 0 runs subscribers on this thread (tests, tiny runs). Default: the scenario's. */
+  readonly workers?: number
+  readonly onProgress?: (progress: RunProgress) => void
+  /** Reconnection delay of the subscribers and of the embedded server's `retry:`. */
+  readonly retryMs?: number
+}
+
+export interface RunProgress {
+  readonly transport: TransportName
+  readonly elapsedSec: number
+  readonly totalSec: number
+  readonly warmingUp: boolean
+  readonly connected: number
+  readonly subscribers: number
+  readonly deliveriesPerSec: number
+  readonly p99Us: number
+  readonly errors: number
+}
+
+export interface RunOutcome {
+  readonly result: RunResult
+  readonly dir: string
+}
+
+/** Connect ramps are capped so the listen backlog (somaxconn 4096) is never overrun. */
+const DEFAULT_RAMP_PER_SEC = 500
+/** How long a ramp may overrun its plan before the run gives up on full connection. */
+const RAMP_GRACE_SEC = 15
+
+/**
+ * Runs a scenario: per transport (one after the other, each against a fresh embedded server or
+ * the given URL) the workload is ramped up, warmed up, reset, measured and reported; the merged
+ * result is written to `results/<stamp>-<name>/` (result.json, one .hlog per transport,
+ * report.html).
+ */
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
+  const startedAt = new Date()
+  const transports: TransportResult[] = []
+  const hlogs: Partial<Record<TransportName, ReturnType<typeof hlogIntervalsOf>>> = {}
+  const capacity: CapacityResult[] = []
+  for (const transport of scenario.transports) {
+    if (transport === 'http') {
+      throw new TickstormError(
+        ERROR_CODES.INVALID_OPTIONS,
+        'the http transport (autocannon) is not available in this build of the runner',
+      )
+    }
+    const run = await runTransport(scenario, transport, options)
+    transports.push(run.result)
+    hlogs[transport] = hlogIntervalsOf(run.merged)
+    if (run.capacity) capacity.push(run.capacity)
+  }
+  const result: RunResult = {
+    schemaVersion: 1,
+    runId: randomUUID(),
+    scenario: {
+      name: scenario.name,
+      file: options.scenarioFile,
+      parsed: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown>,
+    },
+    machine: machine(),
+    nodeVersion: process.version,
+    commit: options.commit,
+    startedAt: startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    target: scenario.target === 'embedded' ? 'embedded' : scenario.target.url,
+    transports,
+    ...(capacity.length > 0 ? { capacity } : {}),
+    passed: runPassed(transports) && capacity.every((c) => c.maxPassingSubscribers > 0),
+  }
+  const dir = join(options.resultsDir, resultDirName(startedAt, scenario.name))
+  await writeResultDir(dir, result, hlogs)
+  return { result, dir }
+}
+
+export function machine(): Machine {
+  const cores = cpus()
+  return {
+    cpuModel: cores[0]?.model.trim() ?? 'unknown',
+    cores: cores.length,
+    memoryBytes: totalmem(),
+    os: type(),
+    kernel: release(),
+  }
+}
+
+interface TransportRun {
+  readonly result: TransportResult
+  readonly merged: MergedMetrics
+  readonly capacity?: CapacityResult
+}
+
+async function runTransport(
+  scenario: Scenario,
+  transport: StreamTransport,
+  options: RunOptions,
+): Promise<TransportRun> {
+  const retryMs = options.retryMs ?? 1000
+  const server =
+    scenario.target === 'embedded'
+      ? await startEmbeddedServer({
+          bin: options.serverBin,
+          preset: scenario.server?.preset ?? 'normal',
+          seed: scenario.server?.seed ?? 1,
+          frameMs: scenario.server?.frameMs ?? 5,
+          speed: scenario.server?.speed ?? 1,
+          symbols: scenario.server?.symbols,
+          ratePerSec: scenario.server?.ratePerSec,
+          retryMs,
+        })
+      : null
+  const baseUrl = server?.url ?? (scenario.target as { url: string }).url
+  const serverSampler = server ? createProcessSampler(server.pid) : null
+  serverSampler?.start(1000)
+  const workerCount = resolveWorkers(scenario, options)
+  const pools: PoolHandle[] = []
+  try {
+    const universe = await fetchUniverse(baseUrl)
+    const steps =
+      scenario.executor === 'capacity'
+        ? capacityStepCounts(scenario)
+        : [subscriberPlan(scenario).peak]
+    const lists = pickWatchLists(universe, Math.max(...steps), scenario.subscribers.watchList)
+    for (let w = 0; w < Math.max(1, workerCount); w++) {
+      const poolOptions = { transport, workerId: w, baseUrl, retryMs, localAddresses: [] }
+      pools.push(workerCount === 0 ? createInlinePool(poolOptions) : createThreadPool(poolOptions))
+    }
+    const session = createSession(pools, lists, rampPerSec(scenario), transport, options)
+    // Memory before any subscriber: what a connection costs is measured from here.
+    const baselineRss = serverSampler?.sample(Date.now())?.rssBytes ?? null
+
+    if (scenario.executor === 'capacity') {
+      return await runCapacity(scenario, transport, session, steps, serverSampler, baselineRss)
+    }
+    const plan = subscriberPlan(scenario)
+    session.totalSec = scenario.warmupSec + plan.measuredSec
+    await session.rampTo(plan.initial, true)
+    await session.warmUp(scenario.warmupSec)
+    session.reset()
+    const measureStartMs = Date.now()
+    const harness = startHarnessSampler()
+    for (const phase of plan.phases) {
+      await session.rampTo(phase.count, false, phase.rampSec)
+      await session.hold(phase.durationSec - phase.rampSec)
+    }
+    const merged = mergeWorkerReports(await session.reports())
+    const measuredSec = (Date.now() - measureStartMs) / 1000
+    const result = buildTransportResult(merged, {
+      subscribersAsked: plan.peak,
+      measureStartMs,
+      measuredSec,
+      server: serverSampler
+        ? { ...serverSampler.summary(measureStartMs), rssBytesBaseline: baselineRss }
+        : null,
+      harness: harness.stop(),
+      thresholds: scenario.thresholds,
+    })
+    return { result, merged }
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()))
+    serverSampler?.stop()
+    await server?.stop()
+  }
+}
+
+async function runCapacity(
+  scenario: Scenario,
+  transport: StreamTransport,
+  session: Session,
+  steps: readonly number[],
+  serverSampler: ReturnType<typeof createProcessSampler> | null,
+  baselineRss: number | null,
+): Promise<TransportRun> {
+  const capacity = scenario.capacity!
+  const curve: CapacityStep[] = []
+  let best: { result: TransportResult; merged: MergedMetrics } | undefined
+  let last: { result: TransportResult; merged: MergedMetrics } | undefined
+  session.totalSec = steps.length * (capacity.stepDurationSec + 2) + scenario.warmupSec
+  let maxPassing = 0
+  for (const [index, count] of steps.entries()) {
+    await session.rampTo(count, true)
+    await session.warmUp(index === 0 ? scenario.warmupSec : 1)
+    session.reset()
+    const measureStartMs = Date.now()
+    const harness = startHarnessSampler()
+    await session.hold(capacity.stepDurationSec)
+    const merged = mergeWorkerReports(await session.reports())
+    const result = buildTransportResult(merged, {
+      subscribersAsked: count,
+      measureStartMs,
+      measuredSec: (Date.now() - measureStartMs) / 1000,
+      server: serverSampler
+        ? { ...serverSampler.summary(measureStartMs), rssBytesBaseline: baselineRss }
+        : null,
+      harness: harness.stop(),
+      thresholds: scenario.thresholds,
+    })
+    const outcomes = evaluateThresholds(capacity.breakOn, result)
+    const passed = outcomes.every((outcome) => outcome.passed) && result.validity.valid
+    curve.push({
+      subscribers: count,
+      p99Us: result.latencyUs.p99,
+      lossRatio: result.lossRatio,
+      errorRate: result.errorRate,
+      passed,
+    })
+    last = { result, merged }
+    if (!passed) break
+    maxPassing = count
+    best = last
+  }
+  const chosen = best ?? last!
+  return {
+    ...chosen,
+    capacity: { transport, maxPassingSubscribers: maxPassing, curve },
+  }
+}
+
+interface PhasePlan {
+  readonly count: number
+  readonly rampSec: number
+  readonly durationSec: number
+}
+
+/** The subscriber counts over time: one constant phase, or the scenario's phases. */
+function subscriberPlan(scenario: Scenario): {
+  initial: number
+  peak: number
+  measuredSec: number
+  phases: PhasePlan[]
+} {
+  const initial = scenario.subscribers.count
+  if (scenario.phases === undefined || scenario.executor === 'constant') {
+    const durationSec = scenario.durationSec
+    return {
+      initial,
+      peak: initial,
+      measuredSec: durationSec,
+      phases: [{ count: initial, rampSec: 0, durationSec }],
+    }
+  }
+  let count = initial
+  const phases = scenario.phases.map((phase) => {
+    count = phase.count ?? count
+    return {
+      count,
+      rampSec: Math.min(phase.rampSec, phase.durationSec),
+      durationSec: phase.durationSec,
+    }
+  })
+  return {
+    initial,
+    peak: Math.max(initial, ...phases.map((phase) => phase.count)),
+    measuredSec: phases.reduce((sum, phase) => sum + phase.durationSec, 0),
+    phases,
+  }
+}
+
+function rampPerSec(scenario: Scenario): number {
+  const { rampPerSec, rampSec, count } = scenario.subscribers
+  if (rampPerSec !== null) return rampPerSec
+  if (rampSec !== null && rampSec > 0) return count / rampSec
+  return DEFAULT_RAMP_PER_SEC
+}
+
+function resolveWorkers(scenario: Scenario, options: RunOptions): number {
+  if (options.workers !== undefined) return options.workers
+  return scenario.workers === 'auto' ? availableParallelism() : scenario.workers
+}
+
+async function fetchUniverse(baseUrl: string): Promise<string[]> {
+  let response: Response
+  try {
+    response = await fetch(`${baseUrl}/v1/symbols`)
+  } catch (cause) {
+    throw new TickstormError(
+      ERROR_CODES.LISTEN_FAILED,
+      `cannot reach ${baseUrl}: ${String(cause)}`,
+      {
+        cause,
+      },
+    )
+  }
+  if (!response.ok) {
+    throw new TickstormError(
+      ERROR_CODES.INVALID_OPTIONS,
+      `${baseUrl}/v1/symbols answered ${response.status}: the target must list its symbols`,
+    )
+  }
+  const body = (await response.json()) as { symbols: { symbol: string }[] }
+  return body.symbols.map((entry) => entry.symbol)
+}
+
+/** Harness CPU (all threads of this process), sampled once a second while measuring. */
+function startHarnessSampler() {
+  const samples: number[] = []
+  const start = process.cpuUsage()
+  let last = start
+  let lastMs = Date.now()
+  const timer = setInterval(() => {
+    const now = process.cpuUsage()
+    const nowMs = Date.now()
+    const usedUs = now.user - last.user + (now.system - last.system)
+    samples.push((usedUs / 1000 / Math.max(1, nowMs - lastMs)) * 100)
+    last = now
+    lastMs = nowMs
+  }, 1000)
+  return {
+    stop() {
+      clearInterval(timer)
+      const end = process.cpuUsage(start)
+      return {
+        cpuPercentSamples: samples,
+        cpuUs: end.user + end.system,
+        cores: availableParallelism(),
+      }
+    },
+  }
+}
+
+interface Session {
+  totalSec: number
+  rampTo(count: number, waitForConnections: boolean, rampSec?: number): Promise<void>
+  warmUp(seconds: number): Promise<void>
+  hold(seconds: number): Promise<void>
+  reset(): void
+  reports(): Promise<WorkerReport[]>
+}
+
+/** Drives the pools: who connects when, the clock of the run, and the progress reports. */
+function createSession(
+  pools: readonly PoolHandle[],
+  lists: readonly (readonly string[] | null)[],
+  defaultRampPerSec: number,
+  transport: TransportName,
+  options: RunOptions,
+): Session {
+  const startedMs = Date.now()
+  let running = 0
+  let warmingUp = true
+  let lastDeliveries = 0
+  let lastProgressMs = Date.now()
+
+  const progress = async () => {
+    const parts = await Promise.all(pools.map((pool) => pool.progress()))
+    return {
+      connected: parts.reduce((sum, part) => sum + part.connections, 0),
+      deliveries: parts.reduce((sum, part) => sum + part.deliveries, 0),
+      errors: parts.reduce((sum, part) => sum + part.errors, 0),
+      p99Us: Math.max(0, ...parts.map((part) => part.p99Us)),
+    }
+  }
+
+  const tick = async (session: Session): Promise<number> => {
+    const now = await progress()
+    const nowMs = Date.now()
+    const deliveriesPerSec =
+      now.deliveries >= lastDeliveries
+        ? ((now.deliveries - lastDeliveries) * 1000) / Math.max(1, nowMs - lastProgressMs)
+        : 0
+    lastDeliveries = now.deliveries
+    lastProgressMs = nowMs
+    options.onProgress?.({
+      transport,
+      elapsedSec: (nowMs - startedMs) / 1000,
+      totalSec: session.totalSec,
+      warmingUp,
+      connected: now.connected,
+      subscribers: running,
+      deliveriesPerSec,
+      p99Us: now.p99Us,
+      errors: now.errors,
+    })
+    return now.connected
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  const session: Session = {
+    totalSec: 0,
+    async rampTo(count, waitForConnections, rampSec) {
+      if (count > running) {
+        const add = lists
+          .slice(running, count)
+          .map((symbols, offset) => ({ index: running + offset, symbols }))
+        const rate =
+          rampSec !== undefined && rampSec > 0 ? (count - running) / rampSec : defaultRampPerSec
+        for (const [w, pool] of pools.entries()) {
+          pool.add(
+            add.filter((entry) => entry.index % pools.length === w),
+            rate / pools.length,
+          )
+        }
+        const planned = (count - running) / rate
+        running = count
+        if (!waitForConnections) return
+        const deadline = Date.now() + (planned + RAMP_GRACE_SEC) * 1000
+        for (;;) {
+          const connected = await tick(session)
+          if (connected >= count) return
+          if (Date.now() > deadline) {
+            throw new TickstormError(
+              ERROR_CODES.LISTEN_FAILED,
+              `only ${connected} of ${count} ${transport} subscribers connected within ${Math.ceil(planned + RAMP_GRACE_SEC)} s`,
+            )
+          }
+          await sleep(250)
+        }
+      } else if (count < running) {
+        const remove = running - count
+        for (const [w, pool] of pools.entries()) {
+          pool.remove(Math.floor(remove / pools.length) + (w < remove % pools.length ? 1 : 0))
+        }
+        running = count
+      }
+    },
+    async warmUp(seconds) {
+      const until = startedMs + seconds * 1000
+      while (Date.now() < until) {
+        await tick(session)
+        await sleep(Math.min(1000, Math.max(0, until - Date.now())))
+      }
+      warmingUp = false
+    },
+    async hold(seconds) {
+      const until = Date.now() + seconds * 1000
+      while (Date.now() < until) {
+        await sleep(Math.min(1000, Math.max(0, until - Date.now())))
+        await tick(session)
+      }
+    },
+    reset() {
+      for (const pool of pools) pool.reset()
+      warmingUp = false
+    },
+    reports() {
+      return Promise.all(pools.map((pool) => pool.report()))
+    },
+  }
+  return session
+}

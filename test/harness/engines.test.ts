@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { createLoadPool, type LoadPool, type StreamTransport } from '../../src/harness/load-pool.js'
+import { decodeHistogram } from '../../src/harness/metrics.js'
+import { pickWatchLists } from '../../src/harness/watch-lists.js'
+import { startServer } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
+
+const pools: LoadPool[] = []
+afterEach(() => {
+  for (const pool of pools.splice(0)) pool.close()
+})
+
+async function universe(url: string): Promise<string[]> {
+  const body = (await (await fetch(`${url}/v1/symbols`)).json()) as {
+    symbols: { symbol: string }[]
+  }
+  return body.symbols.map((entry) => entry.symbol)
+}
+
+describe.each<StreamTransport>(['sse', 'longpoll', 'ws', 'eventsource'])(
+  '%s engine',
+  (transport) => {
+    test('subscribers receive, time and count every event, and resume after a drop with nothing lost', async () => {
+      const server = await startServer({ ratePerSec: 2000, retryMs: 50 })
+      const lists = pickWatchLists(await universe(server.url), 20, {
+        size: 10,
+        pick: 'zipf',
+        seed: 3,
+      })
+      const pool = createLoadPool({
+        transport,
+        workerId: 0,
+        baseUrl: server.url,
+        retryMs: 50,
+        localAddresses: [],
+      })
+      pools.push(pool)
+      pool.add(
+        lists.map((symbols, index) => ({ index, symbols })),
+        1000,
+      )
+      await waitFor(
+        '20 connections and traffic',
+        () => {
+          const progress = pool.progress()
+          return progress.connections === 20 && progress.deliveries > 1000
+        },
+        { state: () => pool.progress() },
+      )
+      const before = pool.progress().deliveries
+      const dropped = server.dropStreams()
+      // Long polls are cut only while parked; streams and sockets are all cut.
+      if (transport === 'longpoll') expect(dropped).toBeGreaterThan(0)
+      else expect(dropped).toBe(20)
+      await waitFor(
+        'reconnected and flowing again',
+        () => {
+          const progress = pool.progress()
+          return progress.connections === 20 && progress.deliveries > before + 1000
+        },
+        { state: () => pool.progress() },
+      )
+      const report = pool.report()
+      expect(report.counters.gaps).toBe(0)
+      expect(report.counters.duplicates).toBe(0)
+      expect(report.counters.outOfOrder).toBe(0)
+      expect(report.counters.resets).toBe(0)
+      expect(report.counters.reconnects).toBe(dropped)
+      expect(decodeHistogram(report.recovery).totalCount).toBe(dropped)
+      const latency = decodeHistogram(report.latency)
+      expect(latency.totalCount).toBe(report.counters.deliveries)
+      expect(latency.getValueAtPercentile(50)).toBeGreaterThan(0)
+      expect(latency.getValueAtPercentile(50)).toBeLessThan(1_000_000)
+    })
+  },
+)
