@@ -1,6 +1,7 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { Feed } from '../feed/feed.js'
 import { encodePollBody } from '../wire/event-json.js'
+import type { ClientRegistry } from './client-registry.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import { sendError, sendJson } from './http.js'
 import type { HttpResponse } from './native-uws.js'
@@ -25,12 +26,15 @@ interface Poller {
   index: number
   readonly deadlineMs: number
   done: boolean
+  forgetClient: (() => void) | null
 }
 
 export interface PollRequest {
   /** The `cursor` parameter (the last event id the client has), or null for a fresh start. */
   readonly cursor: string | null
   readonly timeoutMs: number
+  /** The client's own id (`client=`), so it can ask for its parked request to be cut. */
+  readonly clientId: string | null
 }
 
 export interface PollHubStats {
@@ -74,7 +78,12 @@ const CACHE_LIMIT = 256
  * per (subscription, cursor) per head and cached, since pollers of one subscription come back
  * with the same cursor. One timer answers expired requests; an aborted one is dropped at once.
  */
-export function createPollHub(feed: Feed, fanout: ServerFanout, options: PollHubOptions): PollHub {
+export function createPollHub(
+  feed: Feed,
+  fanout: ServerFanout,
+  clients: ClientRegistry,
+  options: PollHubOptions,
+): PollHub {
   let parkedCount = 0
   let answered = 0
   let timedOut = 0
@@ -91,6 +100,7 @@ export function createPollHub(feed: Feed, fanout: ServerFanout, options: PollHub
 
   const unpark = (poller: Poller): void => {
     poller.done = true
+    poller.forgetClient?.()
     const parked = poller.group.state.poll.parked
     const last = parked.pop()!
     if (last !== poller) {
@@ -190,6 +200,14 @@ export function createPollHub(feed: Feed, fanout: ServerFanout, options: PollHub
         index: parked.length,
         deadlineMs: Date.now() + request.timeoutMs,
         done: false,
+        forgetClient: null,
+      }
+      if (request.clientId !== null) {
+        poller.forgetClient = clients.add(request.clientId, () => {
+          if (poller.done) return
+          unpark(poller)
+          res.close()
+        })
       }
       parked.push(poller)
       allParked.add(poller)

@@ -29,6 +29,8 @@ export interface ServerOptions extends FeedOptions {
   /** WebSocket: buffered bytes before a socket is closed (1013), and the idle timeout. */
   readonly wsMaxBackpressureBytes: number
   readonly wsIdleTimeoutSec: number
+  /** Directory of the built demo page; undefined: `dist/web` when it has been built. */
+  readonly webRoot: string | undefined
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
@@ -52,6 +54,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   maxParkedPolls: 20_000,
   wsMaxBackpressureBytes: 1024 * 1024,
   wsIdleTimeoutSec: 32,
+  webRoot: undefined,
 })
 
 export const FEED_OPTION_KEYS = ['speed', 'frameMs', 'historyEvents', 'historyBytes'] as const

@@ -4,6 +4,7 @@ import { createFeed, type Feed, type FeedStats } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
 import { encodeSseRetry } from '../wire/sse-frame.js'
 import { formatPrice } from '../wire/tick-json.js'
+import { CLIENT_ID, createClientRegistry } from './client-registry.js'
 import { createFanout } from './fanout.js'
 import { createGroupState, type GroupState } from './group-state.js'
 import {
@@ -32,6 +33,7 @@ import {
   type ServerOptions,
 } from './server-options.js'
 import { createSseHub, drainRetryMs, type SseHubStats } from './sse-hub.js'
+import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files.js'
 import { parseSubscribeRequest } from './subscribe-request.js'
 import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
 import { createWsHub, type WsHubStats } from './ws-hub.js'
@@ -67,8 +69,8 @@ export interface TickstormServer {
   close(): Promise<void>
 }
 
-const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot'] as const
-const POLL_QUERY = ['symbols', 'cursor', 'timeoutMs'] as const
+const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot', 'client'] as const
+const POLL_QUERY = ['symbols', 'cursor', 'timeoutMs', 'client'] as const
 
 /** The routes, for 405 answers and the index document. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -79,6 +81,7 @@ const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/v1/snapshot': ['GET'],
   '/v1/symbols': ['GET'],
   '/healthz': ['GET'],
+  '/v1/drop': ['POST'],
 }
 
 /**
@@ -95,9 +98,12 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     resolveSubscription(names, symbolIndex, options.maxSymbolsPerSubscription)
   const app = uWS.App()
   const fanout = createFanout<GroupState>(feed.symbols.length, createGroupState)
-  const hub = createSseHub(feed, fanout, options)
-  const polls = createPollHub(feed, fanout, options)
-  const sockets = createWsHub(app, feed, fanout, subscriptionOf, options)
+  const clients = createClientRegistry()
+  const hub = createSseHub(feed, fanout, clients, options)
+  const polls = createPollHub(feed, fanout, clients, options)
+  const sockets = createWsHub(app, feed, fanout, subscriptionOf, clients, options)
+  const webRoot = options.webRoot ?? defaultWebRoot()
+  const staticFiles = webRoot === null ? new Map<string, StaticFile>() : loadStaticFiles(webRoot)
   const startedAt = Date.now()
   let draining = false
   let lastFanoutUs = 0
@@ -163,12 +169,13 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
       // The header wins: a browser EventSource keeps its original URL (with any lastEventId
       // query) and sends the newer id in the header when it reconnects.
       const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : params.get('lastEventId')
-      hub.open(res, subscription, { lastEventId, snapshot })
+      hub.open(res, subscription, { lastEventId, snapshot, clientId: clientIdParam(params) })
     })
   })
 
   app.post('/v1/stream', (res, req) => {
     const lastEventIdHeader = req.getHeader('last-event-id')
+    const query = req.getQuery() ?? ''
     const declaredLength = Number(req.getHeader('content-length') || 0)
     let aborted = false
     res.onAborted(() => {
@@ -185,7 +192,8 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
           const request = parseSubscribeRequest(parseJsonBody(body), ERROR_CODES.BAD_JSON)
           const subscription = subscriptionOf(request.symbols)
           const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : request.lastEventId
-          hub.open(res, subscription, { lastEventId, snapshot: request.snapshot })
+          const clientId = clientIdParam(parseQuery(query, ['client']))
+          hub.open(res, subscription, { lastEventId, snapshot: request.snapshot, clientId })
         })
       },
       (error) => {
@@ -208,7 +216,26 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
         options.pollTimeoutMs,
         options.maxPollTimeoutMs,
       )
-      polls.handle(res, subscription, { cursor: params.get('cursor'), timeoutMs })
+      polls.handle(res, subscription, {
+        cursor: params.get('cursor'),
+        timeoutMs,
+        clientId: clientIdParam(params),
+      })
+    })
+  })
+
+  // Cuts the connections of one client, as a network fault would: the demo page's "drop
+  // connection" button, so people can watch EventSource reconnect and resume with no gap.
+  app.post('/v1/drop', (res, req) => {
+    const query = req.getQuery() ?? ''
+    guard(res, () => {
+      const clientId = clientIdParam(parseQuery(query, ['client']))
+      if (clientId === null) {
+        throw new TickstormError(ERROR_CODES.BAD_QUERY, 'client is required: the id the page used')
+      }
+      // Answer first: the cut may be this very connection's neighbour on the same socket pool.
+      const dropped = clients.cut(clientId)
+      sendJson(res, 200, JSON.stringify({ client: clientId, dropped }))
     })
   })
 
@@ -270,12 +297,33 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     )
   })
 
-  app.get('/', (res) => {
+  app.get('/*', (res, req) => {
+    const file = staticFiles.get(req.getUrl())
+    if (file !== undefined) {
+      res.cork(() => {
+        res.writeStatus('200 OK')
+        res.writeHeader('Content-Type', file.contentType)
+        res.writeHeader('Cache-Control', 'no-cache')
+        res.end(file.bytes)
+      })
+      return
+    }
+    const path = req.getUrl()
+    if (path !== '/') {
+      sendError(
+        res,
+        new TickstormError(ERROR_CODES.NOT_FOUND, `no route for GET ${path}`, {
+          details: { routes: Object.keys(ROUTES) },
+        }),
+      )
+      return
+    }
     sendJson(
       res,
       200,
       JSON.stringify({
         name: 'tickstorm',
+        page: 'not built: run `npm run build` for the live ticker page',
         endpoints: {
           'GET /v1/stream?symbols=AAPL,MSFT': 'Server-Sent Events: quote, trade, status, snapshot',
           'POST /v1/stream': 'the same stream, subscribed with a JSON body {"symbols": [...]}',
@@ -381,6 +429,19 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
       return closing
     },
   }
+}
+
+/** The optional `client` parameter: the page's own id, so it can have its connection cut. */
+function clientIdParam(params: URLSearchParams): string | null {
+  const value = params.get('client')
+  if (value === null) return null
+  if (!CLIENT_ID.test(value)) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_QUERY,
+      `client must be 1–64 letters, digits, '-' or '_', got ${JSON.stringify(value.slice(0, 80))}`,
+    )
+  }
+  return value
 }
 
 function parseJsonBody(body: Buffer): unknown {

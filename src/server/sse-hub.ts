@@ -6,6 +6,7 @@ import {
   encodeSseRetry,
   SSE_HEARTBEAT,
 } from '../wire/sse-frame.js'
+import type { ClientRegistry } from './client-registry.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import type { HttpResponse } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
@@ -29,6 +30,8 @@ export interface StreamStart {
   readonly lastEventId: string | null
   /** Whether a fresh stream (no id) begins with a snapshot of its symbols. */
   readonly snapshot: boolean
+  /** The client's own id (`client=`), so it can ask for its connection to be cut; or null. */
+  readonly clientId: string | null
 }
 
 export interface SseHubStats {
@@ -80,6 +83,7 @@ interface Subscriber {
   cursor: number
   behindSinceMs: number
   closed: boolean
+  forgetClient: (() => void) | null
 }
 
 // The fan-out loop corks every write; these module-level slots let it pass the same function to
@@ -119,7 +123,12 @@ export function drainRetryMs(
  * head. One code path serves reconnect replay and slow consumers, and neither can lose an event
  * while the ring still holds it; past the ring the subscriber gets a `snapshot` with `reset: true`.
  */
-export function createSseHub(feed: Feed, fanout: ServerFanout, options: SseHubOptions): SseHub {
+export function createSseHub(
+  feed: Feed,
+  fanout: ServerFanout,
+  clients: ClientRegistry,
+  options: SseHubOptions,
+): SseHub {
   const subscribers = new Set<Subscriber>()
   const behind = new Set<Subscriber>()
   /** Behind subscribers whose last chunk was accepted: continued on the next turn. */
@@ -167,6 +176,7 @@ export function createSseHub(feed: Feed, fanout: ServerFanout, options: SseHubOp
   const forget = (sub: Subscriber): void => {
     if (sub.closed) return
     sub.closed = true
+    sub.forgetClient?.()
     leaveGroup(sub)
     behind.delete(sub)
     subscribers.delete(sub)
@@ -279,8 +289,15 @@ export function createSseHub(feed: Feed, fanout: ServerFanout, options: SseHubOp
         cursor: 0,
         behindSinceMs: Date.now(),
         closed: false,
+        forgetClient: null,
       }
       subscribers.add(sub)
+      if (start.clientId !== null) {
+        sub.forgetClient = clients.add(start.clientId, () => {
+          forget(sub)
+          res.close()
+        })
+      }
       opened++
       res.onAborted(() => forget(sub))
       res.onWritable(() => {

@@ -1,6 +1,7 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { Feed } from '../feed/feed.js'
 import { encodeEventArray } from '../wire/event-json.js'
+import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import type { TemplatedApp, WebSocket } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
@@ -29,6 +30,9 @@ interface Connection {
   cursor: number
   behind: boolean
   closed: boolean
+  /** The client's own id from the upgrade URL (`?client=`), or null. */
+  readonly clientId: string | null
+  forgetClient: (() => void) | null
 }
 
 export interface WsHubStats {
@@ -82,6 +86,7 @@ export function createWsHub(
   feed: Feed,
   fanout: ServerFanout,
   resolve: (symbols: readonly string[] | null) => Subscription,
+  clients: ClientRegistry,
   options: WsHubOptions,
 ): WsHub {
   const sockets = new Set<WebSocket<Connection>>()
@@ -202,6 +207,8 @@ export function createWsHub(
         cursor: 0,
         behind: false,
         closed: false,
+        clientId: clientIdOf(req.getQuery('client')),
+        forgetClient: null,
       }
       res.upgrade(
         connection,
@@ -215,6 +222,8 @@ export function createWsHub(
       sockets.add(ws)
       opened++
       ws.subscribe(HEARTBEAT_TOPIC)
+      const data = ws.getUserData()
+      if (data.clientId !== null) data.forgetClient = clients.add(data.clientId, () => ws.close())
     },
     message: (ws, raw) => {
       const data = ws.getUserData()
@@ -239,6 +248,7 @@ export function createWsHub(
     close: (ws) => {
       const data = ws.getUserData()
       data.closed = true
+      data.forgetClient?.()
       leave(ws, data)
       sockets.delete(ws)
       closedCount++
@@ -285,6 +295,10 @@ export function createWsHub(
       }
     },
   }
+}
+
+function clientIdOf(value: string | undefined): string | null {
+  return value !== undefined && CLIENT_ID.test(value) ? value : null
 }
 
 type ClientMessage = ({ op: 'subscribe' } & SubscribeRequest) | { op: 'unsubscribe' }

@@ -9,6 +9,8 @@ export interface SseCollector {
   /** Resolves when the server ends the response (or the client aborts it). */
   readonly ended: Promise<void>
   readonly isEnded: () => boolean
+  /** Why the stream ended, when the connection broke rather than ended cleanly. */
+  readonly failure: () => unknown
   close(): void
 }
 
@@ -33,13 +35,15 @@ export async function openSse(
     onRetry: (ms) => retries.push(ms),
   })
   let ended = false
+  let failure: unknown
   const body = response.body
   const done = (async () => {
     if (body === null) return
     try {
       for await (const chunk of body) parser.feed(chunk as Uint8Array)
     } catch (error) {
-      if (!controller.signal.aborted) throw error
+      // A cut connection ends the stream too; the test reads how through `failure`.
+      if (!controller.signal.aborted) failure = error
     } finally {
       ended = true
     }
@@ -52,6 +56,7 @@ export async function openSse(
     retries,
     ended: done,
     isEnded: () => ended,
+    failure: () => failure,
     close: () => controller.abort(),
   }
 }

@@ -31,6 +31,8 @@ export interface ConnectOptions {
   readonly snapshot?: boolean
   /** Long polling only: the per-request timeout. */
   readonly pollTimeoutMs?: number
+  /** The client's own id, so the test can ask the server to cut it (POST /v1/drop). */
+  readonly clientId?: string
 }
 
 export type Connect = (baseUrl: string, options?: ConnectOptions) => Promise<TransportClient>
@@ -53,6 +55,7 @@ const symbolsQuery = (symbols?: readonly string[]) =>
 export const connectSse: Connect = async (baseUrl, options = {}) => {
   const query = [...symbolsQuery(options.symbols)]
   if (options.snapshot === false) query.push('snapshot=false')
+  if (options.clientId !== undefined) query.push(`client=${options.clientId}`)
   const headers: Record<string, string> =
     options.lastEventId === undefined ? {} : { 'last-event-id': options.lastEventId }
   const stream = await openSse(`${baseUrl}/v1/stream?${query.join('&')}`, { headers })
@@ -84,6 +87,7 @@ export const connectLongPoll: Connect = async (baseUrl, options = {}) => {
   const loop = async () => {
     while (!controller.signal.aborted) {
       const query = [...symbolsQuery(options.symbols), `timeoutMs=${timeoutMs}`]
+      if (options.clientId !== undefined) query.push(`client=${options.clientId}`)
       if (cursor !== undefined) query.push(`cursor=${cursor}`)
       let response: Response
       try {
@@ -119,7 +123,8 @@ export const connectLongPoll: Connect = async (baseUrl, options = {}) => {
 }
 
 export const connectWs: Connect = async (baseUrl, options = {}) => {
-  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`)
+  const client = options.clientId === undefined ? '' : `?client=${options.clientId}`
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws${client}`)
   const events: ReceivedEvent[] = []
   const errors: { code: string; message: string }[] = []
   let keepalives = 0

@@ -137,6 +137,24 @@ describe.each(TRANSPORTS)('%s conformance', (transport) => {
     },
   )
 
+  test('POST /v1/drop cuts exactly the named client', async () => {
+    const server = await startServer({ ratePerSec: 1 })
+    const mine = await connect(server.url, { symbols: ['AAPL'], clientId: `me-${transport}` })
+    const other = await connect(server.url, { symbols: ['AAPL'], clientId: 'someone-else' })
+    await waitFor('both subscribed', () => mine.events().length >= 1 && other.events().length >= 1)
+    if (transport === 'longpoll') {
+      await waitFor('both parked', () => server.stats().poll.parked === 2)
+    }
+    const response = await fetch(`${server.url}/v1/drop?client=me-${transport}`, { method: 'POST' })
+    expect(await response.json()).toEqual({ client: `me-${transport}`, dropped: 1 })
+    await waitFor('the named client cut', () => mine.ended() !== null)
+    expect(other.ended()).toBeNull()
+    const none = await fetch(`${server.url}/v1/drop?client=nobody`, { method: 'POST' })
+    expect(await none.json()).toEqual({ client: 'nobody', dropped: 0 })
+    mine.close()
+    other.close()
+  })
+
   test('the server shutting down ends the client cleanly', async () => {
     const server = await startServer({ ratePerSec: 1 })
     const client = await connect(server.url, { symbols: ['AAPL'] })
