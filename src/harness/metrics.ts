@@ -480,7 +480,8 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
       endMs: number
       latency: Histogram
       counters: MetricCounters
-      connections: number
+      /** Connections is a gauge: per worker the highest reading in the cell, summed over workers. */
+      connectionsByWorker: Map<number, number>
       workers: number
     }
   >()
@@ -488,7 +489,7 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
   let startMs = Number.POSITIVE_INFINITY
   let eventLoopDelay: EventLoopDelaySummary | null = null
 
-  for (const report of reports) {
+  for (const [reportIndex, report] of reports.entries()) {
     latency.add(decodeHistogram(report.latency))
     connectTime.add(decodeHistogram(report.connectTime))
     recovery.add(decodeHistogram(report.recovery))
@@ -513,14 +514,15 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
           endMs: interval.endMs,
           latency: emptyHistogram(report.histogram),
           counters: emptyCounters(),
-          connections: 0,
+          connectionsByWorker: new Map(),
           workers: 0,
         }
         slots.set(slotMs, slot)
       }
       slot.latency.add(decodeHistogram(interval.latency))
       addCounters(slot.counters, interval.counters)
-      slot.connections += interval.connections
+      const seen = slot.connectionsByWorker.get(reportIndex) ?? 0
+      slot.connectionsByWorker.set(reportIndex, Math.max(seen, interval.connections))
       slot.workers++
       slot.startMs = Math.min(slot.startMs, interval.startMs)
       slot.endMs = Math.max(slot.endMs, interval.endMs)
@@ -534,7 +536,7 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
       endMs: Math.min(slotMs + intervalMs, slot.endMs),
       latency: slot.latency,
       counters: slot.counters,
-      connections: slot.connections,
+      connections: [...slot.connectionsByWorker.values()].reduce((sum, value) => sum + value, 0),
       workers: slot.workers,
     }))
 

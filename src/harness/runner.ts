@@ -14,6 +14,7 @@ import {
 } from '../report/result-schema.js'
 import { resultDirName, writeResultDir } from '../report/write-result.js'
 import { startEmbeddedServer } from './embedded-target.js'
+import { runHttpLoad } from './engines/http-engine.js'
 import type { StreamTransport } from './load-pool.js'
 import {
   createProcessSampler,
@@ -75,13 +76,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const hlogs: Partial<Record<TransportName, ReturnType<typeof hlogIntervalsOf>>> = {}
   const capacity: CapacityResult[] = []
   for (const transport of scenario.transports) {
-    if (transport === 'http') {
-      throw new TickstormError(
-        ERROR_CODES.INVALID_OPTIONS,
-        'the http transport (autocannon) is not available in this build of the runner',
-      )
-    }
-    const run = await runTransport(scenario, transport, options)
+    const run =
+      transport === 'http'
+        ? await runHttpTransport(scenario, options)
+        : await runTransport(scenario, transport, options)
     transports.push(run.result)
     hlogs[transport] = hlogIntervalsOf(run.merged)
     if (run.capacity) capacity.push(run.capacity)
@@ -120,18 +118,8 @@ export function machine(): Machine {
   }
 }
 
-interface TransportRun {
-  readonly result: TransportResult
-  readonly merged: MergedMetrics
-  readonly capacity?: CapacityResult
-}
-
-async function runTransport(
-  scenario: Scenario,
-  transport: StreamTransport,
-  options: RunOptions,
-): Promise<TransportRun> {
-  const retryMs = options.retryMs ?? 1000
+/** Starts the scenario's target: a fresh embedded server, or nothing for a URL target. */
+async function startTarget(scenario: Scenario, options: RunOptions, retryMs: number) {
   const server =
     scenario.target === 'embedded'
       ? await startEmbeddedServer({
@@ -146,8 +134,57 @@ async function runTransport(
         })
       : null
   const baseUrl = server?.url ?? (scenario.target as { url: string }).url
-  const serverSampler = server ? createProcessSampler(server.pid) : null
-  serverSampler?.start(1000)
+  const sampler = server ? createProcessSampler(server.pid) : null
+  sampler?.start(1000)
+  return { server, baseUrl, sampler }
+}
+
+/** The request/response endpoints under autocannon, folded into the same result shape. */
+async function runHttpTransport(scenario: Scenario, options: RunOptions): Promise<TransportRun> {
+  const { server, baseUrl, sampler } = await startTarget(scenario, options, options.retryMs ?? 1000)
+  try {
+    const universe = await fetchUniverse(baseUrl)
+    const [symbols] = pickWatchLists(universe, 1, scenario.subscribers.watchList)
+    const baselineRss = sampler?.sample(Date.now())?.rssBytes ?? null
+    const harness = startHarnessSampler()
+    const { report, measureStartMs } = await runHttpLoad({
+      baseUrl,
+      connections: scenario.subscribers.count,
+      symbols: symbols ?? null,
+      warmupSec: scenario.warmupSec,
+      durationSec: scenario.durationSec,
+    })
+    const merged = mergeWorkerReports([report])
+    const result = buildTransportResult(merged, {
+      subscribersAsked: scenario.subscribers.count,
+      measureStartMs,
+      measuredSec: (Date.now() - measureStartMs) / 1000,
+      server: sampler
+        ? { ...sampler.summary(measureStartMs), rssBytesBaseline: baselineRss }
+        : null,
+      harness: harness.stop(),
+      thresholds: scenario.thresholds,
+    })
+    return { result, merged }
+  } finally {
+    sampler?.stop()
+    await server?.stop()
+  }
+}
+
+interface TransportRun {
+  readonly result: TransportResult
+  readonly merged: MergedMetrics
+  readonly capacity?: CapacityResult
+}
+
+async function runTransport(
+  scenario: Scenario,
+  transport: StreamTransport,
+  options: RunOptions,
+): Promise<TransportRun> {
+  const retryMs = options.retryMs ?? 1000
+  const { server, baseUrl, sampler: serverSampler } = await startTarget(scenario, options, retryMs)
   const workerCount = resolveWorkers(scenario, options)
   const pools: PoolHandle[] = []
   try {
@@ -157,8 +194,9 @@ async function runTransport(
         ? capacityStepCounts(scenario)
         : [subscriberPlan(scenario).peak]
     const lists = pickWatchLists(universe, Math.max(...steps), scenario.subscribers.watchList)
+    const localAddresses = sourceAddresses(baseUrl, Math.max(...steps))
     for (let w = 0; w < Math.max(1, workerCount); w++) {
-      const poolOptions = { transport, workerId: w, baseUrl, retryMs, localAddresses: [] }
+      const poolOptions = { transport, workerId: w, baseUrl, retryMs, localAddresses }
       pools.push(workerCount === 0 ? createInlinePool(poolOptions) : createThreadPool(poolOptions))
     }
     const session = createSession(pools, lists, rampPerSec(scenario), transport, options)
@@ -297,6 +335,18 @@ function rampPerSec(scenario: Scenario): number {
   if (rampPerSec !== null) return rampPerSec
   if (rampSec !== null && rampSec > 0) return count / rampSec
   return DEFAULT_RAMP_PER_SEC
+}
+
+/**
+ * Loopback source addresses for many connections to one loopback target: each (source, target)
+ * pair has ≈ 28k ephemeral ports, and sockets of earlier runs linger in TIME_WAIT, so large
+ * runs spread over 127.0.0.1–127.0.0.N (all of 127/8 is loopback on Linux, nothing to set up).
+ */
+export function sourceAddresses(baseUrl: string, connections: number): string[] {
+  const host = new URL(baseUrl).hostname
+  if (connections <= 10_000 || !(host === '127.0.0.1' || host === 'localhost')) return []
+  const count = Math.ceil(connections / 10_000) + 1
+  return Array.from({ length: count }, (_, i) => `127.0.0.${i + 1}`)
 }
 
 function resolveWorkers(scenario: Scenario, options: RunOptions): number {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -53,6 +53,25 @@ describe('tickstorm run, report and compare', () => {
     expect(await compare.exit, compare.stderr()).toBe(0)
     expect(compare.stdout()).toContain('p99')
     expect(existsSync(join(dir, 'compare.html'))).toBe(true)
+  })
+
+  test('the http transport puts /v1/snapshot and /v1/symbols under autocannon', async () => {
+    const file = await scenario(
+      'http',
+      SMALL('http', '{ maxErrorRate: 0 }')
+        .replace('[sse, longpoll, ws]', '[http]')
+        .replace('count: 30', 'count: 4'),
+    )
+    const results = join(dir, 'http-results')
+    const run = tickstorm(['run', file, '--results', results])
+    expect(await run.exit, run.stderr()).toBe(0)
+    const [resultDir] = await readdir(results)
+    const result = JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
+    const http = result.transports[0]
+    expect(http.transport).toBe('http')
+    expect(http.deliveries).toBeGreaterThan(100)
+    expect(http.errors).toBe(0)
+    expect(http.latencyUs.p50).toBeGreaterThan(0)
   })
 
   test('a broken threshold exits 3', async () => {

@@ -125,6 +125,15 @@ describe('transport metrics', () => {
       [12_003, 1, 1], // clipped to its only member's start
     ])
     expect(merged.intervals.map((i) => i.connections)).toEqual([3, 3, 2])
+    // A short interval sharing a cell with its worker's next one is one reading of the gauge,
+    // not two: connections never double.
+    const c = metrics('sse', { nowMs: 20_000 })
+    c.connectionOpened()
+    c.rollInterval(20_100) // a sliver after a reset
+    c.rollInterval(21_000)
+    expect(mergeWorkerReports([c.toWorkerReport()]).intervals.map((i) => i.connections)).toEqual([
+      1,
+    ])
     expect(merged.intervals.map((i) => i.counters.errors)).toEqual([0, 1, 0])
     expect(merged.intervals[1]).toMatchObject({ startMs: 11_000, endMs: 12_000 })
     expect(merged.intervals[2]).toMatchObject({ startMs: 12_003, endMs: 13_000 })
