@@ -15,8 +15,13 @@ export interface EmbeddedServerOptions {
 
 export interface EmbeddedServer {
   readonly url: string
+  /** The current server process (a restart makes a new one). */
   readonly pid: number
   stop(): Promise<void>
+  /** Freezes the process (SIGSTOP) for `ms`, then lets it go on (SIGCONT): a stalled server. */
+  stall(ms: number): void
+  /** Kills the process (SIGKILL) and starts a new one on the same port: a crash and restart. */
+  restart(): Promise<void>
 }
 
 /**
@@ -24,11 +29,42 @@ export interface EmbeddedServer {
  * harness's (in one process they could not be told apart). Resolves once it prints its URL.
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  let current = await spawnServer(options, 0)
+  const port = Number(new URL(current.url).port)
+  return {
+    url: current.url,
+    get pid() {
+      return current.child.pid!
+    },
+    async stop() {
+      if (current.child.exitCode === null) current.child.kill('SIGTERM')
+      await current.exited
+    },
+    stall(ms) {
+      const child = current.child
+      child.kill('SIGSTOP')
+      setTimeout(() => child.kill('SIGCONT'), ms)
+    },
+    async restart() {
+      current.child.kill('SIGKILL')
+      await current.exited
+      current = await spawnServer(options, port)
+    },
+  }
+}
+
+interface Spawned {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly exited: Promise<void>
+}
+
+async function spawnServer(options: EmbeddedServerOptions, port: number): Promise<Spawned> {
   const args = [
     options.bin,
     'serve',
     '--port',
-    '0',
+    String(port),
     '--preset',
     options.preset,
     '--seed',
@@ -63,12 +99,5 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     )
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  return {
-    url,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exited
-    },
-  }
+  return { child, url, exited }
 }

@@ -42,6 +42,8 @@ export interface LoadPool {
   ): void
   /** Closes the `count` most recently started subscribers. */
   remove(count: number): void
+  /** Cuts the connections of a `fraction` of the subscribers (they reconnect); returns how many. */
+  drop(fraction: number): number
   progress(): PoolProgress
   /** Forgets what was measured so far (end of warm-up, start of a capacity step). */
   reset(): void
@@ -122,6 +124,11 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     },
     remove(count) {
       for (let i = 0; i < count && subscribers.length > 0; i++) subscribers.pop()!.close()
+    },
+    drop(fraction) {
+      const count = Math.ceil(subscribers.length * fraction)
+      for (let i = 0; i < count; i++) subscribers[i]!.drop()
+      return count
     },
     progress() {
       return {

@@ -8,6 +8,7 @@ type Lists = readonly { readonly index: number; readonly symbols: readonly strin
 export interface PoolHandle {
   add(lists: Lists, ratePerSec: number): void
   remove(count: number): void
+  drop(fraction: number): void
   reset(): void
   progress(): Promise<PoolProgress>
   report(): Promise<WorkerReport>
@@ -18,6 +19,7 @@ export interface PoolHandle {
 export type PoolRequest =
   | { readonly type: 'add'; readonly lists: Lists; readonly ratePerSec: number }
   | { readonly type: 'remove'; readonly count: number }
+  | { readonly type: 'drop'; readonly fraction: number }
   | { readonly type: 'reset' }
   | { readonly type: 'progress'; readonly id: number }
   | { readonly type: 'report'; readonly id: number }
@@ -34,6 +36,9 @@ export function createInlinePool(options: LoadPoolOptions): PoolHandle {
   return {
     add: (lists, rate) => pool.add(lists, rate),
     remove: (count) => pool.remove(count),
+    drop: (fraction) => {
+      pool.drop(fraction)
+    },
     reset: () => pool.reset(),
     progress: async () => pool.progress(),
     report: async () => pool.report(),
@@ -71,6 +76,7 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     add: (lists, ratePerSec) =>
       worker.postMessage({ type: 'add', lists, ratePerSec } satisfies PoolRequest),
     remove: (count) => worker.postMessage({ type: 'remove', count } satisfies PoolRequest),
+    drop: (fraction) => worker.postMessage({ type: 'drop', fraction } satisfies PoolRequest),
     reset: () => worker.postMessage({ type: 'reset' } satisfies PoolRequest),
     progress: () => ask<PoolProgress>('progress'),
     report: () => ask<WorkerReport>('report'),

@@ -17,6 +17,9 @@ port.on('message', (request: PoolRequest) => {
     case 'remove':
       pool.remove(request.count)
       break
+    case 'drop':
+      pool.drop(request.fraction)
+      break
     case 'reset':
       pool.reset()
       break

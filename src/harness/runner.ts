@@ -139,6 +139,48 @@ async function startTarget(scenario: Scenario, options: RunOptions, retryMs: num
   return { server, baseUrl, sampler }
 }
 
+type EmbeddedServerHandle = Awaited<ReturnType<typeof startEmbeddedServer>>
+
+/**
+ * The scenario's faults, fired at their times after the measurement starts: `drop` cuts a
+ * fraction of the subscribers' connections (from the client side, as a network fault would),
+ * `storm` cuts all of them at once, `stall` freezes the server process, `restart` kills it and
+ * starts it again on the same port. How the subscribers recover is in the result: reconnects,
+ * recovery time, events recovered by replay, loss and duplicates.
+ */
+function scheduleFaults(
+  scenario: Scenario,
+  pools: readonly PoolHandle[],
+  server: EmbeddedServerHandle | null,
+) {
+  const applied: NonNullable<TransportResult['faults']> = []
+  const timers = scenario.faults.map((fault) =>
+    setTimeout(() => {
+      applied.push({ atSec: fault.atSec, kind: fault.kind, fraction: fault.fraction })
+      switch (fault.kind) {
+        case 'drop':
+          for (const pool of pools) pool.drop(fault.fraction)
+          break
+        case 'storm':
+          for (const pool of pools) pool.drop(1)
+          break
+        case 'stall':
+          server?.stall((fault.durationSec ?? 2) * 1000)
+          break
+        case 'restart':
+          void server?.restart()
+          break
+      }
+    }, fault.atSec * 1000),
+  )
+  return {
+    applied,
+    cancel() {
+      for (const timer of timers) clearTimeout(timer)
+    },
+  }
+}
+
 /** The request/response endpoints under autocannon, folded into the same result shape. */
 async function runHttpTransport(scenario: Scenario, options: RunOptions): Promise<TransportRun> {
   const { server, baseUrl, sampler } = await startTarget(scenario, options, options.retryMs ?? 1000)
@@ -213,10 +255,12 @@ async function runTransport(
     session.reset()
     const measureStartMs = Date.now()
     const harness = startHarnessSampler()
+    const faults = scheduleFaults(scenario, pools, server)
     for (const phase of plan.phases) {
       await session.rampTo(phase.count, false, phase.rampSec)
       await session.hold(phase.durationSec - phase.rampSec)
     }
+    faults.cancel()
     const merged = mergeWorkerReports(await session.reports())
     const measuredSec = (Date.now() - measureStartMs) / 1000
     const result = buildTransportResult(merged, {
@@ -229,6 +273,7 @@ async function runTransport(
       harness: harness.stop(),
       thresholds: scenario.thresholds,
     })
+    if (faults.applied.length > 0) result.faults = faults.applied
     return { result, merged }
   } finally {
     await Promise.all(pools.map((pool) => pool.close()))

@@ -155,6 +155,15 @@ export function formatTransportTable(result: TransportResult): string {
     Array(10).fill('right'),
   )
   const lines = [head, '', latency, '', traffic, '']
+  if (result.faults !== undefined && result.faults.length > 0) {
+    const fired = result.faults.map(
+      (fault) => `${fault.kind} ${Math.round(fault.fraction * 100)}% at ${fault.atSec} s`,
+    )
+    const recovery = result.recoveryUs
+    lines.push(
+      `faults: ${fired.join(', ')}; every subscriber resumed within ${recovery.count === 0 ? '–' : formatUs(recovery.max)}, ${formatCount(result.eventsRecoveredByReplay)} events replayed, ${formatCount(result.lost)} lost, ${formatCount(result.duplicates)} duplicated, ${formatCount(result.resets)} resets`,
+    )
+  }
   const errorKinds = Object.entries(result.errorsByKind).sort(([, a], [, b]) => b - a)
   if (errorKinds.length > 0) {
     lines.push(

@@ -119,6 +119,16 @@ export const transportResultSchema = z.strictObject({
   validity: validitySchema,
   timeSeries: z.array(intervalPointSchema),
   thresholds: z.array(thresholdOutcomeSchema),
+  /** Faults the scenario injected during the measurement, in the order they fired. */
+  faults: z
+    .array(
+      z.strictObject({
+        atSec: nonNegative,
+        kind: z.enum(['drop', 'stall', 'restart', 'storm']),
+        fraction: z.number().min(0).max(1),
+      }),
+    )
+    .optional(),
 })
 
 export const capacityStepSchema = z.strictObject({

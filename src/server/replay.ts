@@ -69,13 +69,15 @@ export function snapshotEvent(
   feed: Feed,
   subscription: Subscription,
   reset: boolean,
+  replacesFrom?: number,
 ): SnapshotEvent {
   const symbols = subscription.symbols ?? feed.symbols.map((_, index) => index)
   const states = symbols.map((symbol) => feed.state(symbol))
   const seq = feed.headSeq
+  const replaces = replacesFrom === undefined ? undefined : { from: replacesFrom, to: seq }
   return {
     seq,
     type: 'snapshot',
-    json: encodeSnapshotJson(states, feed.symbols, seq, nowUs(), reset),
+    json: encodeSnapshotJson(states, feed.symbols, seq, nowUs(), reset, replaces),
   }
 }

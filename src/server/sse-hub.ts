@@ -46,6 +46,9 @@ export interface SseHubStats {
   readonly replayHits: number
   readonly replayMisses: number
   readonly slowDisconnects: number
+  /** Times a live stream's socket pushed back, and conflated snapshots sent when it drained. */
+  readonly slowEvents: number
+  readonly conflations: number
 }
 
 /** The SSE part of a subscription group: its live members. */
@@ -84,6 +87,11 @@ interface Subscriber {
   behindSinceMs: number
   closed: boolean
   forgetClient: (() => void) | null
+  /**
+   * Fell behind while live (its socket pushed back), as opposed to resuming from an id: when it
+   * drains it gets the latest value per symbol (conflation), not every tick it missed.
+   */
+  slow: boolean
 }
 
 // The fan-out loop corks every write; these module-level slots let it pass the same function to
@@ -142,6 +150,8 @@ export function createSseHub(
   let replayHits = 0
   let replayMisses = 0
   let slowDisconnects = 0
+  let slowEvents = 0
+  let conflations = 0
 
   const joinLive = (sub: Subscriber): void => {
     const group = fanout.acquire(sub.subscription)
@@ -167,6 +177,8 @@ export function createSseHub(
   }
 
   const fallBehind = (sub: Subscriber, cursor: number): void => {
+    sub.slow = true
+    slowEvents++
     leaveGroup(sub)
     sub.cursor = cursor
     sub.behindSinceMs = Date.now()
@@ -200,9 +212,20 @@ export function createSseHub(
       joinLive(sub)
       return true
     }
-    if (!history.covers(sub.cursor)) {
-      replayMisses++
-      const bytes = snapshotBytes(sub.subscription, true)
+    if (sub.slow || !history.covers(sub.cursor)) {
+      // A slow consumer is conflated: one snapshot of its symbols stands in for the ticks it
+      // could not take (market data's usual answer; replaying them would only keep it behind).
+      // A resume older than the ring gets the same, as a reset.
+      let bytes: Uint8Array
+      if (sub.slow) {
+        conflations++
+        const snapshot = snapshotEvent(feed, sub.subscription, true, sub.cursor + 1)
+        bytes = encodeSseEvent(snapshot.seq, 'snapshot', snapshot.json)
+      } else {
+        replayMisses++
+        bytes = snapshotBytes(sub.subscription, true)
+      }
+      sub.slow = false
       sub.cursor = head
       const ok = sub.res.write(bytes)
       bytesWritten += bytes.length
@@ -290,6 +313,7 @@ export function createSseHub(
         behindSinceMs: Date.now(),
         closed: false,
         forgetClient: null,
+        slow: false,
       }
       subscribers.add(sub)
       if (start.clientId !== null) {
@@ -376,6 +400,8 @@ export function createSseHub(
         replayHits,
         replayMisses,
         slowDisconnects,
+        slowEvents,
+        conflations,
       }
     },
 

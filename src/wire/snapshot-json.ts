@@ -5,7 +5,9 @@ import { formatPrice } from './tick-json.js'
  * The payload of a `snapshot` event and of `GET /v1/snapshot`: the full state of a set of symbols.
  * `reset: true` tells a resuming client that the events since its id could not be replayed (the
  * id was older than the ring, unknown or malformed) and that this state replaces them; `seq` is
- * the global sequence the state is current to, which is also the event's `id`.
+ * the global sequence the state is current to, which is also the event's `id`. A conflated
+ * snapshot, sent to a consumer too slow to take every tick, says which ids it stands in for with
+ * `replaces: {from, to}` (inclusive).
  */
 export function encodeSnapshotJson(
   states: readonly SymbolState[],
@@ -13,6 +15,7 @@ export function encodeSnapshotJson(
   seq: number,
   nowUs: number,
   reset: boolean,
+  replaces?: { readonly from: number; readonly to: number },
 ): string {
   const parts: string[] = new Array(states.length)
   for (let i = 0; i < states.length; i++) {
@@ -23,5 +26,7 @@ export function encodeSnapshotJson(
     if (state.halted) entry += ',"halted":true'
     parts[i] = `${entry}}`
   }
-  return `{"ts":${nowUs},"seq":${seq},"reset":${reset},"quotes":[${parts.join(',')}]}`
+  const conflated =
+    replaces === undefined ? '' : `,"replaces":{"from":"${replaces.from}","to":"${replaces.to}"}`
+  return `{"ts":${nowUs},"seq":${seq},"reset":${reset}${conflated},"quotes":[${parts.join(',')}]}`
 }

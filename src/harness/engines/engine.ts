@@ -17,6 +17,11 @@ export interface EngineContext {
 /** One synthetic subscriber. It reconnects by itself until closed. */
 export interface Subscriber {
   close(): void
+  /**
+   * Cuts the connection abruptly, as a network fault would; the subscriber reconnects by itself
+   * and resumes by id (fault injection).
+   */
+  drop(): void
 }
 
 export interface Engine {

@@ -24,7 +24,16 @@ export function createEventsourceEngine(context: EngineContext): Engine {
       const startedUs = nowUs()
       let opens = 0
       let open = false
-      const source = new EventSource(url)
+      // A fetch whose connection the harness can cut (fault injection): EventSource sees a network
+      // error and reconnects by itself with Last-Event-ID, as a browser would.
+      let cut: AbortController | undefined
+      const source = new EventSource(url, {
+        fetch: (input, init) => {
+          cut = new AbortController()
+          const signal = init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal
+          return fetch(input, { ...init, signal })
+        },
+      })
       source.addEventListener('open', () => {
         opens++
         open = true
@@ -59,6 +68,9 @@ export function createEventsourceEngine(context: EngineContext): Engine {
           if (open) metrics.connectionClosed()
           open = false
           source.close()
+        },
+        drop() {
+          cut?.abort()
         },
       }
     },

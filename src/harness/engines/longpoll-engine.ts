@@ -136,6 +136,9 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
           if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
           socket?.destroy()
         },
+        drop() {
+          socket?.destroy()
+        },
       }
     },
   }

@@ -158,6 +158,9 @@ export function createSseEngine(context: EngineContext): Engine {
           if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
           socket?.destroy()
         },
+        drop() {
+          socket?.destroy()
+        },
       }
       return subscriber
     },

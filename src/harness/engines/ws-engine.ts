@@ -82,6 +82,9 @@ export function createWsEngine(context: EngineContext): Engine {
           if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
           socket?.terminate()
         },
+        drop() {
+          socket?.terminate()
+        },
       }
     },
   }
