@@ -136,7 +136,10 @@ export function createWsHub(
       if (!feed.history.covers(data.cursor)) {
         replayMisses++
         const snapshot = snapshotEvent(feed, subscription, true)
-        if (ws.send(encodeEventArray([snapshot])) === DROPPED) return closeSlow(ws)
+        if (ws.send(encodeEventArray([snapshot])) === DROPPED) {
+          closeSlow(ws)
+          return
+        }
         data.cursor = snapshot.seq
         continue
       }
@@ -145,7 +148,10 @@ export function createWsHub(
       if (chunk.events.length > 0) {
         const message = encodeEventArray(chunk.events)
         result = ws.send(message)
-        if (result === DROPPED) return closeSlow(ws)
+        if (result === DROPPED) {
+          closeSlow(ws)
+          return
+        }
         deliveries += chunk.events.length
         bytesPublished += message.length
       }

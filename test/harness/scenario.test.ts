@@ -276,7 +276,8 @@ describe('shipped scenarios', () => {
     const scenario = await loadScenario(join(dir, 'compare-transports.yaml'))
     expect(scenario.transports).toEqual(['sse', 'longpoll', 'ws'])
     expect(scenario.subscribers.count).toBe(1000)
-    expect(scenario.subscribers.watchList).toEqual({ size: 20, pick: 'zipf', seed: 1 })
+    expect(scenario.subscribers.watchList).toEqual({ size: 10, pick: 'zipf', seed: 1 })
+    expect(scenario.server?.ratePerSec).toBe(250)
   })
 
   test('capacity-sse searches 500..4000 and market-open uses the open-burst preset', async () => {
