@@ -24,6 +24,13 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: 'TS_ERR_METHOD_NOT_ALLOWED',
   /** A WebSocket message is not valid JSON or not a known operation. */
   BAD_MESSAGE: 'TS_ERR_BAD_MESSAGE',
+  /**
+   * The server requires a token and the request has none, or one that is malformed, expired, signed
+   * with another key or algorithm, or lacks a claim (`details.reason` says which; never the token).
+   */
+  UNAUTHORIZED: 'TS_ERR_UNAUTHORIZED',
+  /** The token does not allow the asked symbols, or the request's Origin is not allowed. */
+  FORBIDDEN: 'TS_ERR_FORBIDDEN',
   /** A bounded resource is full (parked long polls, connections); retry after `Retry-After`. */
   OVERLOADED: 'TS_ERR_OVERLOADED',
   /** The server is draining for shutdown. */

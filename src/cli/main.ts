@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -82,10 +83,19 @@ Options:
   --history-bytes <n>    replay ring size in bytes (default ${d.historyBytes})
   --heartbeat-ms <n>     comment heartbeat interval (default ${d.heartbeatMs})
   --retry-ms <n>         reconnection time sent as retry: (default ${d.retryMs})
+  --auth-secret <s>      require HS256-signed tokens with this secret (≥ 32 bytes) on every
+                         subscription endpoint; other local users can read argv, so prefer
+                         the TICKSTORM_AUTH_SECRET environment variable
+  --auth-public-key-file <pem>
+                         require tokens signed for this public key: RS256 (RSA) or ES256 (P-256)
+  --cors-origin <origin> allow pages from this origin (repeatable, or a comma list), with
+                         credentials; others are refused on /v1/* (default *: any, no credentials)
   -h, --help             this text
 
 Endpoints: GET /v1/stream?symbols=AAPL,MSFT (SSE), POST /v1/stream, GET /v1/poll (long
-polling), /v1/ws (WebSocket), GET /v1/snapshot, GET /v1/symbols, GET /healthz.
+polling), /v1/ws (WebSocket), GET /v1/snapshot, GET /v1/symbols, GET /healthz,
+GET /metrics (Prometheus). Tokens: "Authorization: Bearer", the tickstorm_token cookie, or
+access_token=; claim "symbols": "*" or ["AAPL", ...]; "exp" required.
 SIGINT/SIGTERM drain every stream with a jittered retry:, answer parked polls and close
 WebSockets with 1001.
 `
@@ -104,7 +114,29 @@ const SERVE_FLAGS = {
   'history-bytes': ['historyBytes', integer],
   'heartbeat-ms': ['heartbeatMs', integer],
   'retry-ms': ['retryMs', integer],
+  'auth-secret': ['authSecret', (v: string) => v],
+  'auth-public-key-file': ['authPublicKey', readKeyFile],
+  'cors-origin': ['corsOrigins', (v: string) => v.split(',').map((origin) => origin.trim())],
 } as const satisfies Record<string, readonly [keyof ServerOptions, (value: string) => unknown]>
+
+/** Flags that may be given several times; their values are joined with commas. */
+const REPEATABLE_FLAGS: ReadonlySet<string> = new Set(['cors-origin'])
+
+/** The secret may come from the environment instead of argv, which `ps` shows to everyone. */
+const AUTH_SECRET_ENV = 'TICKSTORM_AUTH_SECRET'
+
+/** Reads a PEM key file; a failure is a usage error naming the file, never its content. */
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new TickstormError(
+      ERROR_CODES.USAGE,
+      `--auth-public-key-file: cannot read ${JSON.stringify(path)} (${code})`,
+    )
+  }
+}
 
 function integer(value: string): number {
   return /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN
@@ -131,7 +163,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function serve(args: readonly string[]): Promise<number> {
   const flagOptions = Object.fromEntries(
-    Object.keys(SERVE_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
+    Object.keys(SERVE_FLAGS).map((flag) => [
+      flag,
+      { type: 'string' as const, multiple: REPEATABLE_FLAGS.has(flag) },
+    ]),
   )
   const { values } = parseArgs({
     args: [...args],
@@ -147,13 +182,20 @@ async function serve(args: readonly string[]): Promise<number> {
   for (const [flag, [key, parse]] of Object.entries(SERVE_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag]
     if (typeof raw === 'string') partial[key] = parse(raw)
+    else if (Array.isArray(raw)) partial[key] = parse(raw.join(','))
+  }
+  const envSecret = process.env[AUTH_SECRET_ENV]
+  if (partial['authSecret'] === undefined && envSecret !== undefined && envSecret !== '') {
+    partial['authSecret'] = envSecret
   }
 
   const server = await createServer(partial as Partial<ServerOptions>)
   const { options } = server
   process.stdout.write(
     `tickstorm serving ${server.feed.symbols.length} symbols (preset ${options.preset}, seed ${options.seed}, speed ${options.speed}x) on ${server.url}\n` +
-      `  try: curl -N '${server.url}/v1/stream?symbols=${server.feed.symbols[0]}'\n`,
+      `  try: curl -N '${server.url}/v1/stream?symbols=${server.feed.symbols[0]}'\n` +
+      authLine(options) +
+      (options.corsOrigins[0] === '*' ? '' : `  cors: ${options.corsOrigins.join(', ')}\n`),
   )
 
   return new Promise<number>((resolve) => {
@@ -172,6 +214,15 @@ async function serve(args: readonly string[]): Promise<number> {
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
   })
+}
+
+/** Says which tokens the server takes, never the key. */
+function authLine(options: ServerOptions): string {
+  const kinds = [
+    ...(options.authSecret === undefined ? [] : ['HS256']),
+    ...(options.authPublicKey === undefined ? [] : ['a public key (RS256/ES256)']),
+  ]
+  return kinds.length === 0 ? '' : `  auth: tokens required, signed with ${kinds.join(' or ')}\n`
 }
 
 async function run(args: readonly string[]): Promise<number> {

@@ -1,10 +1,13 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
+import { type CorsDecision, type HeaderList, writeCorsHeaders } from './cors.js'
 import type { HttpResponse } from './native-uws.js'
 
 const STATUS_LINES: Readonly<Record<number, string>> = {
   200: '200 OK',
   204: '204 No Content',
   400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
   413: '413 Payload Too Large',
@@ -18,6 +21,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ERROR_CODES.BAD_QUERY]: 400,
   [ERROR_CODES.BAD_JSON]: 400,
   [ERROR_CODES.BODY_TOO_LARGE]: 413,
+  [ERROR_CODES.UNAUTHORIZED]: 401,
+  [ERROR_CODES.FORBIDDEN]: 403,
   [ERROR_CODES.NOT_FOUND]: 404,
   [ERROR_CODES.METHOD_NOT_ALLOWED]: 405,
   [ERROR_CODES.SHUTTING_DOWN]: 503,
@@ -26,22 +31,19 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 }
 
 /**
- * Headers every response carries. `Access-Control-Allow-Origin: *` lets a page on another origin
- * read the API and open EventSource without credentials (reference/sse.md §4.7).
+ * A JSON answer. `cors` is the request's origin decision (cors.ts), made in its route handler:
+ * every answer carries the CORS headers its request earned, never a blanket `*`.
  */
-export function writeCommonHeaders(res: HttpResponse): void {
-  res.writeHeader('Access-Control-Allow-Origin', '*')
-}
-
 export function sendJson(
   res: HttpResponse,
   status: number,
   json: string | Uint8Array,
-  extraHeaders: readonly (readonly [string, string])[] = [],
+  cors: CorsDecision,
+  extraHeaders: HeaderList = [],
 ): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status] ?? `${status}`)
-    writeCommonHeaders(res)
+    writeCorsHeaders(res, cors)
     res.writeHeader('Content-Type', 'application/json; charset=utf-8')
     res.writeHeader('Cache-Control', 'no-store')
     for (const [name, value] of extraHeaders) res.writeHeader(name, value)
@@ -49,11 +51,15 @@ export function sendJson(
   })
 }
 
-/** `{"error":{"code","message","details"?}}` with the status the code maps to. */
+/**
+ * `{"error":{"code","message","details"?}}` with the status the code maps to. Messages and details
+ * are the server's own words: a token is never put in either.
+ */
 export function sendError(
   res: HttpResponse,
   error: TickstormError,
-  extraHeaders: readonly (readonly [string, string])[] = [],
+  cors: CorsDecision,
+  extraHeaders: HeaderList = [],
 ): void {
   const status = STATUS_BY_CODE[error.code] ?? 500
   const body: { code: string; message: string; details?: unknown } = {
@@ -61,7 +67,7 @@ export function sendError(
     message: error.message,
   }
   if (error.details !== undefined) body.details = error.details
-  sendJson(res, status, JSON.stringify({ error: body }), extraHeaders)
+  sendJson(res, status, JSON.stringify({ error: body }), cors, extraHeaders)
 }
 
 /**

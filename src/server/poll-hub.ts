@@ -2,6 +2,7 @@ import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { Feed } from '../feed/feed.js'
 import { encodePollBody } from '../wire/event-json.js'
 import type { ClientRegistry } from './client-registry.js'
+import type { CorsDecision } from './cors.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import { sendError, sendJson } from './http.js'
 import type { HttpResponse } from './native-uws.js'
@@ -25,6 +26,7 @@ interface Poller {
   readonly group: ServerGroup
   index: number
   readonly deadlineMs: number
+  readonly cors: CorsDecision
   done: boolean
   forgetClient: (() => void) | null
 }
@@ -35,6 +37,8 @@ export interface PollRequest {
   readonly timeoutMs: number
   /** The client's own id (`client=`), so it can ask for its parked request to be cut. */
   readonly clientId: string | null
+  /** The request's origin decision, made in the route handler (cors.ts). */
+  readonly cors: CorsDecision
 }
 
 export interface PollHubStats {
@@ -112,8 +116,13 @@ export function createPollHub(
     fanout.release(poller.group)
   }
 
-  const answer = (res: HttpResponse, body: Uint8Array, events: number): void => {
-    sendJson(res, 200, body)
+  const answer = (
+    res: HttpResponse,
+    cors: CorsDecision,
+    body: Uint8Array,
+    events: number,
+  ): void => {
+    sendJson(res, 200, body, cors)
     answered++
     deliveries += events
     bytesWritten += body.length
@@ -165,7 +174,7 @@ export function createPollHub(
       body ??= emptyAnswer()
       unpark(poller)
       timedOut++
-      answer(poller.res, body, 0)
+      answer(poller.res, poller.cors, body, 0)
     }
   }
 
@@ -173,11 +182,11 @@ export function createPollHub(
     handle(res, subscription, request) {
       const ready = immediate(subscription, request.cursor)
       if (ready !== null) {
-        answer(res, ready.body, ready.events)
+        answer(res, request.cors, ready.body, ready.events)
         return
       }
       if (request.timeoutMs === 0) {
-        answer(res, emptyAnswer(), 0)
+        answer(res, request.cors, emptyAnswer(), 0)
         return
       }
       if (parkedCount >= options.maxParkedPolls) {
@@ -188,6 +197,7 @@ export function createPollHub(
             ERROR_CODES.OVERLOADED,
             `too many parked polls (${options.maxParkedPolls})`,
           ),
+          request.cors,
           [['Retry-After', '1']],
         )
         return
@@ -199,6 +209,7 @@ export function createPollHub(
         group,
         index: parked.length,
         deadlineMs: Date.now() + request.timeoutMs,
+        cors: request.cors,
         done: false,
         forgetClient: null,
       }
@@ -224,7 +235,7 @@ export function createPollHub(
       const body = encoder.encode(encodePollBody(events, lastSeq))
       for (const poller of [...parked]) {
         unpark(poller)
-        answer(poller.res, body, events.length)
+        answer(poller.res, poller.cors, body, events.length)
       }
     },
 
@@ -232,7 +243,7 @@ export function createPollHub(
       const body = emptyAnswer()
       for (const poller of [...allParked]) {
         unpark(poller)
-        answer(poller.res, body, 0)
+        answer(poller.res, poller.cors, body, 0)
       }
     },
 

@@ -2,6 +2,8 @@ import { Problems } from '../errors.js'
 import { DEFAULT_FEED_OPTIONS, type FeedOptions, resolveFeedOptions } from '../feed/feed.js'
 import { resolveMarketOptions } from '../market/market.js'
 import type { PresetName } from '../market/types.js'
+import { authSecretProblem, describeSecret, publicKeyAlgorithm } from './auth.js'
+import { corsOriginProblem } from './cors.js'
 
 export interface ServerOptions extends FeedOptions {
   readonly host: string
@@ -31,6 +33,20 @@ export interface ServerOptions extends FeedOptions {
   readonly wsIdleTimeoutSec: number
   /** Directory of the built demo page; undefined: `dist/web` when it has been built. */
   readonly webRoot: string | undefined
+  /**
+   * Token verification (auth.ts). With a key set, every subscription endpoint needs a JWT whose
+   * `symbols` claim allows what is asked. `authSecret`: an HS256 shared secret, at least 32 bytes.
+   * `authPublicKey`: a PEM public key, RS256 (RSA ≥ 2048 bits) or ES256 (P-256). Both may be set;
+   * neither (the default) leaves every endpoint open.
+   */
+  readonly authSecret: string | undefined
+  readonly authPublicKey: string | undefined
+  /**
+   * Origins whose pages may read the API (cors.ts). `['*']` (the default): any page, without
+   * credentials. A list of exact origins (`https://app.example.com`): those are echoed with
+   * credentials allowed, and other origins are refused on `/v1/*`.
+   */
+  readonly corsOrigins: readonly string[]
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
@@ -55,6 +71,9 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   wsMaxBackpressureBytes: 1024 * 1024,
   wsIdleTimeoutSec: 32,
   webRoot: undefined,
+  authSecret: undefined,
+  authPublicKey: undefined,
+  corsOrigins: Object.freeze(['*']),
 })
 
 export const FEED_OPTION_KEYS = ['speed', 'frameMs', 'historyEvents', 'historyBytes'] as const
@@ -97,10 +116,44 @@ export function resolveServerOptions(partial: Partial<ServerOptions> = {}): Serv
   problems.int('wsMaxBackpressureBytes', options.wsMaxBackpressureBytes, 1024, 1024 * 1024 * 1024)
   // uWS counts idle time in units of about 4 s; 0 turns the timeout off.
   problems.int('wsIdleTimeoutSec', options.wsIdleTimeoutSec, 0, 960)
+  // Secrets are described, never quoted: problems end up in logs and on terminals.
+  const secretProblem =
+    options.authSecret === undefined ? null : authSecretProblem(options.authSecret)
+  if (secretProblem !== null) {
+    problems.add('authSecret', secretProblem, describeSecret(options.authSecret))
+  }
+  if (options.authPublicKey !== undefined) {
+    const algorithm = publicKeyAlgorithm(options.authPublicKey)
+    if ('problem' in algorithm) {
+      problems.add('authPublicKey', algorithm.problem, describeSecret(options.authPublicKey))
+    }
+  }
+  const corsOrigins = checkCorsOrigins(problems, options.corsOrigins)
   problems.absorb(() => resolveFeedOptions(pick(options, FEED_OPTION_KEYS)))
   problems.absorb(() => resolveMarketOptions(marketOptionsOf(options)))
   problems.throwIfAny('server options')
-  return Object.freeze(options)
+  return Object.freeze({ ...options, corsOrigins: corsOrigins! })
+}
+
+/** `['*']`, or a non-empty list of exact origins; returns it deduplicated and frozen. */
+function checkCorsOrigins(problems: Problems, value: unknown): readonly string[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.add('corsOrigins', 'must be ["*"] or a non-empty list of origins', value)
+    return undefined
+  }
+  let ok = true
+  value.forEach((origin: unknown, i) => {
+    const problem = corsOriginProblem(origin)
+    if (problem !== null) {
+      problems.add(`corsOrigins[${i}]`, problem, origin)
+      ok = false
+    }
+  })
+  if (value.length > 1 && value.includes('*')) {
+    problems.add('corsOrigins', '"*" must stand alone (it allows every origin already)', value)
+    ok = false
+  }
+  return ok ? Object.freeze([...new Set(value as string[])]) : undefined
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -4,7 +4,23 @@ import { createFeed, type Feed, type FeedStats } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
 import { encodeSseRetry } from '../wire/sse-frame.js'
 import { formatPrice } from '../wire/tick-json.js'
+import {
+  authorizeSubscription,
+  bearerChallenge,
+  createAuthenticator,
+  type Grant,
+  OPEN_GRANT,
+  TOKEN_QUERY,
+  tokenOf,
+} from './auth.js'
 import { CLIENT_ID, createClientRegistry } from './client-registry.js'
+import {
+  type CorsDecision,
+  createCorsPolicy,
+  type HeaderList,
+  PREFLIGHT_HEADERS,
+  writeCorsHeaders,
+} from './cors.js'
 import { createFanout } from './fanout.js'
 import { createGroupState, type GroupState } from './group-state.js'
 import {
@@ -15,7 +31,6 @@ import {
   readBody,
   sendError,
   sendJson,
-  writeCommonHeaders,
 } from './http.js'
 import {
   type HttpRequest,
@@ -24,6 +39,7 @@ import {
   type us_listen_socket,
 } from './native-uws.js'
 import { createPollHub, type PollHubStats } from './poll-hub.js'
+import { createServerMetrics } from './prometheus.js'
 import { snapshotEvent } from './replay.js'
 import {
   FEED_OPTION_KEYS,
@@ -36,7 +52,7 @@ import { createSseHub, drainRetryMs, type SseHubStats } from './sse-hub.js'
 import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files.js'
 import { parseSubscribeRequest } from './subscribe-request.js'
 import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
-import { createWsHub, type WsHubStats } from './ws-hub.js'
+import { createWsHub, type WsAdmit, type WsHubStats } from './ws-hub.js'
 
 export interface ServerStats {
   readonly uptimeMs: number
@@ -47,6 +63,10 @@ export interface ServerStats {
   /** Time to fan one frame out over every transport: the last and the worst. */
   readonly lastFanoutUs: number
   readonly maxFanoutUs: number
+  /** Stream requests answered with `retry:` and an end while draining (never a 503). */
+  readonly shedStreams: number
+  /** Requests refused with 401 (no or bad token) and 403 (symbols or origin not allowed). */
+  readonly auth: { readonly unauthorized: number; readonly forbidden: number }
 }
 
 export interface TickstormServer {
@@ -69,8 +89,8 @@ export interface TickstormServer {
   close(): Promise<void>
 }
 
-const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot', 'client'] as const
-const POLL_QUERY = ['symbols', 'cursor', 'timeoutMs', 'client'] as const
+const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot', 'client', TOKEN_QUERY] as const
+const POLL_QUERY = ['symbols', 'cursor', 'timeoutMs', 'client', TOKEN_QUERY] as const
 
 /** The routes, for 405 answers and the index document. */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -81,8 +101,16 @@ const ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/v1/snapshot': ['GET'],
   '/v1/symbols': ['GET'],
   '/healthz': ['GET'],
+  '/metrics': ['GET'],
   '/v1/drop': ['POST'],
 }
+
+/** The request headers a token may come in, read before any await (uWS frees `req` on return). */
+interface Credentials {
+  readonly authorization: string
+  readonly cookie: string
+}
+const NO_CREDENTIALS: Credentials = Object.freeze({ authorization: '', cookie: '' })
 
 /**
  * The composition root: market → feed → fan-out → the SSE, long-poll and WebSocket hubs, wired to
@@ -94,20 +122,140 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   const market = createMarket(marketOptionsOf(options))
   const feed = createFeed({ market }, pick(options, FEED_OPTION_KEYS))
   const symbolIndex = createSymbolIndex(feed.symbols)
-  const subscriptionOf = (names: readonly string[] | null): Subscription =>
-    resolveSubscription(names, symbolIndex, options.maxSymbolsPerSubscription)
+  // Null without a configured key: every endpoint stays open, and nothing below awaits.
+  const auth = await createAuthenticator(options, symbolIndex)
+  const corsPolicy = createCorsPolicy(options.corsOrigins)
+  let unauthorizedCount = 0
+  let forbiddenCount = 0
+  let shedStreams = 0
+
+  /** Resolves the asked symbols, then checks them against the token's grant (403 if outside). */
+  const subscriptionOf = (names: readonly string[] | null, grant: Grant): Subscription => {
+    const subscription = resolveSubscription(names, symbolIndex, options.maxSymbolsPerSubscription)
+    if (grant !== OPEN_GRANT) {
+      try {
+        authorizeSubscription(grant, subscription, symbolIndex)
+      } catch (error) {
+        forbiddenCount++
+        throw error
+      }
+    }
+    return subscription
+  }
+
+  /** The request's origin decision (cors.ts): made once, in the route handler, used by every answer. */
+  const corsOf = (req: HttpRequest): CorsDecision =>
+    corsPolicy.decide(req.getHeader('origin'), req.getHeader('host'))
+
+  const credentialsOf = (req: HttpRequest): Credentials =>
+    auth === null
+      ? NO_CREDENTIALS
+      : { authorization: req.getHeader('authorization'), cookie: req.getHeader('cookie') }
+
+  /**
+   * `/v1/*` refuses a page from an origin outside the allowlist with 403. The browser would block
+   * the read anyway; refusing also spares the stream, and EventSource giving up for good on the
+   * non-200 is right for a page that will never be allowed.
+   */
+  const checkOrigin = (cors: CorsDecision): void => {
+    if (cors.allowed) return
+    forbiddenCount++
+    throw new TickstormError(
+      ERROR_CODES.FORBIDDEN,
+      'requests from this origin are not allowed (corsOrigins, --cors-origin)',
+      { details: { reason: 'origin' } },
+    )
+  }
+
+  /** Extra headers an error answer carries: the Bearer challenge on a 401 (RFC 6750 §3). */
+  const challengeOf = (error: TickstormError): HeaderList =>
+    error.code === ERROR_CODES.UNAUTHORIZED ? [['WWW-Authenticate', bearerChallenge(error)]] : []
+
+  const guard = (res: HttpResponse, cors: CorsDecision, handler: () => void): void => {
+    try {
+      handler()
+    } catch (error) {
+      // A coded error is the client's; anything else is ours, still answered rather than thrown
+      // through uWS (which would take the whole process down).
+      const coded =
+        error instanceof TickstormError
+          ? error
+          : new TickstormError(ERROR_CODES.INTERNAL, 'internal error', { cause: error })
+      if (!(error instanceof TickstormError)) console.error(error)
+      sendError(res, coded, cors, challengeOf(coded))
+    }
+  }
+
+  /**
+   * Continues a request with its token's grant. Without a key that is at once, synchronously, as
+   * before. With one, jose verifies asynchronously, so (uWS's AsyncFunction rules): everything was
+   * read from `req` already, `onAborted` is registered before the await, `res` is never touched
+   * after an abort, and the answer is corked since it is written outside a uWS callback. `then`
+   * may register its own `onAborted` (the hubs do), which replaces this one once it is not needed.
+   */
+  const withGrant = (
+    res: HttpResponse,
+    cors: CorsDecision,
+    token: string | null,
+    then: (grant: Grant) => void,
+  ): void => {
+    if (auth === null) {
+      then(OPEN_GRANT)
+      return
+    }
+    let aborted = false
+    res.onAborted(() => {
+      aborted = true
+    })
+    auth.verify(token).then(
+      (grant) => {
+        if (!aborted) res.cork(() => guard(res, cors, () => then(grant)))
+      },
+      (error: unknown) => {
+        if (aborted) return
+        const coded =
+          error instanceof TickstormError
+            ? error
+            : new TickstormError(ERROR_CODES.INTERNAL, 'internal error while checking the token')
+        if (coded.code === ERROR_CODES.UNAUTHORIZED) unauthorizedCount++
+        sendError(res, coded, cors, challengeOf(coded))
+      },
+    )
+  }
+
+  const tokenFrom = (
+    credentials: Credentials,
+    cors: CorsDecision,
+    query: string | null | undefined,
+  ): string | null =>
+    auth === null
+      ? null
+      : tokenOf(credentials.authorization, credentials.cookie, cors.trusted, query)
+
+  /** WebSocket admission, before the upgrade: origin, then token; a refusal is a JSON 4xx. */
+  const admitSocket: WsAdmit = (res, req, accept) => {
+    const cors = corsOf(req)
+    const credentials = credentialsOf(req)
+    const queryToken = auth === null ? undefined : req.getQuery(TOKEN_QUERY)
+    guard(res, cors, () => {
+      checkOrigin(cors)
+      withGrant(res, cors, tokenFrom(credentials, cors, queryToken), accept)
+    })
+  }
+
   const app = uWS.App()
   const fanout = createFanout<GroupState>(feed.symbols.length, createGroupState)
   const clients = createClientRegistry()
   const hub = createSseHub(feed, fanout, clients, options)
   const polls = createPollHub(feed, fanout, clients, options)
-  const sockets = createWsHub(app, feed, fanout, subscriptionOf, clients, options)
+  const sockets = createWsHub(app, feed, fanout, subscriptionOf, clients, options, admitSocket)
   const webRoot = options.webRoot ?? defaultWebRoot()
   const staticFiles = webRoot === null ? new Map<string, StaticFile>() : loadStaticFiles(webRoot)
   const startedAt = Date.now()
   let draining = false
   let lastFanoutUs = 0
   let maxFanoutUs = 0
+  const metrics = createServerMetrics(() => currentStats())
 
   // One pass per frame: events are filtered once per subscription group, then each transport
   // writes that group's bytes, built once, to its members.
@@ -121,6 +269,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     })
     lastFanoutUs = nowUs() - startedUs
     if (lastFanoutUs > maxFanoutUs) maxFanoutUs = lastFanoutUs
+    metrics.observeFanoutUs(lastFanoutUs)
   })
   // Every timer the server has: one heartbeat for all connections, one housekeeping tick.
   const heartbeatTimer = setInterval(() => {
@@ -133,43 +282,36 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   }, 100)
 
   /** Sheds a stream request while draining: 200 + `retry:` + end, never 503 (EventSource would give up). */
-  const shedStream = (res: HttpResponse): void => {
+  const shedStream = (res: HttpResponse, cors: CorsDecision): void => {
+    shedStreams++
     res.cork(() => {
       res.writeStatus('200 OK')
-      writeCommonHeaders(res)
+      writeCorsHeaders(res, cors)
       res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
       res.writeHeader('Cache-Control', 'no-store, no-transform')
       res.end(encodeSseRetry(drainRetryMs(options)), true)
     })
   }
 
-  const guard = (res: HttpResponse, handler: () => void): void => {
-    try {
-      handler()
-    } catch (error) {
-      // A coded error is the client's; anything else is ours, still answered rather than thrown
-      // through uWS (which would take the whole process down).
-      const coded =
-        error instanceof TickstormError
-          ? error
-          : new TickstormError(ERROR_CODES.INTERNAL, 'internal error', { cause: error })
-      if (!(error instanceof TickstormError)) console.error(error)
-      sendError(res, coded)
-    }
-  }
-
   app.get('/v1/stream', (res, req) => {
     const lastEventIdHeader = req.getHeader('last-event-id')
     const query = req.getQuery() ?? ''
-    guard(res, () => {
-      if (draining) return shedStream(res)
+    const cors = corsOf(req)
+    const credentials = credentialsOf(req)
+    guard(res, cors, () => {
+      checkOrigin(cors)
+      if (draining) return shedStream(res, cors)
       const params = parseQuery(query, STREAM_QUERY)
-      const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
+      const names = parseSymbolsParam(params.get('symbols'))
       const snapshot = parseFlag('snapshot', params.get('snapshot'), true)
       // The header wins: a browser EventSource keeps its original URL (with any lastEventId
       // query) and sends the newer id in the header when it reconnects.
       const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : params.get('lastEventId')
-      hub.open(res, subscription, { lastEventId, snapshot, clientId: clientIdParam(params) })
+      const clientId = clientIdParam(params)
+      withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
+        if (draining) return shedStream(res, cors)
+        hub.open(res, subscriptionOf(names, grant), { lastEventId, snapshot, clientId, cors })
+      })
     })
   })
 
@@ -177,74 +319,104 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     const lastEventIdHeader = req.getHeader('last-event-id')
     const query = req.getQuery() ?? ''
     const declaredLength = Number(req.getHeader('content-length') || 0)
+    const cors = corsOf(req)
+    const credentials = credentialsOf(req)
     let aborted = false
     res.onAborted(() => {
       aborted = true
     })
-    if (draining) return shedStream(res)
+    if (!cors.allowed) return guard(res, cors, () => checkOrigin(cors))
+    if (draining) return shedStream(res, cors)
     readBody(
       res,
       options.maxBodyBytes,
       declaredLength,
       (body) => {
         if (aborted) return
-        guard(res, () => {
+        guard(res, cors, () => {
           const request = parseSubscribeRequest(parseJsonBody(body), ERROR_CODES.BAD_JSON)
-          const subscription = subscriptionOf(request.symbols)
           const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : request.lastEventId
-          const clientId = clientIdParam(parseQuery(query, ['client']))
-          hub.open(res, subscription, { lastEventId, snapshot: request.snapshot, clientId })
+          const params = parseQuery(query, ['client', TOKEN_QUERY])
+          const clientId = clientIdParam(params)
+          withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
+            if (draining) return shedStream(res, cors)
+            const subscription = subscriptionOf(request.symbols, grant)
+            hub.open(res, subscription, { lastEventId, snapshot: request.snapshot, clientId, cors })
+          })
         })
       },
       (error) => {
-        if (!aborted) sendError(res, error)
+        if (!aborted) sendError(res, error, cors)
       },
     )
   })
 
   app.get('/v1/poll', (res, req) => {
     const query = req.getQuery() ?? ''
-    guard(res, () => {
+    const cors = corsOf(req)
+    const credentials = credentialsOf(req)
+    guard(res, cors, () => {
+      checkOrigin(cors)
       if (draining) {
         throw new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
       }
       const params = parseQuery(query, POLL_QUERY)
-      const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
+      const names = parseSymbolsParam(params.get('symbols'))
       const timeoutMs = parseIntParam(
         'timeoutMs',
         params.get('timeoutMs'),
         options.pollTimeoutMs,
         options.maxPollTimeoutMs,
       )
-      polls.handle(res, subscription, {
+      const request = {
         cursor: params.get('cursor'),
         timeoutMs,
         clientId: clientIdParam(params),
+        cors,
+      }
+      withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
+        if (draining) {
+          throw new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
+        }
+        polls.handle(res, subscriptionOf(names, grant), request)
       })
     })
   })
 
   // Cuts the connections of one client, as a network fault would: the demo page's "drop
-  // connection" button, so people can watch EventSource reconnect and resume with no gap.
+  // connection" button, so people can watch EventSource reconnect and resume with no gap. With a
+  // key configured it takes a valid token too (any symbols): it acts on other connections.
   app.post('/v1/drop', (res, req) => {
     const query = req.getQuery() ?? ''
-    guard(res, () => {
-      const clientId = clientIdParam(parseQuery(query, ['client']))
+    const cors = corsOf(req)
+    const credentials = credentialsOf(req)
+    guard(res, cors, () => {
+      checkOrigin(cors)
+      const params = parseQuery(query, ['client', TOKEN_QUERY])
+      const clientId = clientIdParam(params)
       if (clientId === null) {
         throw new TickstormError(ERROR_CODES.BAD_QUERY, 'client is required: the id the page used')
       }
-      // Answer first: the cut may be this very connection's neighbour on the same socket pool.
-      const dropped = clients.cut(clientId)
-      sendJson(res, 200, JSON.stringify({ client: clientId, dropped }))
+      withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), () => {
+        // Answer first: the cut may be this very connection's neighbour on the same socket pool.
+        const dropped = clients.cut(clientId)
+        sendJson(res, 200, JSON.stringify({ client: clientId, dropped }), cors)
+      })
     })
   })
 
   app.get('/v1/snapshot', (res, req) => {
     const query = req.getQuery() ?? ''
-    guard(res, () => {
-      const params = parseQuery(query, ['symbols'])
-      const subscription = subscriptionOf(parseSymbolsParam(params.get('symbols')))
-      sendJson(res, 200, snapshotEvent(feed, subscription, false).json)
+    const cors = corsOf(req)
+    const credentials = credentialsOf(req)
+    guard(res, cors, () => {
+      checkOrigin(cors)
+      const params = parseQuery(query, ['symbols', TOKEN_QUERY])
+      const names = parseSymbolsParam(params.get('symbols'))
+      withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
+        const subscription = subscriptionOf(names, grant)
+        sendJson(res, 200, snapshotEvent(feed, subscription, false).json, cors)
+      })
     })
   })
 
@@ -260,13 +432,17 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   })
   app.get('/v1/symbols', (res, req) => {
     const query = req.getQuery() ?? ''
-    guard(res, () => {
-      parseQuery(query, [])
-      sendJson(res, 200, symbolsJson)
+    const cors = corsOf(req)
+    guard(res, cors, () => {
+      checkOrigin(cors)
+      // access_token is accepted (and not needed) so a client may send it everywhere.
+      parseQuery(query, [TOKEN_QUERY])
+      sendJson(res, 200, symbolsJson, cors)
     })
   })
 
-  app.get('/healthz', (res) => {
+  app.get('/healthz', (res, req) => {
+    const cors = corsOf(req)
     const stats = currentStats()
     sendJson(
       res,
@@ -294,14 +470,45 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
         poll: stats.poll,
         ws: stats.ws,
       }),
+      cors,
+    )
+  })
+
+  // Prometheus scrape. Open like /healthz (operational data, no market data): restrict it on the
+  // network if needed. prom-client renders asynchronously, hence the AsyncFunction pattern.
+  app.get('/metrics', (res, req) => {
+    const cors = corsOf(req)
+    let aborted = false
+    res.onAborted(() => {
+      aborted = true
+    })
+    metrics.render().then(
+      (text) => {
+        if (aborted) return
+        res.cork(() => {
+          res.writeStatus('200 OK')
+          writeCorsHeaders(res, cors)
+          res.writeHeader('Content-Type', metrics.contentType)
+          res.writeHeader('Cache-Control', 'no-store')
+          res.end(text)
+        })
+      },
+      (error: unknown) => {
+        console.error(error)
+        if (!aborted) {
+          sendError(res, new TickstormError(ERROR_CODES.INTERNAL, 'internal error'), cors)
+        }
+      },
     )
   })
 
   app.get('/*', (res, req) => {
+    const cors = corsOf(req)
     const file = staticFiles.get(req.getUrl())
     if (file !== undefined) {
       res.cork(() => {
         res.writeStatus('200 OK')
+        writeCorsHeaders(res, cors)
         res.writeHeader('Content-Type', file.contentType)
         res.writeHeader('Cache-Control', 'no-cache')
         res.end(file.bytes)
@@ -315,6 +522,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
         new TickstormError(ERROR_CODES.NOT_FOUND, `no route for GET ${path}`, {
           details: { routes: Object.keys(ROUTES) },
         }),
+        cors,
       )
       return
     }
@@ -332,19 +540,22 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
           'GET /v1/snapshot?symbols=…': 'latest values as JSON',
           'GET /v1/symbols': 'the instrument universe',
           'GET /healthz': 'liveness, pacing lag and connection counts',
+          'GET /metrics': 'Prometheus metrics',
         },
       }),
+      cors,
     )
   })
 
-  // CORS preflight. A reconnect carrying Last-Event-ID may need one (reference/sse.md §4.3).
-  app.options('/*', (res) => {
+  // CORS preflight. A reconnect carrying Last-Event-ID may need one (reference/sse.md §4.3); a
+  // fetch with a bearer token needs one. An origin outside the allowlist gets no Allow-* headers,
+  // so the browser fails the preflight and never sends the request.
+  app.options('/*', (res, req) => {
+    const cors = corsOf(req)
     res.cork(() => {
       res.writeStatus('204 No Content')
-      writeCommonHeaders(res)
-      res.writeHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
-      res.writeHeader('Access-Control-Allow-Headers', 'Last-Event-ID, Content-Type')
-      res.writeHeader('Access-Control-Max-Age', '600')
+      writeCorsHeaders(res, cors)
+      if (cors.allowed) for (const [name, value] of PREFLIGHT_HEADERS) res.writeHeader(name, value)
       res.endWithoutBody()
     })
   })
@@ -352,6 +563,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   app.any('/*', (res, req: HttpRequest) => {
     const path = req.getUrl()
     const method = req.getCaseSensitiveMethod()
+    const cors = corsOf(req)
     const allowed = ROUTES[path]
     if (allowed !== undefined) {
       sendError(
@@ -360,6 +572,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
           ERROR_CODES.METHOD_NOT_ALLOWED,
           `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
         ),
+        cors,
         [['Allow', [...allowed, 'OPTIONS'].join(', ')]],
       )
       return
@@ -369,6 +582,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
       new TickstormError(ERROR_CODES.NOT_FOUND, `no route for ${method} ${path}`, {
         details: { routes: Object.keys(ROUTES) },
       }),
+      cors,
     )
   })
 
@@ -380,6 +594,8 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     ws: sockets.stats(),
     lastFanoutUs,
     maxFanoutUs,
+    shedStreams,
+    auth: { unauthorized: unauthorizedCount, forbidden: forbiddenCount },
   })
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

@@ -7,6 +7,7 @@ import {
   SSE_HEARTBEAT,
 } from '../wire/sse-frame.js'
 import type { ClientRegistry } from './client-registry.js'
+import { type CorsDecision, writeCorsHeaders } from './cors.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import type { HttpResponse } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
@@ -32,6 +33,8 @@ export interface StreamStart {
   readonly snapshot: boolean
   /** The client's own id (`client=`), so it can ask for its connection to be cut; or null. */
   readonly clientId: string | null
+  /** The request's origin decision, made in the route handler (cors.ts). */
+  readonly cors: CorsDecision
 }
 
 export interface SseHubStats {
@@ -338,7 +341,7 @@ export function createSseHub(
       // proxy buffering off for this response (reference/sse.md §4.1, §5).
       res.writeHeader('Cache-Control', 'no-store, no-transform')
       res.writeHeader('X-Accel-Buffering', 'no')
-      res.writeHeader('Access-Control-Allow-Origin', '*')
+      writeCorsHeaders(res, start.cors)
       const head = feed.headSeq
       res.write(encodeSsePreamble(options.retryMs, head))
 

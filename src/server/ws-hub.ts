@@ -1,9 +1,10 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { Feed } from '../feed/feed.js'
 import { encodeEventArray } from '../wire/event-json.js'
+import type { Grant } from './auth.js'
 import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
-import type { TemplatedApp, WebSocket } from './native-uws.js'
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
 import { parseSubscribeRequest, type SubscribeRequest } from './subscribe-request.js'
 import type { Subscription } from './subscription.js'
@@ -32,8 +33,17 @@ interface Connection {
   closed: boolean
   /** The client's own id from the upgrade URL (`?client=`), or null. */
   readonly clientId: string | null
+  /** What the upgrade's token allows; every subscribe is checked against it. */
+  readonly grant: Grant
   forgetClient: (() => void) | null
 }
+
+/**
+ * Admission of an upgrade (origin, token), owned by the server. It reads what it needs from `req`
+ * at once, then either calls `accept` (possibly after an await: corked, never after an abort) or
+ * answers `res` itself with an error, so the socket is never upgraded.
+ */
+export type WsAdmit = (res: HttpResponse, req: HttpRequest, accept: (grant: Grant) => void) => void
 
 export interface WsHubStats {
   readonly connections: number
@@ -85,9 +95,10 @@ export function createWsHub(
   app: TemplatedApp,
   feed: Feed,
   fanout: ServerFanout,
-  resolve: (symbols: readonly string[] | null) => Subscription,
+  resolve: (symbols: readonly string[] | null, grant: Grant) => Subscription,
   clients: ClientRegistry,
   options: WsHubOptions,
+  admit: WsAdmit,
 ): WsHub {
   const sockets = new Set<WebSocket<Connection>>()
   let behindCount = 0
@@ -170,7 +181,7 @@ export function createWsHub(
   }
 
   const subscribe = (ws: WebSocket<Connection>, data: Connection, message: SubscribeRequest) => {
-    const subscription = resolve(message.symbols)
+    const subscription = resolve(message.symbols, data.grant)
     leave(ws, data)
     data.subscription = subscription
     const head = feed.headSeq
@@ -207,22 +218,24 @@ export function createWsHub(
     // which would lose events; the client resumes by id.
     closeOnBackpressureLimit: 1,
     upgrade: (res, req, context) => {
-      const connection: Connection = {
-        group: null,
-        subscription: null,
-        cursor: 0,
-        behind: false,
-        closed: false,
-        clientId: clientIdOf(req.getQuery('client')),
-        forgetClient: null,
-      }
-      res.upgrade(
-        connection,
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      )
+      // Read now: admission may finish after an await, when `req` is no longer valid.
+      const key = req.getHeader('sec-websocket-key')
+      const protocol = req.getHeader('sec-websocket-protocol')
+      const extensions = req.getHeader('sec-websocket-extensions')
+      const clientId = clientIdOf(req.getQuery('client'))
+      admit(res, req, (grant) => {
+        const connection: Connection = {
+          group: null,
+          subscription: null,
+          cursor: 0,
+          behind: false,
+          closed: false,
+          clientId,
+          grant,
+          forgetClient: null,
+        }
+        res.upgrade(connection, key, protocol, extensions, context)
+      })
     },
     open: (ws) => {
       sockets.add(ws)

@@ -1,0 +1,171 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { ServerStats } from './server.js'
+
+export interface ServerMetrics {
+  /** `text/plain; version=0.0.4; charset=utf-8`, the Prometheus text exposition format. */
+  readonly contentType: string
+  /** One frame's fan-out time; called once per frame by the composition root. */
+  observeFanoutUs(us: number): void
+  /** The exposition text of every metric, as of now. */
+  render(): Promise<string>
+}
+
+/**
+ * Fan-out time buckets, in seconds: 10 µs to 50 ms. A frame is a few ms of market time; fanning
+ * it out should take a small fraction of that, so the interesting range is tens of µs to a frame.
+ */
+const FANOUT_BUCKETS_S = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+]
+
+/**
+ * The server's Prometheus metrics, on a registry of its own (several servers in one process, as
+ * in tests, must not share the global one). Everything but the fan-out histogram is read at scrape
+ * time from one `stats()` snapshot through `collect` callbacks: the hubs already count, and the hot
+ * path gets no second set of counters. Counters mirror the hubs' monotonic totals.
+ */
+export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
+  const registry = new Registry()
+  const registers = [registry]
+  /** Taken once per scrape, before the collect callbacks run, so they agree with each other. */
+  let current: ServerStats | null = null
+
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: (s: ServerStats) => readonly (readonly [Record<L, string>, number])[],
+  ): void => {
+    new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset()
+        for (const [labels, value] of read(current!)) this.set(labels, value)
+      },
+    })
+  }
+  const counter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: (s: ServerStats) => readonly (readonly [Record<L, string>, number])[],
+  ): void => {
+    new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset()
+        for (const [labels, value] of read(current!)) this.inc(labels, value)
+      },
+    })
+  }
+  const t = (transport: string) => ({ transport })
+
+  gauge(
+    'tickstorm_connections',
+    'Open connections (long polling: parked requests)',
+    ['transport'],
+    (s) => [
+      [t('sse'), s.sse.connections],
+      [t('poll'), s.poll.parked],
+      [t('ws'), s.ws.connections],
+    ],
+  )
+  gauge(
+    'tickstorm_connections_behind',
+    'Connections catching up from the replay ring instead of receiving live frames',
+    ['transport'],
+    (s) => [
+      [t('sse'), s.sse.behind],
+      [t('ws'), s.ws.behind],
+    ],
+  )
+  counter('tickstorm_deliveries_total', 'Events delivered to subscribers', ['transport'], (s) => [
+    [t('sse'), s.sse.deliveries],
+    [t('poll'), s.poll.deliveries],
+    [t('ws'), s.ws.deliveries],
+  ])
+  counter(
+    'tickstorm_bytes_written_total',
+    'Payload bytes written to subscribers',
+    ['transport'],
+    (s) => [
+      [t('sse'), s.sse.bytesWritten],
+      [t('poll'), s.poll.bytesWritten],
+      [t('ws'), s.ws.bytesPublished],
+    ],
+  )
+  counter(
+    'tickstorm_replays_total',
+    'Resumes by id: served from the ring (hit), or answered with a reset snapshot (miss)',
+    ['transport', 'result'],
+    (s) => [
+      [{ transport: 'sse', result: 'hit' }, s.sse.replayHits],
+      [{ transport: 'sse', result: 'miss' }, s.sse.replayMisses],
+      [{ transport: 'poll', result: 'hit' }, s.poll.replayHits],
+      [{ transport: 'poll', result: 'miss' }, s.poll.replayMisses],
+      [{ transport: 'ws', result: 'hit' }, s.ws.replayHits],
+      [{ transport: 'ws', result: 'miss' }, s.ws.replayMisses],
+    ],
+  )
+  counter(
+    'tickstorm_slow_consumer_disconnects_total',
+    'Streams closed for staying behind past the slow-consumer deadline',
+    ['transport'],
+    (s) => [[t('sse'), s.sse.slowDisconnects]],
+  )
+  counter(
+    'tickstorm_sheds_total',
+    'Requests shed: streams told to retry later while draining, polls refused when full',
+    ['transport'],
+    (s) => [
+      [t('sse'), s.shedStreams],
+      [t('poll'), s.poll.rejected],
+    ],
+  )
+  counter(
+    'tickstorm_auth_rejections_total',
+    'Requests refused: no or invalid token (unauthorized), symbols or origin not allowed (forbidden)',
+    ['reason'],
+    (s) => [
+      [{ reason: 'unauthorized' }, s.auth.unauthorized],
+      [{ reason: 'forbidden' }, s.auth.forbidden],
+    ],
+  )
+  counter('tickstorm_feed_events_total', 'Events the feed has sequenced', [], (s) => [
+    [{}, s.feed.events],
+  ])
+  gauge('tickstorm_feed_head_sequence', 'The last sequence (event id) issued', [], (s) => [
+    [{}, s.feed.headSeq],
+  ])
+  gauge(
+    'tickstorm_pacing_lag_seconds',
+    'How late the pacing loop ran its frames: the last frame, the worst so far, the mean',
+    ['stat'],
+    (s) => [
+      [{ stat: 'last' }, s.feed.lastLagUs / 1e6],
+      [{ stat: 'max' }, s.feed.maxLagUs / 1e6],
+      [{ stat: 'mean' }, s.feed.meanLagUs / 1e6],
+    ],
+  )
+  const fanout = new Histogram({
+    name: 'tickstorm_fanout_duration_seconds',
+    help: 'Time to fan one frame out over every transport',
+    buckets: FANOUT_BUCKETS_S,
+    registers,
+  })
+
+  return {
+    contentType: registry.contentType,
+    observeFanoutUs: (us) => fanout.observe(us / 1e6),
+    render() {
+      current = stats()
+      return registry.metrics()
+    },
+  }
+}
