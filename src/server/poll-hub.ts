@@ -5,6 +5,7 @@ import type { ClientRegistry } from './client-registry.js'
 import type { CorsDecision } from './cors.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import { sendError, sendJson } from './http.js'
+import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpResponse } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
 import type { Subscription } from './subscription.js'
@@ -29,6 +30,8 @@ interface Poller {
   readonly cors: CorsDecision
   done: boolean
   forgetClient: (() => void) | null
+  /** The peer address holding a connection slot while parked. */
+  readonly address: string
 }
 
 export interface PollRequest {
@@ -86,6 +89,7 @@ export function createPollHub(
   feed: Feed,
   fanout: ServerFanout,
   clients: ClientRegistry,
+  limiter: ConnectionLimiter,
   options: PollHubOptions,
 ): PollHub {
   let parkedCount = 0
@@ -105,6 +109,7 @@ export function createPollHub(
   const unpark = (poller: Poller): void => {
     poller.done = true
     poller.forgetClient?.()
+    limiter.release(poller.address)
     const parked = poller.group.state.poll.parked
     const last = parked.pop()!
     if (last !== poller) {
@@ -189,13 +194,16 @@ export function createPollHub(
         answer(res, request.cors, emptyAnswer(), 0)
         return
       }
-      if (parkedCount >= options.maxParkedPolls) {
+      const address = remoteAddress(res)
+      if (parkedCount >= options.maxParkedPolls || !limiter.admit(address)) {
         rejected++
         sendError(
           res,
           new TickstormError(
             ERROR_CODES.OVERLOADED,
-            `too many parked polls (${options.maxParkedPolls})`,
+            parkedCount >= options.maxParkedPolls
+              ? `too many parked polls (${options.maxParkedPolls})`
+              : 'too many connections; retry later',
           ),
           request.cors,
           [['Retry-After', '1']],
@@ -212,6 +220,7 @@ export function createPollHub(
         cors: request.cors,
         done: false,
         forgetClient: null,
+        address,
       }
       if (request.clientId !== null) {
         poller.forgetClient = clients.add(request.clientId, () => {

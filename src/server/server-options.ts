@@ -31,6 +31,13 @@ export interface ServerOptions extends FeedOptions {
   /** WebSocket: buffered bytes before a socket is closed (1013), and the idle timeout. */
   readonly wsMaxBackpressureBytes: number
   readonly wsIdleTimeoutSec: number
+  /**
+   * Connections held at once over every transport (streams, parked polls, WebSockets), and from
+   * one client address; 0: no bound. Past either a new one is shed with its transport's signal.
+   * The default stays under the 20,000 file descriptors a process gets on these machines.
+   */
+  readonly maxConnections: number
+  readonly maxConnectionsPerAddress: number
   /** Directory of the built demo page; undefined: `dist/web` when it has been built. */
   readonly webRoot: string | undefined
   /**
@@ -70,6 +77,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   maxParkedPolls: 20_000,
   wsMaxBackpressureBytes: 1024 * 1024,
   wsIdleTimeoutSec: 32,
+  maxConnections: 19_500,
+  maxConnectionsPerAddress: 0,
   webRoot: undefined,
   authSecret: undefined,
   authPublicKey: undefined,
@@ -110,6 +119,8 @@ export function resolveServerOptions(partial: Partial<ServerOptions> = {}): Serv
       problems.add('drainRetryMaxMs', 'must be ≥ drainRetryMinMs', options.drainRetryMaxMs)
     }
   }
+  problems.int('maxConnections', options.maxConnections, 0, 10_000_000)
+  problems.int('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 0, 10_000_000)
   problems.int('maxPollTimeoutMs', options.maxPollTimeoutMs, 0, 3_600_000)
   problems.int('pollTimeoutMs', options.pollTimeoutMs, 0, options.maxPollTimeoutMs)
   problems.int('maxParkedPolls', options.maxParkedPolls, 0, 1_000_000)

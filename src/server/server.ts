@@ -2,7 +2,6 @@ import { nowUs } from '../clock.js'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createFeed, type Feed, type FeedStats } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
-import { encodeSseRetry } from '../wire/sse-frame.js'
 import { formatPrice } from '../wire/tick-json.js'
 import {
   authorizeSubscription,
@@ -32,6 +31,7 @@ import {
   sendError,
   sendJson,
 } from './http.js'
+import { createConnectionLimiter } from './limits.js'
 import {
   type HttpRequest,
   type HttpResponse,
@@ -48,7 +48,7 @@ import {
   resolveServerOptions,
   type ServerOptions,
 } from './server-options.js'
-import { createSseHub, drainRetryMs, type SseHubStats } from './sse-hub.js'
+import { createSseHub, drainRetryMs, type SseHubStats, shedSse } from './sse-hub.js'
 import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files.js'
 import { parseSubscribeRequest } from './subscribe-request.js'
 import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
@@ -246,9 +246,19 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   const app = uWS.App()
   const fanout = createFanout<GroupState>(feed.symbols.length, createGroupState)
   const clients = createClientRegistry()
-  const hub = createSseHub(feed, fanout, clients, options)
-  const polls = createPollHub(feed, fanout, clients, options)
-  const sockets = createWsHub(app, feed, fanout, subscriptionOf, clients, options, admitSocket)
+  const limiter = createConnectionLimiter(options)
+  const hub = createSseHub(feed, fanout, clients, limiter, options)
+  const polls = createPollHub(feed, fanout, clients, limiter, options)
+  const sockets = createWsHub(
+    app,
+    feed,
+    fanout,
+    subscriptionOf,
+    clients,
+    limiter,
+    options,
+    admitSocket,
+  )
   const webRoot = options.webRoot ?? defaultWebRoot()
   const staticFiles = webRoot === null ? new Map<string, StaticFile>() : loadStaticFiles(webRoot)
   const startedAt = Date.now()
@@ -284,13 +294,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   /** Sheds a stream request while draining: 200 + `retry:` + end, never 503 (EventSource would give up). */
   const shedStream = (res: HttpResponse, cors: CorsDecision): void => {
     shedStreams++
-    res.cork(() => {
-      res.writeStatus('200 OK')
-      writeCorsHeaders(res, cors)
-      res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
-      res.writeHeader('Cache-Control', 'no-store, no-transform')
-      res.end(encodeSseRetry(drainRetryMs(options)), true)
-    })
+    shedSse(res, cors, drainRetryMs(options))
   }
 
   app.get('/v1/stream', (res, req) => {

@@ -9,6 +9,7 @@ import {
 import type { ClientRegistry } from './client-registry.js'
 import { type CorsDecision, writeCorsHeaders } from './cors.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
+import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpResponse } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
 import type { Subscription } from './subscription.js'
@@ -95,6 +96,8 @@ interface Subscriber {
    * drains it gets the latest value per symbol (conflation), not every tick it missed.
    */
   slow: boolean
+  /** Gives back the connection slot taken when it opened. */
+  releaseSlot: (() => void) | null
 }
 
 // The fan-out loop corks every write; these module-level slots let it pass the same function to
@@ -114,6 +117,20 @@ function writeCorked(res: HttpResponse, bytes: Uint8Array): boolean {
 
 /** A harmless line that lets uWS flush its buffer when it asks us to write (see onWritable). */
 const DRAIN_NUDGE = new TextEncoder().encode(':\n')
+
+/**
+ * Sheds a stream: 200, a `retry:` and the end. Never 503: a browser's EventSource gives up for
+ * good on any non-200 status, while a `retry:` brings it back later (reference/sse.md §4.2).
+ */
+export function shedSse(res: HttpResponse, cors: CorsDecision, retryMs: number): void {
+  res.cork(() => {
+    res.writeStatus('200 OK')
+    writeCorsHeaders(res, cors)
+    res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
+    res.writeHeader('Cache-Control', 'no-store, no-transform')
+    res.end(encodeSseRetry(retryMs), true)
+  })
+}
 
 /**
  * A reconnection time drawn uniformly from the drain range, so clients told to come back do not
@@ -138,6 +155,7 @@ export function createSseHub(
   feed: Feed,
   fanout: ServerFanout,
   clients: ClientRegistry,
+  limiter: ConnectionLimiter,
   options: SseHubOptions,
 ): SseHub {
   const subscribers = new Set<Subscriber>()
@@ -192,6 +210,7 @@ export function createSseHub(
     if (sub.closed) return
     sub.closed = true
     sub.forgetClient?.()
+    sub.releaseSlot?.()
     leaveGroup(sub)
     behind.delete(sub)
     subscribers.delete(sub)
@@ -317,7 +336,14 @@ export function createSseHub(
         closed: false,
         forgetClient: null,
         slow: false,
+        releaseSlot: null,
       }
+      const address = remoteAddress(res)
+      if (!limiter.admit(address)) {
+        shedSse(res, start.cors, drainRetryMs(options))
+        return
+      }
+      sub.releaseSlot = () => limiter.release(address)
       subscribers.add(sub)
       if (start.clientId !== null) {
         sub.forgetClient = clients.add(start.clientId, () => {

@@ -4,6 +4,7 @@ import { encodeEventArray } from '../wire/event-json.js'
 import type { Grant } from './auth.js'
 import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
+import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
 import { parseSubscribeRequest, type SubscribeRequest } from './subscribe-request.js'
@@ -36,6 +37,8 @@ interface Connection {
   /** What the upgrade's token allows; every subscribe is checked against it. */
   readonly grant: Grant
   forgetClient: (() => void) | null
+  /** The peer address holding a connection slot. */
+  readonly address: string
 }
 
 /**
@@ -56,6 +59,8 @@ export interface WsHubStats {
   readonly replayHits: number
   readonly replayMisses: number
   readonly badMessages: number
+  /** Upgrades refused because a connection limit was reached. */
+  readonly rejected: number
 }
 
 export interface WsHub {
@@ -72,6 +77,9 @@ export interface WsHub {
 /** Topic every socket joins for heartbeats. */
 const HEARTBEAT_TOPIC = 'hb'
 const HEARTBEAT_MESSAGE = '{"op":"hb"}'
+const OVERLOADED_BODY = JSON.stringify({
+  error: { code: ERROR_CODES.OVERLOADED, message: 'too many connections; retry later' },
+})
 
 /** uWS `send` results. */
 const SENT = 1
@@ -97,6 +105,7 @@ export function createWsHub(
   fanout: ServerFanout,
   resolve: (symbols: readonly string[] | null, grant: Grant) => Subscription,
   clients: ClientRegistry,
+  limiter: ConnectionLimiter,
   options: WsHubOptions,
   admit: WsAdmit,
 ): WsHub {
@@ -110,6 +119,7 @@ export function createWsHub(
   let replayHits = 0
   let replayMisses = 0
   let badMessages = 0
+  let rejected = 0
 
   const leave = (ws: WebSocket<Connection>, data: Connection): void => {
     if (data.behind) {
@@ -223,7 +233,19 @@ export function createWsHub(
       const protocol = req.getHeader('sec-websocket-protocol')
       const extensions = req.getHeader('sec-websocket-extensions')
       const clientId = clientIdOf(req.getQuery('client'))
+      const address = remoteAddress(res)
       admit(res, req, (grant) => {
+        if (!limiter.admit(address)) {
+          // Refused at the upgrade, with the HTTP signal a client can act on.
+          rejected++
+          res.cork(() => {
+            res.writeStatus('503 Service Unavailable')
+            res.writeHeader('Retry-After', '1')
+            res.writeHeader('Content-Type', 'application/json; charset=utf-8')
+            res.end(OVERLOADED_BODY)
+          })
+          return
+        }
         const connection: Connection = {
           group: null,
           subscription: null,
@@ -233,6 +255,7 @@ export function createWsHub(
           clientId,
           grant,
           forgetClient: null,
+          address,
         }
         res.upgrade(connection, key, protocol, extensions, context)
       })
@@ -268,6 +291,7 @@ export function createWsHub(
       const data = ws.getUserData()
       data.closed = true
       data.forgetClient?.()
+      limiter.release(data.address)
       leave(ws, data)
       sockets.delete(ws)
       closedCount++
@@ -311,6 +335,7 @@ export function createWsHub(
         replayHits,
         replayMisses,
         badMessages,
+        rejected,
       }
     },
   }
