@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly onProgress?: (progress: RunProgress) => void
   /** Reconnection delay of the subscribers and of the embedded server's `retry:`. */
   readonly retryMs?: number
+  /** Called with each target's URL once it is up, before any subscriber (benchmarks add load). */
+  readonly onTarget?: (url: string) => void
 }
 
 export interface RunProgress {
@@ -136,6 +138,7 @@ async function startTarget(scenario: Scenario, options: RunOptions, retryMs: num
   const baseUrl = server?.url ?? (scenario.target as { url: string }).url
   const sampler = server ? createProcessSampler(server.pid) : null
   sampler?.start(1000)
+  options.onTarget?.(baseUrl)
   return { server, baseUrl, sampler }
 }
 
