@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer as createNetServer } from 'node:net'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 
 export interface EmbeddedServerOptions {
@@ -20,6 +21,8 @@ export interface EmbeddedServer {
   stop(): Promise<void>
   /** Freezes the process (SIGSTOP) for `ms`, then lets it go on (SIGCONT): a stalled server. */
   stall(ms: number): void
+  /** Freezes the process (SIGSTOP) until it is killed or restarted. */
+  freeze(): void
   /** Kills the process (SIGKILL) and starts a new one on the same port: a crash and restart. */
   restart(): Promise<void>
 }
@@ -29,7 +32,7 @@ export interface EmbeddedServer {
  * harness's (in one process they could not be told apart). Resolves once it prints its URL.
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  let current = await spawnServer(options, 0)
+  let current = await spawnServer(options, await freePortBelowEphemeral())
   const port = Number(new URL(current.url).port)
   return {
     url: current.url,
@@ -40,6 +43,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       if (current.child.exitCode === null) current.child.kill('SIGTERM')
       await current.exited
     },
+    freeze() {
+      current.child.kill('SIGSTOP')
+    },
     stall(ms) {
       const child = current.child
       child.kill('SIGSTOP')
@@ -48,9 +54,37 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     async restart() {
       current.child.kill('SIGKILL')
       await current.exited
-      current = await spawnServer(options, port)
+      // The dead process's accepted sockets may hold the port for a moment: retry the bind.
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        try {
+          current = await spawnServer(options, port)
+          return
+        } catch (error) {
+          if (Date.now() > deadline) throw error
+          await new Promise((resolve) => setTimeout(resolve, 200))
+        }
+      }
     },
   }
+}
+
+/**
+ * A free port below Linux's ephemeral range (32768–60999). A server on an ephemeral port can lose
+ * it while it restarts: its reconnecting clients pick local ports from the same range, and one of
+ * them landing on the server's own port blocks the bind (a self-connection, then TIME_WAIT).
+ */
+async function freePortBelowEphemeral(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createNetServer()
+      probe.once('error', () => resolve(false))
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  return 0
 }
 
 interface Spawned {
@@ -89,7 +123,8 @@ async function spawnServer(options: EmbeddedServerOptions, port: number): Promis
     child.stderr!.on('data', (chunk: Buffer) => {
       output += chunk.toString()
     })
-    child.once('exit', (code) =>
+    // 'close', not 'exit': the output streams are drained by then, so the reason is in the message.
+    child.once('close', (code) =>
       reject(
         new TickstormError(
           ERROR_CODES.LISTEN_FAILED,

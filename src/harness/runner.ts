@@ -170,9 +170,14 @@ function scheduleFaults(
         case 'stall':
           server?.stall((fault.durationSec ?? 2) * 1000)
           break
-        case 'restart':
-          void server?.restart()
+        case 'restart': {
+          if (server === null) break
+          const record = applied[applied.length - 1]!
+          crashAndRestart(server, pools).catch((error: unknown) => {
+            record.note = `the server did not come back: ${(error as Error).message.split('\n').at(-1)}`
+          })
           break
+        }
       }
     }, fault.atSec * 1000),
   )
@@ -182,6 +187,19 @@ function scheduleFaults(
       for (const timer of timers) clearTimeout(timer)
     },
   }
+}
+
+/**
+ * A crash as the subscribers see it: every connection gone, the server back empty (no ring, ids
+ * restarting). The server is frozen first and the subscribers' connections are cut from their
+ * side, so TIME_WAIT lands on the client side: uWebSockets.js listens without SO_REUSEADDR, and a
+ * killed server whose own sockets sat in TIME_WAIT could not bind its port again for a minute.
+ */
+async function crashAndRestart(server: EmbeddedServerHandle, pools: readonly PoolHandle[]) {
+  server.freeze()
+  for (const pool of pools) pool.drop(1)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await server.restart()
 }
 
 /** The request/response endpoints under autocannon, folded into the same result shape. */

@@ -68,7 +68,15 @@ export function parseScenario(yamlText: string, fileName: string): Scenario {
     )
   }
   if (problems.list.length > 0) throwInvalid(fileName, problems)
-  const raw: unknown = document.toJS()
+  let raw: unknown
+  try {
+    // The yaml package throws here (not in document.errors) for unresolved aliases, bad merge
+    // keys and alias bombs ("excessive alias count"): still the file's fault, so still coded.
+    raw = document.toJS()
+  } catch (error) {
+    problems.add('(root)', 'is not valid YAML', firstLine((error as Error).message))
+    throwInvalid(fileName, problems)
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     problems.add('(root)', 'must be a mapping of scenario keys', raw)
     throwInvalid(fileName, problems)

@@ -157,7 +157,8 @@ export function formatTransportTable(result: TransportResult): string {
   const lines = [head, '', latency, '', traffic, '']
   if (result.faults !== undefined && result.faults.length > 0) {
     const fired = result.faults.map(
-      (fault) => `${fault.kind} ${Math.round(fault.fraction * 100)}% at ${fault.atSec} s`,
+      (fault) =>
+        `${fault.kind} ${Math.round(fault.fraction * 100)}% at ${fault.atSec} s${fault.note ? ` (${fault.note})` : ''}`,
     )
     const recovery = result.recoveryUs
     lines.push(

@@ -126,6 +126,8 @@ export const transportResultSchema = z.strictObject({
         atSec: nonNegative,
         kind: z.enum(['drop', 'stall', 'restart', 'storm']),
         fraction: z.number().min(0).max(1),
+        /** What went wrong carrying the fault out, if anything. */
+        note: z.string().optional(),
       }),
     )
     .optional(),

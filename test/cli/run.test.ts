@@ -74,6 +74,57 @@ describe('tickstorm run, report and compare', () => {
     expect(http.latencyUs.p50).toBeGreaterThan(0)
   })
 
+  test('faults fire during the measurement and the subscribers recover with nothing lost', async () => {
+    const body = SMALL('faults', '{ maxLossRatio: 0 }')
+      .replace('[sse, longpoll, ws]', '[sse, ws]')
+      .replace('durationSec: 2', 'durationSec: 6')
+      .replace(
+        'workers: 1',
+        'workers: 1\nfaults:\n  - { atSec: 1, kind: drop, fraction: 0.5 }\n  - { atSec: 2.5, kind: stall, durationSec: 0.5 }\n  - { atSec: 4, kind: storm }',
+      )
+    const file = await scenario('faults', body)
+    const results = join(dir, 'fault-results')
+    const run = tickstorm(['run', file, '--results', results])
+    expect(await run.exit, run.stdout() + run.stderr()).toBe(0)
+    expect(run.stdout()).toContain(
+      'faults: drop 50% at 1 s, stall 100% at 2.5 s, storm 100% at 4 s',
+    )
+    const [resultDir] = await readdir(results)
+    const result = JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
+    for (const transport of result.transports) {
+      // Half the subscribers, then all of them: 15 + 30 reconnects, each one resumed by id.
+      expect(transport.reconnects).toBe(45)
+      expect(transport.recoveryUs.count).toBe(45)
+      expect(transport.lost).toBe(0)
+      expect(transport.duplicates).toBe(0)
+      expect(transport.resets).toBe(0)
+      expect(transport.faults.map((fault: { kind: string }) => fault.kind)).toEqual([
+        'drop',
+        'stall',
+        'storm',
+      ])
+    }
+  })
+
+  test('a crashed and restarted server: every subscriber comes back, with a reset (the ring died with it)', async () => {
+    const body = SMALL('restart', '{ maxErrorRate: 1 }')
+      .replace('[sse, longpoll, ws]', '[sse]')
+      .replace('durationSec: 2', 'durationSec: 5')
+      .replace('workers: 1', 'workers: 1\nfaults:\n  - { atSec: 1, kind: restart }')
+    const file = await scenario('restart', body)
+    const results = join(dir, 'restart-results')
+    const run = tickstorm(['run', file, '--results', results])
+    expect(await run.exit, run.stdout() + run.stderr()).toBe(0)
+    const [resultDir] = await readdir(results)
+    const result = JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
+    const sse = result.transports[0]
+    expect(sse.faults).toEqual([{ atSec: 1, kind: 'restart', fraction: 1 }])
+    expect(sse.reconnects).toBe(30)
+    expect(sse.recoveryUs.count).toBe(30)
+    expect(sse.resets).toBe(30)
+    expect(sse.subscribers.connectedAtEnd).toBe(30)
+  })
+
   test('a broken threshold exits 3', async () => {
     const file = await scenario(
       'strict',
