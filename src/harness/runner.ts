@@ -12,6 +12,7 @@ import {
   runPassed,
   type TransportResult,
 } from '../report/result-schema.js'
+import { evaluateThresholds } from '../report/thresholds.js'
 import { resultDirName, writeResultDir } from '../report/write-result.js'
 import { startEmbeddedServer } from './embedded-target.js'
 import { runHttpLoad } from './engines/http-engine.js'
@@ -24,7 +25,7 @@ import {
   type WorkerReport,
 } from './metrics.js'
 import { createInlinePool, createThreadPool, type PoolHandle } from './pool-handle.js'
-import { capacityStepCounts, evaluateThresholds, type Scenario } from './scenario.js'
+import { capacityStepCounts, type Scenario } from './scenario.js'
 import { pickWatchLists } from './watch-lists.js'
 
 export interface RunOptions {

@@ -9,13 +9,8 @@ import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
 import { PRESETS } from '../market/presets.js'
-import type { TransportResult } from '../report/result-schema.js'
-import {
-  type ParsedScenario,
-  scenarioSchema,
-  serverSchema,
-  type Thresholds,
-} from './scenario-schema.js'
+import { addZodIssues } from '../zod-problems.js'
+import { type ParsedScenario, scenarioSchema, serverSchema } from './scenario-schema.js'
 
 export type { ScenarioTransport, Thresholds } from './scenario-schema.js'
 
@@ -83,7 +78,7 @@ export function parseScenario(yamlText: string, fileName: string): Scenario {
   }
 
   const parsed = scenarioSchema.safeParse(raw, { reportInput: true })
-  if (!parsed.success) addZodIssues(problems, parsed.error.issues)
+  if (!parsed.success) addZodIssues(problems, parsed.error.issues, { unionExpectation })
   checkCrossFields(raw as Record<string, unknown>, problems)
   if (problems.list.length > 0 || !parsed.success) throwInvalid(fileName, problems)
   return resolve(parsed.data, fileName)
@@ -142,92 +137,6 @@ function deepFreeze<T>(value: T): T {
 
 // ---------------------------------------------------------------------------------------------
 // Problems: zod issues and cross-field rules, in the house format "`path` expectation, got value"
-
-/** `['phases', 2, 'durationSec']` → `phases[2].durationSec`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`
-    else out += out === '' ? String(part) : `.${String(part)}`
-  }
-  return out === '' ? '(root)' : out
-}
-
-function join(path: readonly PropertyKey[], more: readonly PropertyKey[]): PropertyKey[] {
-  return [...path, ...more]
-}
-
-/** Adds every zod issue to `problems`, one line per bad value (an unknown key each on its own). */
-export function addZodIssues(
-  problems: Problems,
-  issues: readonly z.core.$ZodIssue[],
-  prefix: readonly PropertyKey[] = [],
-): void {
-  for (const issue of issues) {
-    const path = join(prefix, issue.path)
-    const input = (issue as { input?: unknown }).input
-    switch (issue.code) {
-      case 'unrecognized_keys': {
-        const given = (typeof input === 'object' && input !== null ? input : {}) as Record<
-          string,
-          unknown
-        >
-        for (const key of issue.keys) {
-          problems.add(formatPath(join(path, [key])), 'is not a known key', given[key])
-        }
-        break
-      }
-      case 'invalid_type':
-        if (input === undefined) problems.add(formatPath(path), 'is required', input)
-        else problems.add(formatPath(path), `must be ${article(issue.expected)}`, input)
-        break
-      case 'too_small':
-      case 'too_big': {
-        const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum
-        const symbol =
-          issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<'
-        const what =
-          issue.origin === 'array'
-            ? `must have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} item(s)`
-            : issue.origin === 'string'
-              ? `must have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} character(s)`
-              : `must be ${symbol} ${String(bound)}`
-        problems.add(formatPath(path), what, input)
-        break
-      }
-      case 'invalid_value':
-        problems.add(
-          formatPath(path),
-          `must be one of ${issue.values.map((value) => String(value)).join(', ')}`,
-          input,
-        )
-        break
-      case 'invalid_union': {
-        // Report the branch that got furthest (an object that is almost a `{ url }`), else the
-        // union's own message.
-        const deeper = issue.errors.find((branch) =>
-          branch.some(
-            (inner) =>
-              inner.path.length > 0 ||
-              (inner.code !== 'invalid_type' && inner.code !== 'invalid_value'),
-          ),
-        )
-        if (deeper) addZodIssues(problems, deeper, path)
-        else problems.add(formatPath(path), unionExpectation(path), input)
-        break
-      }
-      default:
-        problems.add(formatPath(path), issue.message, input)
-    }
-  }
-}
-
-function article(expected: string): string {
-  if (expected === 'int') return 'an integer'
-  if (expected === 'object') return 'a mapping'
-  if (expected === 'array') return 'a list'
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`
-}
 
 function unionExpectation(path: readonly PropertyKey[]): string {
   const last = path.at(-1)
@@ -426,62 +335,4 @@ function stepCounts(capacity: DeepReadonly<NonNullable<ParsedScenario['capacity'
     count = next > count ? next : count + 1
   }
   return counts
-}
-
-export interface ThresholdOutcome {
-  readonly name: 'p99Ms' | 'maxLossRatio' | 'maxErrorRate' | 'minDeliveriesPerSec'
-  readonly limit: number
-  readonly actual: number
-  readonly passed: boolean
-}
-
-/** The parts of a transport's result the thresholds read. */
-export type ThresholdInput = Pick<
-  TransportResult,
-  'latencyUs' | 'lossRatio' | 'errorRate' | 'deliveriesPerSec'
->
-
-/** Each threshold that is set, judged against one transport's result (limits are inclusive). */
-export function evaluateThresholds(
-  thresholds: Readonly<Thresholds>,
-  result: ThresholdInput,
-): ThresholdOutcome[] {
-  const outcomes: ThresholdOutcome[] = []
-  if (thresholds.p99Ms !== undefined) {
-    const actual = result.latencyUs.p99 / 1000
-    outcomes.push({
-      name: 'p99Ms',
-      limit: thresholds.p99Ms,
-      actual,
-      passed: actual <= thresholds.p99Ms,
-    })
-  }
-  if (thresholds.maxLossRatio !== undefined) {
-    const actual = result.lossRatio
-    outcomes.push({
-      name: 'maxLossRatio',
-      limit: thresholds.maxLossRatio,
-      actual,
-      passed: actual <= thresholds.maxLossRatio,
-    })
-  }
-  if (thresholds.maxErrorRate !== undefined) {
-    const actual = result.errorRate
-    outcomes.push({
-      name: 'maxErrorRate',
-      limit: thresholds.maxErrorRate,
-      actual,
-      passed: actual <= thresholds.maxErrorRate,
-    })
-  }
-  if (thresholds.minDeliveriesPerSec !== undefined) {
-    const actual = result.deliveriesPerSec
-    outcomes.push({
-      name: 'minDeliveriesPerSec',
-      limit: thresholds.minDeliveriesPerSec,
-      actual,
-      passed: actual >= thresholds.minDeliveriesPerSec,
-    })
-  }
-  return outcomes
 }

@@ -16,7 +16,9 @@ import type {
   ProcessSummary,
   TransportName,
 } from '../harness/metrics.js'
-import { addZodIssues, evaluateThresholds, type Thresholds } from '../harness/scenario.js'
+import type { Thresholds } from '../harness/scenario-schema.js'
+import { addZodIssues } from '../zod-problems.js'
+import { evaluateThresholds } from './thresholds.js'
 
 export const RESULT_SCHEMA_VERSION = 1
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { ServerStats } from './server.js'
+import type { ServerStats } from './server-stats.js'
 
 export interface ServerMetrics {
   /** `text/plain; version=0.0.4; charset=utf-8`, the Prometheus text exposition format. */

@@ -1,6 +1,6 @@
 import { nowUs } from '../clock.js'
 import { ERROR_CODES, TickstormError } from '../errors.js'
-import { createFeed, type Feed, type FeedStats } from '../feed/feed.js'
+import { createFeed, type Feed } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
 import { formatPrice } from '../wire/tick-json.js'
 import {
@@ -38,7 +38,7 @@ import {
   nativeUws,
   type us_listen_socket,
 } from './native-uws.js'
-import { createPollHub, type PollHubStats } from './poll-hub.js'
+import { createPollHub } from './poll-hub.js'
 import { createServerMetrics } from './prometheus.js'
 import { snapshotEvent } from './replay.js'
 import {
@@ -48,26 +48,14 @@ import {
   resolveServerOptions,
   type ServerOptions,
 } from './server-options.js'
-import { createSseHub, drainRetryMs, type SseHubStats, shedSse } from './sse-hub.js'
+import type { ServerStats } from './server-stats.js'
+import { createSseHub, drainRetryMs, shedSse } from './sse-hub.js'
 import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files.js'
 import { parseSubscribeRequest } from './subscribe-request.js'
 import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
-import { createWsHub, type WsAdmit, type WsHubStats } from './ws-hub.js'
+import { createWsHub, type WsAdmit } from './ws-hub.js'
 
-export interface ServerStats {
-  readonly uptimeMs: number
-  readonly feed: FeedStats
-  readonly sse: SseHubStats
-  readonly poll: PollHubStats
-  readonly ws: WsHubStats
-  /** Time to fan one frame out over every transport: the last and the worst. */
-  readonly lastFanoutUs: number
-  readonly maxFanoutUs: number
-  /** Stream requests answered with `retry:` and an end while draining (never a 503). */
-  readonly shedStreams: number
-  /** Requests refused with 401 (no or bad token) and 403 (symbols or origin not allowed). */
-  readonly auth: { readonly unauthorized: number; readonly forbidden: number }
-}
+export type { ServerStats } from './server-stats.js'
 
 export interface TickstormServer {
   /** `http://host:port`, with the port actually bound. */

@@ -1,5 +1,16 @@
-import type { SymbolState } from '../feed/latest-values.js'
+import type { QuoteTick } from '../market/types.js'
 import { formatPrice } from './tick-json.js'
+
+/** What a snapshot says about one symbol (the feed's latest values have this shape). */
+export interface SnapshotEntry {
+  readonly symbol: number
+  /** Latest per-symbol sequence of any tick kind. */
+  readonly seq: number
+  readonly quote: QuoteTick
+  /** Last trade price in price units, or -1 before the first trade. */
+  readonly lastPrice: number
+  readonly halted: boolean
+}
 
 /**
  * The payload of a `snapshot` event and of `GET /v1/snapshot`: the full state of a set of symbols.
@@ -10,7 +21,7 @@ import { formatPrice } from './tick-json.js'
  * `replaces: {from, to}` (inclusive).
  */
 export function encodeSnapshotJson(
-  states: readonly SymbolState[],
+  states: readonly SnapshotEntry[],
   symbolNames: readonly string[],
   seq: number,
   nowUs: number,

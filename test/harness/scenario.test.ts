@@ -5,11 +5,11 @@ import { TickstormError } from '../../src/errors.js'
 import {
   capacityStepCounts,
   estimateRunSec,
-  evaluateThresholds,
   INVALID_SCENARIO,
   loadScenario,
   parseScenario,
 } from '../../src/harness/scenario.js'
+import { evaluateThresholds } from '../../src/report/thresholds.js'
 
 const MINIMAL = `
 name: tiny
