@@ -83,6 +83,10 @@ Options:
   --history-bytes <n>    replay ring size in bytes (default ${d.historyBytes})
   --heartbeat-ms <n>     comment heartbeat interval (default ${d.heartbeatMs})
   --retry-ms <n>         reconnection time sent as retry: (default ${d.retryMs})
+  --max-connections <n>  connections held at once over all transports, 0 = no bound
+                         (default ${d.maxConnections}); past it new ones are shed
+  --max-connections-per-address <n>
+                         the same per client address (default ${d.maxConnectionsPerAddress}: no bound)
   --auth-secret <s>      require HS256-signed tokens with this secret (≥ 32 bytes) on every
                          subscription endpoint; other local users can read argv, so prefer
                          the TICKSTORM_AUTH_SECRET environment variable
@@ -114,6 +118,8 @@ const SERVE_FLAGS = {
   'history-bytes': ['historyBytes', integer],
   'heartbeat-ms': ['heartbeatMs', integer],
   'retry-ms': ['retryMs', integer],
+  'max-connections': ['maxConnections', integer],
+  'max-connections-per-address': ['maxConnectionsPerAddress', integer],
   'auth-secret': ['authSecret', (v: string) => v],
   'auth-public-key-file': ['authPublicKey', readKeyFile],
   'cors-origin': ['corsOrigins', (v: string) => v.split(',').map((origin) => origin.trim())],
