@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import { describe, expect, test } from 'vitest'
+import WebSocket from 'ws'
 import { createSseParser, type SseEvent } from '../../src/wire/sse-parser.js'
 import { startServer } from '../helpers/server.js'
 import { openSse, payload } from '../helpers/sse-client.js'
@@ -91,5 +92,21 @@ describe('slow consumers', () => {
     expect(Number(stalled.events[at - 1]!.lastEventId)).toBe(Number(snapshot.replaces.from) - 1)
     expect(Number(stalled.events[at + 1]!.lastEventId)).toBe(snapshot.seq + 1)
     expect(server.stats().sse.conflations).toBe(1)
+  })
+
+  test('a WebSocket past its backpressure bound is closed by the server, never left to buffer', async () => {
+    const server = await startServer({ ratePerSec: 8000, wsMaxBackpressureBytes: 64 * 1024 })
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ws`)
+    socket.on('error', () => {})
+    await new Promise((resolve) => socket.once('open', resolve))
+    socket.send('{"op":"subscribe","snapshot":false}')
+    await new Promise((resolve) => socket.once('message', resolve))
+    // Stop reading: the kernel buffers fill, then uWS's own buffer passes the bound.
+    ;(socket as unknown as { _socket: { pause(): void } })._socket.pause()
+    await waitFor('the server to close it', () => server.stats().ws.connections === 0, {
+      timeoutMs: 30_000,
+      state: () => server.stats().ws,
+    })
+    socket.terminate()
   })
 })
