@@ -1,5 +1,5 @@
 import { nowUs } from '../clock.js'
-import { ERROR_CODES, TickstormError } from '../errors.js'
+import { ERROR_CODES, type ErrorCode, TickstormError } from '../errors.js'
 import { createFeed, type Feed } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
 import { formatPrice } from '../wire/tick-json.js'
@@ -118,8 +118,17 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
   let shedStreams = 0
 
   /** Resolves the asked symbols, then checks them against the token's grant (403 if outside). */
-  const subscriptionOf = (names: readonly string[] | null, grant: Grant): Subscription => {
-    const subscription = resolveSubscription(names, symbolIndex, options.maxSymbolsPerSubscription)
+  const subscriptionOf = (
+    names: readonly string[] | null,
+    grant: Grant,
+    badInput: ErrorCode = ERROR_CODES.BAD_QUERY,
+  ): Subscription => {
+    const subscription = resolveSubscription(
+      names,
+      symbolIndex,
+      options.maxSymbolsPerSubscription,
+      badInput,
+    )
     if (grant !== OPEN_GRANT) {
       try {
         authorizeSubscription(grant, subscription, symbolIndex)
@@ -241,7 +250,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
     app,
     feed,
     fanout,
-    subscriptionOf,
+    (names, grant) => subscriptionOf(names, grant, ERROR_CODES.BAD_MESSAGE),
     clients,
     limiter,
     options,
@@ -332,7 +341,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
           const clientId = clientIdParam(params)
           withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
             if (draining) return shedStream(res, cors)
-            const subscription = subscriptionOf(request.symbols, grant)
+            const subscription = subscriptionOf(request.symbols, grant, ERROR_CODES.BAD_JSON)
             hub.open(res, subscription, { lastEventId, snapshot: request.snapshot, clientId, cors })
           })
         })

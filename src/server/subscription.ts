@@ -1,4 +1,4 @@
-import { ERROR_CODES, TickstormError } from '../errors.js'
+import { ERROR_CODES, type ErrorCode, TickstormError } from '../errors.js'
 
 /**
  * What a client asked for: every symbol, or a set of instrument indices. Subscribers whose sets are
@@ -36,6 +36,8 @@ export function resolveSubscription(
   requested: readonly string[] | null,
   index: SymbolIndex,
   maxSymbols: number,
+  /** The code for a malformed list: it came from a query, a JSON body or a WebSocket message. */
+  badInput: ErrorCode = ERROR_CODES.BAD_QUERY,
 ): Subscription {
   if (requested === null) return ALL_SYMBOLS
   const found = new Set<number>()
@@ -43,7 +45,7 @@ export function resolveSubscription(
   for (const raw of requested) {
     const name = raw.trim().toUpperCase()
     if (name === '') {
-      throw new TickstormError(ERROR_CODES.BAD_QUERY, 'symbols: empty symbol name in the list')
+      throw new TickstormError(badInput, 'symbols: empty symbol name in the list')
     }
     const symbol = index.byName.get(name)
     if (symbol === undefined) unknown.push(raw)
@@ -59,7 +61,7 @@ export function resolveSubscription(
   }
   if (found.size > maxSymbols) {
     throw new TickstormError(
-      ERROR_CODES.BAD_QUERY,
+      badInput,
       `symbols: at most ${maxSymbols} per subscription, got ${found.size}`,
       { details: { max: maxSymbols, got: found.size } },
     )

@@ -167,6 +167,13 @@ describe('bad input gets a coded JSON error and never hurts the server', () => {
       code: 'TS_ERR_BAD_JSON',
     },
     {
+      name: 'POST empty symbol name',
+      path: '/v1/stream',
+      init: { method: 'POST', body: '{"symbols": ["AAPL", " "]}' },
+      status: 400,
+      code: 'TS_ERR_BAD_JSON',
+    },
+    {
       name: 'POST unknown symbol',
       path: '/v1/stream',
       init: { method: 'POST', body: '{"symbols": ["AAPL", "XX_1"]}' },
