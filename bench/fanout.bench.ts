@@ -1,0 +1,408 @@
+/**
+ * Issue 8, the measuring half: tickstorm against two honest minimal baselines (a `node:http` SSE
+ * server and a `ws` WebSocket server, `bench/baselines/`), driven by tickstorm's own harness with
+ * the same workload in one run, one server at a time (2 cores: server and harness share them).
+ *
+ *   npm run build && node dist/bench/fanout.bench.js [broadcast|idle|http|ticker ...] [--quick]
+ *
+ * - broadcast: N subscribers × one symbol, everyone gets everything, at R events/s; per transport.
+ *   The baselines publish at a fixed rate; tickstorm's market is a Hawkes process (bursty) at the
+ *   same mean, so the rows show the measured events/s per subscriber and the comparison is made
+ *   per delivery (server CPU per delivery), not per run.
+ * - idle: 10k and 19k idle SSE connections: server memory per connection, time to connect all.
+ * - http: autocannon on /v1/snapshot and /v1/poll (no events) against tickstorm and node:http.
+ * - ticker: normal and stress presets, 10k subscribers on 20-symbol Zipf watch-lists; the highest
+ *   market rate with p99 ≤ 50 ms and zero loss (doubling, then one bisection).
+ *
+ * Each workload prints a table and writes `results/bench-fanout/<workload>.{txt,json}` with the
+ * machine, Node version and commit.
+ */
+
+import { execSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { startEmbeddedServer } from '../src/harness/embedded-target.js'
+import { createProcessSampler } from '../src/harness/metrics.js'
+import {
+  type BaselineName,
+  measureStream,
+  type Row,
+  SERVER_BIN,
+  type StreamRun,
+  startBaseline,
+} from './fanout/measure.js'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const workloads = args.filter((arg) => !arg.startsWith('--'))
+const selected = workloads.length > 0 ? workloads : ['broadcast', 'idle', 'http', 'ticker']
+const RESULTS = fileURLToPath(new URL('../../results/bench-fanout/', import.meta.url))
+
+const commit = (() => {
+  try {
+    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim()
+    const dirty = execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim()
+    return dirty === '' ? head : `${head}+dirty-src`
+  } catch {
+    return 'unknown'
+  }
+})()
+const header = `# node dist/bench/fanout.bench.js ${args.join(' ')}
+# commit ${commit}, Node ${process.version}, ${cpus().length} cores, ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 16)}Z`
+
+const fmt = (value: number | null, digits = 1) => (value === null ? '—' : value.toFixed(digits))
+const kilo = (value: number) =>
+  value >= 1e6
+    ? `${(value / 1e6).toFixed(2)}M`
+    : value >= 1e3
+      ? `${(value / 1e3).toFixed(1)}k`
+      : `${Math.round(value)}`
+
+const COLUMNS =
+  'server     transport  subs   rate  ev/s/sub  deliv/s   p50 ms   p99 ms  p99.9 ms   max ms  lost  srvCPU%  srvCPU s/M  B/conn   B/ev  hns µs/ev  valid'
+function line(row: Row): string {
+  return [
+    row.server.padEnd(10),
+    row.transport.padEnd(9),
+    kilo(row.subscribers).padStart(5),
+    (row.ratePerSec === null ? '—' : String(row.ratePerSec)).padStart(6),
+    fmt(row.eventsPerSecPerSubscriber).padStart(9),
+    kilo(row.deliveriesPerSec).padStart(8),
+    fmt(row.p50Ms).padStart(8),
+    fmt(row.p99Ms).padStart(8),
+    fmt(row.p999Ms).padStart(9),
+    fmt(row.maxMs).padStart(8),
+    String(row.lost).padStart(5),
+    fmt(row.serverCpuPercent, 0).padStart(8),
+    fmt(row.serverCpuSecPerMillion, 2).padStart(11),
+    (row.serverBytesPerConnection === null ? '—' : kilo(row.serverBytesPerConnection)).padStart(7),
+    fmt(row.bytesPerEvent, 0).padStart(6),
+    fmt(row.harnessCpuUsPerEvent, 2).padStart(10),
+    `${row.valid ? 'yes' : 'NO'}${row.errors > 0 ? ` (${row.errors} errors)` : ''}${row.valid ? '' : ` ${row.invalidReasons.join('; ')}`}`.padStart(
+      6,
+    ),
+  ].join(' ')
+}
+
+function save(workload: string, lines: readonly string[], data: unknown): void {
+  mkdirSync(RESULTS, { recursive: true })
+  const text = `${header}\n${lines.join('\n')}\n`
+  writeFileSync(`${RESULTS}${workload}.txt`, text)
+  writeFileSync(`${RESULTS}${workload}.json`, `${JSON.stringify({ header, data }, null, 1)}\n`)
+}
+
+const rampFor = (subscribers: number) => Math.min(2000, subscribers)
+
+/** Runs against tickstorm (embedded) or a baseline (child process), one at a time. */
+async function streamRow(
+  base: Omit<StreamRun, 'target'>,
+  server: 'tickstorm' | BaselineName,
+  embedded: string,
+): Promise<Row> {
+  if (server === 'tickstorm') {
+    return measureStream({ ...base, target: { embedded } }).catch((error: unknown) =>
+      failedRow(base, server, (error as Error).message),
+    )
+  }
+  const baseline = await startBaseline(server, base.ratePerSec ?? 0)
+  try {
+    return await measureStream({ ...base, target: { url: baseline.url, pid: baseline.pid } })
+  } catch (error) {
+    // A server that cannot even take its subscribers is a result, not a crash of the bench.
+    return failedRow(base, server, (error as Error).message)
+  } finally {
+    await baseline.stop()
+  }
+}
+
+function failedRow(base: Omit<StreamRun, 'target'>, server: string, reason: string): Row {
+  return {
+    workload: base.workload,
+    server,
+    transport: base.transport,
+    subscribers: base.subscribers,
+    connected: 0,
+    ratePerSec: base.ratePerSec,
+    measuredSec: 0,
+    eventsPerSecPerSubscriber: 0,
+    deliveriesPerSec: 0,
+    p50Ms: 0,
+    p99Ms: 0,
+    p999Ms: 0,
+    maxMs: 0,
+    lost: 0,
+    lossRatio: 0,
+    errors: 0,
+    serverCpuPercent: 0,
+    serverCpuSecPerMillion: null,
+    serverRssMiB: 0,
+    serverBytesPerConnection: null,
+    bytesPerEvent: null,
+    harnessCpuUsPerEvent: null,
+    connectP99Ms: 0,
+    allConnectedSec: null,
+    valid: false,
+    invalidReasons: [reason],
+  }
+}
+
+async function broadcast(): Promise<void> {
+  const lines = [COLUMNS]
+  const rows: Row[] = []
+  const ratios: string[] = []
+  const plan: [number, number][] = quick
+    ? [[1000, 100]]
+    : [
+        [1000, 10],
+        [1000, 100],
+        [5000, 10],
+        [10_000, 10],
+      ]
+  console.log(COLUMNS)
+  for (const [subscribers, ratePerSec] of plan) {
+    const embedded = `{ preset: quiet, seed: 1, symbols: 1, frameMs: 5, ratePerSec: ${ratePerSec} }`
+    const cases: ['tickstorm' | BaselineName, 'sse' | 'longpoll' | 'ws'][] = [
+      ['node:http', 'sse'],
+      ['tickstorm', 'sse'],
+      ['ws', 'ws'],
+      ['tickstorm', 'ws'],
+      ['tickstorm', 'longpoll'],
+    ]
+    const byKey = new Map<string, Row>()
+    for (const [server, transport] of cases) {
+      const row = await streamRow(
+        {
+          workload: 'broadcast',
+          server,
+          transport,
+          subscribers,
+          ratePerSec,
+          watchList: '{ size: 1 }',
+          rampPerSec: rampFor(subscribers),
+          warmupSec: 3,
+          durationSec: quick ? 5 : 10,
+        },
+        server,
+        embedded,
+      )
+      rows.push(row)
+      byKey.set(`${server}/${transport}`, row)
+      lines.push(line(row))
+      console.log(line(row))
+    }
+    for (const [base, transport] of [
+      ['node:http', 'sse'],
+      ['ws', 'ws'],
+    ] as const) {
+      const ours = byKey.get(`tickstorm/${transport}`)!
+      const theirs = byKey.get(`${base}/${transport}`)!
+      const ratio = (a: number | null, b: number | null) =>
+        a === null || b === null || b === 0 ? '—' : (a / b).toFixed(2)
+      ratios.push(
+        `${kilo(subscribers).padStart(4)} @ ${String(ratePerSec).padStart(3)}/s ${transport.padEnd(3)} tickstorm/${base}: server CPU per delivery ×${ratio(ours.serverCpuSecPerMillion, theirs.serverCpuSecPerMillion)}, p99 ×${ratio(ours.p99Ms, theirs.p99Ms)}, memory/conn ×${ratio(ours.serverBytesPerConnection, theirs.serverBytesPerConnection)}, bytes/event ×${ratio(ours.bytesPerEvent, theirs.bytesPerEvent)}`,
+      )
+      console.log(ratios.at(-1))
+    }
+  }
+  save('broadcast', [...lines, '', ...ratios], rows)
+}
+
+async function idle(): Promise<void> {
+  const lines = [`${COLUMNS}  all-connected s  connect p99 ms`]
+  const rows: Row[] = []
+  console.log(lines[0])
+  const cases: ['tickstorm' | BaselineName, number][] = quick
+    ? [['tickstorm', 2000]]
+    : [
+        ['node:http', 10_000],
+        ['tickstorm', 10_000],
+        ['tickstorm', 19_000],
+      ]
+  for (const [server, subscribers] of cases) {
+    const row = await streamRow(
+      {
+        workload: 'idle',
+        server,
+        transport: 'sse',
+        subscribers,
+        ratePerSec: 0,
+        watchList: '{ size: 1 }',
+        rampPerSec: 20_000,
+        warmupSec: 1,
+        durationSec: 4,
+      },
+      server,
+      // An idle market: one symbol and one event every 1,000 s on average.
+      '{ preset: quiet, seed: 1, symbols: 1, frameMs: 5, ratePerSec: 0.001 }',
+    )
+    rows.push(row)
+    lines.push(
+      `${line(row)}  ${fmt(row.allConnectedSec, 2).padStart(15)}  ${fmt(row.connectP99Ms).padStart(14)}`,
+    )
+    console.log(lines.at(-1))
+  }
+  save('idle', lines, rows)
+}
+
+interface HttpRow {
+  server: string
+  path: string
+  connections: number
+  requestsPerSec: number
+  p50Ms: number
+  p99Ms: number
+  errors: number
+  non2xx: number
+  serverCpuPercent: number
+  serverCpuUsPerRequest: number
+}
+
+async function http(): Promise<void> {
+  const rows: HttpRow[] = []
+  const lines = [
+    'server     path            conns     req/s   p50 ms   p99 ms  non-2xx  srvCPU%  srvCPU µs/req',
+  ]
+  console.log(lines[0])
+  const durationSec = quick ? 3 : 8
+  const connections = 50
+  for (const server of ['node:http', 'tickstorm'] as const) {
+    const target =
+      server === 'tickstorm'
+        ? await startEmbeddedServer({
+            bin: SERVER_BIN,
+            preset: 'quiet',
+            seed: 1,
+            frameMs: 5,
+            speed: 1,
+            symbols: 1,
+            ratePerSec: 0.001,
+          })
+        : await startBaseline('node:http', 0)
+    try {
+      const symbol = server === 'tickstorm' ? 'AAPL' : 'AAAA'
+      const first = (await (
+        await fetch(`${target.url}/v1/poll?symbols=${symbol}&timeoutMs=0`)
+      ).json()) as {
+        cursor: string
+      }
+      const paths = {
+        '/v1/snapshot': `/v1/snapshot?symbols=${symbol}`,
+        '/v1/poll': `/v1/poll?symbols=${symbol}&cursor=${first.cursor}&timeoutMs=0`,
+      }
+      for (const [name, path] of Object.entries(paths)) {
+        const options = { url: `${target.url}${path}`, connections }
+        await autocannon({ ...options, duration: 2 })
+        const sampler = createProcessSampler(target.pid)
+        sampler.start(1000)
+        const result = await autocannon({ ...options, duration: durationSec })
+        sampler.stop()
+        const cpu = sampler.summary()
+        const row: HttpRow = {
+          server,
+          path: name,
+          connections,
+          requestsPerSec: Math.round(result.requests.average),
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          errors: result.errors,
+          non2xx: result.non2xx,
+          serverCpuPercent: Number(cpu.cpuPercentAvg.toFixed(1)),
+          serverCpuUsPerRequest: Number(
+            (cpu.cpuUs / Math.max(1, result.requests.total)).toFixed(2),
+          ),
+        }
+        rows.push(row)
+        lines.push(
+          `${server.padEnd(10)} ${name.padEnd(14)} ${String(connections).padStart(6)} ${kilo(row.requestsPerSec).padStart(9)} ${fmt(row.p50Ms).padStart(8)} ${fmt(row.p99Ms).padStart(8)} ${String(row.non2xx + row.errors).padStart(8)} ${fmt(row.serverCpuPercent, 0).padStart(8)} ${fmt(row.serverCpuUsPerRequest, 2).padStart(14)}`,
+        )
+        console.log(lines.at(-1))
+      }
+    } finally {
+      await target.stop()
+    }
+  }
+  for (const path of ['/v1/snapshot', '/v1/poll']) {
+    const ours = rows.find((r) => r.server === 'tickstorm' && r.path === path)!
+    const theirs = rows.find((r) => r.server === 'node:http' && r.path === path)!
+    lines.push(
+      `${path}: tickstorm/node:http req/s ×${(ours.requestsPerSec / theirs.requestsPerSec).toFixed(2)}, server CPU per request ×${(ours.serverCpuUsPerRequest / theirs.serverCpuUsPerRequest).toFixed(2)}`,
+    )
+    console.log(lines.at(-1))
+  }
+  save('http', lines, rows)
+}
+
+async function ticker(): Promise<void> {
+  const lines = [COLUMNS]
+  const rows: Row[] = []
+  const summary: string[] = []
+  console.log(COLUMNS)
+  const presets: [string, number][] = quick
+    ? [['normal', 200]]
+    : [
+        ['normal', 250],
+        ['stress', 1000],
+      ]
+  for (const [preset, startRate] of presets) {
+    const passes = (row: Row) => row.valid && row.p99Ms <= 50 && row.lost === 0 && row.errors === 0
+    const measure = async (ratePerSec: number) => {
+      const base = {
+        workload: `ticker-${preset}`,
+        server: `ts-${preset}`,
+        transport: 'sse',
+        subscribers: quick ? 2000 : 10_000,
+        ratePerSec,
+        target: {
+          embedded: `{ preset: ${preset}, seed: 1, frameMs: 5, ratePerSec: ${ratePerSec} }`,
+        },
+        watchList: '{ size: 20, pick: zipf }',
+        rampPerSec: 2500,
+        warmupSec: 3,
+        durationSec: quick ? 5 : 10,
+      } as const
+      const row = await measureStream(base).catch((error: unknown) =>
+        failedRow(base, base.server, (error as Error).message),
+      )
+      rows.push(row)
+      lines.push(`${line(row)}  ${passes(row) ? 'PASS' : 'fail'}`)
+      console.log(lines.at(-1))
+      return row
+    }
+    let best: Row | null = null
+    let low = 0
+    let high = 0
+    let rate = startRate
+    for (let step = 0; step < (quick ? 2 : 4); step++) {
+      const row = await measure(rate)
+      if (passes(row)) {
+        best = row
+        low = rate
+        if (high === 0) rate *= 2
+        else rate = Math.round((low + high) / 2)
+      } else {
+        high = rate
+        rate = low === 0 ? Math.round(rate / 2) : Math.round((low + high) / 2)
+      }
+      if (high > 0 && low > 0 && high - low <= low * 0.15) break
+    }
+    summary.push(
+      best === null
+        ? `${preset}: no rate passed (lowest tried ${rate})`
+        : `${preset}: highest passing rate ${best.ratePerSec} events/s → ${kilo(best.deliveriesPerSec)} deliveries/s at p99 ${best.p99Ms} ms (first failing rate: ${high || 'none tried'})`,
+    )
+    console.log(summary.at(-1))
+  }
+  save('ticker', [...lines, '', ...summary], rows)
+}
+
+const runners: Record<string, () => Promise<void>> = { broadcast, idle, http, ticker }
+console.log(header)
+for (const workload of selected) {
+  const run = runners[workload]
+  if (run === undefined)
+    throw new Error(`unknown workload ${workload}: broadcast, idle, http, ticker`)
+  console.log(`\n== ${workload}`)
+  await run()
+}
