@@ -41,3 +41,58 @@ export function localAddressFor(context: EngineContext, index: number): string |
   const addresses = context.localAddresses
   return addresses.length === 0 ? undefined : addresses[index % addresses.length]
 }
+
+/**
+ * One subscriber's connection over time, the same for every engine: connect; whenever the current
+ * connection ends, connect again after a jittered delay; until closed. The engine says how to
+ * connect and how to cut a connection, and reports each end with `ended`.
+ */
+export interface Reconnecting<C> {
+  readonly closed: boolean
+  /**
+   * `connection` ended. Returns true when a reconnect was scheduled (it was the current
+   * connection and the subscriber is not closed): the subscriber has dropped and will resume.
+   */
+  ended(connection: C): boolean
+  readonly subscriber: Subscriber
+}
+
+export function createReconnecting<C>(options: {
+  readonly connect: () => C
+  readonly cut: (connection: C) => void
+  /** The delay before jitter, read at each loss (a server's `retry:` may have changed it). */
+  readonly delayMs: () => number
+}): Reconnecting<C> {
+  let current: C | undefined
+  let closed = false
+  let timer: NodeJS.Timeout | undefined
+  const open = (): void => {
+    current = options.connect()
+  }
+  open()
+  return {
+    get closed() {
+      return closed
+    },
+    ended(connection) {
+      if (connection !== current) return false
+      current = undefined
+      if (closed) return false
+      timer = setTimeout(() => {
+        timer = undefined
+        if (!closed) open()
+      }, jittered(options.delayMs()))
+      return true
+    },
+    subscriber: {
+      close() {
+        closed = true
+        if (timer !== undefined) clearTimeout(timer)
+        if (current !== undefined) options.cut(current)
+      },
+      drop() {
+        if (current !== undefined) options.cut(current)
+      },
+    },
+  }
+}

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net'
 import { nowUs } from '../../clock.js'
 import { createEventObserver, type EventObserver } from '../event-observer.js'
 import { createHttp1ResponseReader } from '../http1-response.js'
-import { type Engine, type EngineContext, jittered, localAddressFor } from './engine.js'
+import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 
 interface PollEvent {
   readonly id: string
@@ -48,20 +48,16 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
       const observer = createEventObserver(metrics)
       const query = `${symbols === null ? '' : `symbols=${symbols.join(',')}&`}timeoutMs=${timeoutMs}`
       let cursor: string | null = null
-      let socket: Socket | undefined
-      let closed = false
       let everConnected = false
-      let reconnectTimer: NodeJS.Timeout | undefined
 
       const poll = (current: Socket): void => {
         const path = `${prefix}/v1/poll?${query}${cursor === null ? '' : `&cursor=${cursor}`}`
         current.write(`GET ${path} HTTP/1.1\r\nHost: ${baseUrl.host}\r\n\r\n`)
       }
 
-      const connectOnce = (): void => {
+      const connectOnce = (): Socket => {
         const startedUs = nowUs()
         const current = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
-        socket = current
         let body: Buffer[] = []
         let status = 0
         let receiptUs = 0
@@ -93,7 +89,7 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
               }
               observePollEvents(answer.events, observer, receiptUs)
               cursor = answer.cursor
-              if (!closed) poll(current)
+              if (!line.closed) poll(current)
             },
             onError() {
               metrics.countError('http-protocol')
@@ -119,27 +115,17 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
         })
         current.on('close', () => {
           if (connected) metrics.connectionClosed()
-          if (socket !== current || closed) return
-          socket = undefined
-          observer.dropped()
-          reconnectTimer = setTimeout(() => {
-            reconnectTimer = undefined
-            if (!closed) connectOnce()
-          }, jittered(context.retryMs))
+          if (line.ended(current)) observer.dropped()
         })
+        return current
       }
 
-      connectOnce()
-      return {
-        close() {
-          closed = true
-          if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
-          socket?.destroy()
-        },
-        drop() {
-          socket?.destroy()
-        },
-      }
+      const line = createReconnecting({
+        connect: connectOnce,
+        cut: (socket) => socket.destroy(),
+        delayMs: () => context.retryMs,
+      })
+      return line.subscriber
     },
   }
 }

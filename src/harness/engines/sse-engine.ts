@@ -3,13 +3,7 @@ import { nowUs } from '../../clock.js'
 import { createSseParser, type SseEvent } from '../../wire/sse-parser.js'
 import { createEventObserver, readTickFields, type TickFields } from '../event-observer.js'
 import { createHttp1ResponseReader } from '../http1-response.js'
-import {
-  type Engine,
-  type EngineContext,
-  jittered,
-  localAddressFor,
-  type Subscriber,
-} from './engine.js'
+import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 
 /**
  * SSE subscribers on raw `node:net` sockets: the request bytes are built once per watch-list,
@@ -45,11 +39,8 @@ export function createSseEngine(context: EngineContext): Engine {
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       let receiptUs = 0
       let retryMs = context.retryMs
-      let socket: Socket | undefined
-      let closed = false
       let open = false
       let everConnected = false
-      let reconnectTimer: NodeJS.Timeout | undefined
 
       const onEvent = (event: SseEvent): void => {
         if (event.type === 'snapshot') {
@@ -84,28 +75,7 @@ export function createSseEngine(context: EngineContext): Engine {
         onError: () => metrics.countError('sse-line-too-long'),
       })
 
-      const scheduleReconnect = (): void => {
-        if (closed || reconnectTimer !== undefined) return
-        reconnectTimer = setTimeout(() => {
-          reconnectTimer = undefined
-          connectOnce()
-        }, jittered(retryMs))
-      }
-
-      const lost = (kind: string | null): void => {
-        if (kind !== null) metrics.countError(kind)
-        if (open) {
-          open = false
-          metrics.connectionClosed()
-        }
-        socket = undefined
-        parser.reset()
-        if (closed) return
-        observer.dropped()
-        scheduleReconnect()
-      }
-
-      const connectOnce = (): void => {
+      const connectOnce = (): Socket => {
         const startedUs = nowUs()
         const lastEventId = parser.lastEventId
         const head = lastEventId === '' ? request : `${request}Last-Event-ID: ${lastEventId}\r\n`
@@ -135,7 +105,6 @@ export function createSseEngine(context: EngineContext): Engine {
           },
         })
         const current = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
-        socket = current
         current.on('connect', () => current.write(`${head}\r\n`))
         current.on('data', (bytes: Buffer) => {
           // Everything in one read arrived at the same moment.
@@ -147,22 +116,23 @@ export function createSseEngine(context: EngineContext): Engine {
           metrics.countError(error.code ?? 'socket-error')
         })
         current.on('close', () => {
-          if (socket === current) lost(null)
+          if (open) {
+            open = false
+            metrics.connectionClosed()
+          }
+          // A partial event of the dead connection is discarded; the committed id is kept.
+          parser.reset()
+          if (line.ended(current)) observer.dropped()
         })
+        return current
       }
 
-      connectOnce()
-      const subscriber: Subscriber = {
-        close() {
-          closed = true
-          if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
-          socket?.destroy()
-        },
-        drop() {
-          socket?.destroy()
-        },
-      }
-      return subscriber
+      const line = createReconnecting({
+        connect: connectOnce,
+        cut: (socket) => socket.destroy(),
+        delayMs: () => retryMs,
+      })
+      return line.subscriber
     },
   }
 }

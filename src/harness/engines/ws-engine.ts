@@ -1,7 +1,7 @@
 import WebSocket from 'ws'
 import { nowUs } from '../../clock.js'
 import { createEventObserver } from '../event-observer.js'
-import { type Engine, type EngineContext, jittered, localAddressFor } from './engine.js'
+import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 import { observePollEvents } from './longpoll-engine.js'
 
 /**
@@ -17,18 +17,14 @@ export function createWsEngine(context: EngineContext): Engine {
       const localAddress = localAddressFor(context, index)
       const observer = createEventObserver(metrics)
       let lastEventId: string | null = null
-      let socket: WebSocket | undefined
-      let closed = false
       let everConnected = false
-      let reconnectTimer: NodeJS.Timeout | undefined
 
-      const connectOnce = (): void => {
+      const connectOnce = (): WebSocket => {
         const startedUs = nowUs()
         const current = new WebSocket(url, {
           perMessageDeflate: false,
           ...(localAddress ? { localAddress } : {}),
         })
-        socket = current
         let open = false
         current.on('open', () => {
           open = true
@@ -64,28 +60,18 @@ export function createWsEngine(context: EngineContext): Engine {
         })
         current.on('close', (code: number) => {
           if (open) metrics.connectionClosed()
-          if (code !== 1000 && code !== 1005 && !closed) metrics.countError(`ws-close-${code}`)
-          if (socket !== current || closed) return
-          socket = undefined
-          observer.dropped()
-          reconnectTimer = setTimeout(() => {
-            reconnectTimer = undefined
-            if (!closed) connectOnce()
-          }, jittered(context.retryMs))
+          if (code !== 1000 && code !== 1005 && !line.closed) metrics.countError(`ws-close-${code}`)
+          if (line.ended(current)) observer.dropped()
         })
+        return current
       }
 
-      connectOnce()
-      return {
-        close() {
-          closed = true
-          if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
-          socket?.terminate()
-        },
-        drop() {
-          socket?.terminate()
-        },
-      }
+      const line = createReconnecting({
+        connect: connectOnce,
+        cut: (socket) => socket.terminate(),
+        delayMs: () => context.retryMs,
+      })
+      return line.subscriber
     },
   }
 }
