@@ -22,14 +22,6 @@ import {
 
 export type TransportName = 'sse' | 'longpoll' | 'ws' | 'eventsource' | 'http'
 
-export const TRANSPORT_NAMES: readonly TransportName[] = Object.freeze([
-  'sse',
-  'longpoll',
-  'ws',
-  'eventsource',
-  'http',
-])
-
 /** Version of the worker report object, so a coordinator never merges a foreign shape. */
 export const WORKER_REPORT_VERSION = 1
 

@@ -25,7 +25,7 @@ import {
   type WorkerReport,
 } from './metrics.js'
 import { createInlinePool, createThreadPool, type PoolHandle } from './pool-handle.js'
-import { capacityStepCounts, type Scenario } from './scenario.js'
+import { capacityStepCounts, DEFAULT_RAMP_PER_SEC, type Scenario } from './scenario.js'
 import { pickWatchLists } from './watch-lists.js'
 
 export interface RunOptions {
@@ -62,8 +62,6 @@ export interface RunOutcome {
   readonly dir: string
 }
 
-/** Connect ramps are capped so the listen backlog (somaxconn 4096) is never overrun. */
-const DEFAULT_RAMP_PER_SEC = 500
 /** How long a ramp may overrun its plan before the run gives up on full connection. */
 const RAMP_GRACE_SEC = 15
 

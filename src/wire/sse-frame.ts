@@ -30,15 +30,17 @@ export const SSE_HEARTBEAT: Uint8Array = encoder.encode(':hb\n\n')
  * ignore values that overflow, so it is clamped to [0, 2^31−1] and always written.
  */
 export function encodeSseRetry(retryMs: number): Uint8Array {
-  const ms = Math.min(Math.max(Math.round(retryMs), 0), 2_147_483_647)
-  return encoder.encode(`retry: ${ms}\n\n`)
+  return encoder.encode(`retry: ${retryValue(retryMs)}\n\n`)
 }
 
 /** The first bytes of every stream: the reconnection time and a comment, flushed with the headers
  * so `open` fires at once (nothing else would be sent until the next matching tick). */
 export function encodeSsePreamble(retryMs: number, headSeq: number): Uint8Array {
-  const ms = Math.min(Math.max(Math.round(retryMs), 0), 2_147_483_647)
-  return encoder.encode(`retry: ${ms}\n:connected seq=${headSeq}\n\n`)
+  return encoder.encode(`retry: ${retryValue(retryMs)}\n:connected seq=${headSeq}\n\n`)
+}
+
+function retryValue(retryMs: number): number {
+  return Math.min(Math.max(Math.round(retryMs), 0), 2_147_483_647)
 }
 
 /**
