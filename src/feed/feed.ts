@@ -1,11 +1,8 @@
 import { nowUs } from '../clock.js'
 import { Problems } from '../errors.js'
 import type { Market, Tick } from '../market/types.js'
-import { encodeSseEvent } from '../wire/sse-frame.js'
-import { encodeTickJson } from '../wire/tick-json.js'
-import type { FeedEvent, FeedFrame } from './feed-event.js'
-import { createHistory, type History } from './history.js'
-import { createLatestValues, type SymbolState } from './latest-values.js'
+import { createEventLog, type EventLog, type TickFrame } from './event-log.js'
+import { createLatestValues } from './latest-values.js'
 import { createPacer } from './pacer.js'
 
 export interface FeedOptions {
@@ -37,33 +34,17 @@ export function resolveFeedOptions(partial: Partial<FeedOptions> = {}): FeedOpti
   return Object.freeze(options)
 }
 
-export interface FeedStats {
-  readonly frames: number
-  readonly events: number
-  readonly headSeq: number
-  readonly historySize: number
-  readonly historyBytes: number
-  readonly historyFirstSeq: number
-  /** Pacing-loop lag: how late the last frame ran, the worst so far, and the mean. */
-  readonly lastLagUs: number
-  readonly maxLagUs: number
-  readonly meanLagUs: number
-}
+export type { FeedStats } from './event-log.js'
 
-export interface Feed {
+/** The event log fed by a market in this process, paced in real time. */
+export interface Feed extends EventLog {
   readonly market: Market
   readonly options: FeedOptions
-  readonly history: History
-  /** Symbol names by instrument index. */
-  readonly symbols: readonly string[]
-  readonly headSeq: number
   readonly running: boolean
   start(): void
   stop(): void
-  /** Listeners run synchronously, in order, once per frame that has events. */
-  onFrame(listener: (frame: FeedFrame) => void): () => void
-  state(symbol: number): SymbolState
-  stats(): FeedStats
+  /** Also called with every frame as the market produced it (to copy the log elsewhere). */
+  onTickFrame(listener: (frame: TickFrame) => void): () => void
   /**
    * Runs the frame due at `deadlineUs` (epoch µs) now. The pacer calls this; tests and benchmarks
    * may call it directly to drive the feed without timers.
@@ -86,54 +67,38 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
   const { market } = deps
   const clock = deps.clock ?? nowUs
   const symbols = market.instruments.map((instrument) => instrument.symbol)
-  const history = createHistory({
-    maxEvents: options.historyEvents,
-    maxBytes: options.historyBytes,
-  })
-  const latest = createLatestValues(market)
-  const listeners: ((frame: FeedFrame) => void)[] = []
+  const writer = createEventLog(symbols, createLatestValues(market), options)
+  const { log } = writer
+  const tickListeners: ((frame: TickFrame) => void)[] = []
   const ticks: Tick[] = []
 
   let startWallUs = 0
   let startSimUs = market.simTimeUs
   let seq = 0
-  let frames = 0
-  let lastLagUs = 0
-  let maxLagUs = 0
-  let lagSumUs = 0
 
   const runFrame = (deadlineUs: number, now = clock()): void => {
     const lagUs = Math.max(0, now - deadlineUs)
-    lastLagUs = lagUs
-    if (lagUs > maxLagUs) maxLagUs = lagUs
-    lagSumUs += lagUs
-    frames++
-
     const untilSimUs = startSimUs + Math.floor((deadlineUs - startWallUs) * options.speed)
     ticks.length = 0
     market.advanceTo(untilSimUs, ticks)
-    if (ticks.length === 0) return
-
-    const events: FeedEvent[] = new Array(ticks.length)
-    for (let i = 0; i < ticks.length; i++) {
-      const tick = ticks[i]!
-      seq++
-      const scheduledUs = startWallUs + Math.round((tick.simTimeUs - startSimUs) / options.speed)
-      const json = encodeTickJson(tick, symbols[tick.symbol]!, scheduledUs)
-      const event: FeedEvent = {
-        seq,
-        symbol: tick.symbol,
-        type: tick.kind,
-        scheduledUs,
-        json,
-        sse: encodeSseEvent(seq, tick.kind, json),
-      }
-      events[i] = event
-      latest.apply(tick)
-      history.append(event)
+    if (ticks.length === 0) {
+      writer.countEmptyFrame(lagUs)
+      return
     }
-    const frame: FeedFrame = { events, deadlineUs, lagUs }
-    for (const listener of listeners) listener(frame)
+    const scheduledUs: number[] = new Array(ticks.length)
+    for (let i = 0; i < ticks.length; i++) {
+      scheduledUs[i] = startWallUs + Math.round((ticks[i]!.simTimeUs - startSimUs) / options.speed)
+    }
+    const frame: TickFrame = {
+      firstSeq: seq + 1,
+      ticks: ticks.slice(),
+      scheduledUs,
+      deadlineUs,
+      lagUs,
+    }
+    seq += ticks.length
+    writer.append(frame)
+    for (const listener of tickListeners) listener(frame)
   }
 
   const pacer = createPacer({
@@ -143,13 +108,16 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
   })
 
   return {
-    market,
-    options,
-    history,
+    history: log.history,
     symbols,
     get headSeq() {
       return seq
     },
+    onFrame: log.onFrame,
+    state: log.state,
+    stats: log.stats,
+    market,
+    options,
     get running() {
       return pacer.running
     },
@@ -162,25 +130,11 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
     stop() {
       pacer.stop()
     },
-    onFrame(listener) {
-      listeners.push(listener)
+    onTickFrame(listener) {
+      tickListeners.push(listener)
       return () => {
-        const index = listeners.indexOf(listener)
-        if (index >= 0) listeners.splice(index, 1)
-      }
-    },
-    state: (symbol) => latest.get(symbol),
-    stats() {
-      return {
-        frames,
-        events: seq,
-        headSeq: seq,
-        historySize: history.size,
-        historyBytes: history.bytes,
-        historyFirstSeq: history.firstSeq,
-        lastLagUs,
-        maxLagUs,
-        meanLagUs: frames === 0 ? 0 : Math.round(lagSumUs / frames),
+        const index = tickListeners.indexOf(listener)
+        if (index >= 0) tickListeners.splice(index, 1)
       }
     },
     runFrame,

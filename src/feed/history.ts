@@ -21,6 +21,8 @@ export interface History {
   covers(afterSeq: number): boolean
   /** The event with this sequence, if held. */
   get(seq: number): FeedEvent | undefined
+  /** Empties the ring; the next event appended must be `headSeq + 1`. */
+  restartAfter(headSeq: number): void
 }
 
 export interface HistoryOptions {
@@ -83,6 +85,15 @@ export function createHistory(options: HistoryOptions): History {
     get(seq) {
       if (seq < firstSeq || seq > headSeq) return undefined
       return ring[(start + (seq - firstSeq)) % capacity]
+    },
+    restartAfter(newHeadSeq) {
+      evicted += size
+      ring.fill(undefined)
+      start = 0
+      size = 0
+      bytes = 0
+      headSeq = newHeadSeq
+      firstSeq = newHeadSeq + 1
     },
   }
 }

@@ -15,6 +15,8 @@ export interface SymbolState {
 export interface LatestValues {
   apply(tick: Tick): void
   get(symbol: number): SymbolState
+  /** Sets one symbol's state as another copy of the log had it (an edge joining mid-stream). */
+  restore(state: SymbolState): void
 }
 
 export function createLatestValues(market: Market): LatestValues {
@@ -40,6 +42,12 @@ export function createLatestValues(market: Market): LatestValues {
           else if (tick.status === 'trading') halted[tick.symbol] = 0
           break
       }
+    },
+    restore(state) {
+      seqs[state.symbol] = state.seq
+      quotes[state.symbol] = state.quote
+      lastPrices[state.symbol] = state.lastPrice
+      halted[state.symbol] = state.halted ? 1 : 0
     },
     get(symbol) {
       return {

@@ -1,5 +1,5 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
-import type { Feed } from '../feed/feed.js'
+import type { EventLog } from '../feed/event-log.js'
 import { encodePollBody } from '../wire/event-json.js'
 import type { ClientRegistry } from './client-registry.js'
 import type { CorsDecision } from './cors.js'
@@ -86,7 +86,7 @@ const CACHE_LIMIT = 256
  * with the same cursor. One timer answers expired requests; an aborted one is dropped at once.
  */
 export function createPollHub(
-  feed: Feed,
+  feed: EventLog,
   fanout: ServerFanout,
   clients: ClientRegistry,
   limiter: ConnectionLimiter,

@@ -1,5 +1,5 @@
 import { nowUs } from '../clock.js'
-import type { Feed } from '../feed/feed.js'
+import type { EventLog } from '../feed/event-log.js'
 import type { FeedEvent } from '../feed/feed-event.js'
 import { encodeSnapshotJson } from '../wire/snapshot-json.js'
 import { includes, type Subscription } from './subscription.js'
@@ -17,7 +17,7 @@ export function parseResumeId(id: string): number | null {
 }
 
 /** Whether a resume from `id` can be served by replay alone, with no gap. */
-export function canReplay(feed: Feed, id: string): boolean {
+export function canReplay(feed: EventLog, id: string): boolean {
   const seq = parseResumeId(id)
   return seq !== null && feed.history.covers(seq)
 }
@@ -35,7 +35,7 @@ export interface ReplayChunk {
  * The caller checked `history.covers(afterSeq)`.
  */
 export function replayAfter(
-  feed: Feed,
+  feed: EventLog,
   subscription: Subscription,
   afterSeq: number,
   maxBytes: number,
@@ -66,7 +66,7 @@ export interface SnapshotEvent {
  * a client resumes from it with nothing missed and nothing repeated.
  */
 export function snapshotEvent(
-  feed: Feed,
+  feed: EventLog,
   subscription: Subscription,
   reset: boolean,
   replacesFrom?: number,

@@ -1,4 +1,4 @@
-import type { FeedStats } from '../feed/feed.js'
+import type { FeedStats } from '../feed/event-log.js'
 import type { PollHubStats } from './poll-hub.js'
 import type { SseHubStats } from './sse-hub.js'
 import type { WsHubStats } from './ws-hub.js'

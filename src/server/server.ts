@@ -1,7 +1,9 @@
 import { nowUs } from '../clock.js'
 import { ERROR_CODES, type ErrorCode, TickstormError } from '../errors.js'
-import { createFeed, type Feed } from '../feed/feed.js'
+import type { EventLog } from '../feed/event-log.js'
+import { createFeed } from '../feed/feed.js'
 import { createMarket } from '../market/market.js'
+import type { Market } from '../market/types.js'
 import { formatPrice } from '../wire/tick-json.js'
 import {
   authorizeSubscription,
@@ -57,13 +59,25 @@ import { createWsHub, type WsAdmit } from './ws-hub.js'
 
 export type { ServerStats } from './server-stats.js'
 
+/**
+ * Where a server's events come from: by default its own market, paced in this process; or a copy
+ * of another log (a worker thread fed by the main thread, an edge reading a Redis Stream). The
+ * server starts it once it listens and stops it when it closes.
+ */
+export interface FeedSource extends EventLog {
+  start(): void
+  stop(): void
+  /** Where the events come from and how that link is doing, for /healthz (`source`). */
+  describe?(): Readonly<Record<string, unknown>>
+}
+
 export interface TickstormServer {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string
   readonly host: string
   readonly port: number
   readonly options: ServerOptions
-  readonly feed: Feed
+  readonly feed: FeedSource
   stats(): ServerStats
   /**
    * Cuts the connection of up to `count` SSE streams, parked long polls and WebSockets each, as a
@@ -104,11 +118,16 @@ const NO_CREDENTIALS: Credentials = Object.freeze({ authorization: '', cookie: '
  * The composition root: market → feed → fan-out → the SSE, long-poll and WebSocket hubs, wired to
  * uWebSockets.js routes, listening on `host:port`. Resolves once the port is bound.
  */
-export async function createServer(partial: Partial<ServerOptions> = {}): Promise<TickstormServer> {
+export async function createServer(
+  partial: Partial<ServerOptions> = {},
+  source?: (options: ServerOptions, market: Market) => FeedSource,
+): Promise<TickstormServer> {
   const uWS = nativeUws()
   const options = resolveServerOptions(partial)
+  // The universe (/v1/symbols, initial quotes) comes from the market's options even when the
+  // events come from elsewhere: the market is deterministic, so every copy has the same one.
   const market = createMarket(marketOptionsOf(options))
-  const feed = createFeed({ market }, pick(options, FEED_OPTION_KEYS))
+  const feed = source?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
   const symbolIndex = createSymbolIndex(feed.symbols)
   // Null without a configured key: every endpoint stays open, and nothing below awaits.
   const auth = await createAuthenticator(options, symbolIndex)
@@ -455,6 +474,7 @@ export async function createServer(partial: Partial<ServerOptions> = {}): Promis
         seed: options.seed,
         symbols: feed.symbols.length,
         headSeq: stats.feed.headSeq,
+        source: feed.describe?.() ?? { kind: 'market' },
         connections: {
           sse: stats.sse.connections,
           poll: stats.poll.parked,

@@ -1,4 +1,4 @@
-import type { Feed } from '../feed/feed.js'
+import type { EventLog } from '../feed/event-log.js'
 import {
   concatSse,
   encodeSseEvent,
@@ -152,7 +152,7 @@ export function drainRetryMs(
  * while the ring still holds it; past the ring the subscriber gets a `snapshot` with `reset: true`.
  */
 export function createSseHub(
-  feed: Feed,
+  feed: EventLog,
   fanout: ServerFanout,
   clients: ClientRegistry,
   limiter: ConnectionLimiter,

@@ -1,5 +1,5 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
-import type { Feed } from '../feed/feed.js'
+import type { EventLog } from '../feed/event-log.js'
 import { encodeEventArray } from '../wire/event-json.js'
 import type { Grant } from './auth.js'
 import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
@@ -101,7 +101,7 @@ export const WS_CLOSE = Object.freeze({ GOING_AWAY: 1001, POLICY: 1008, TRY_AGAI
  */
 export function createWsHub(
   app: TemplatedApp,
-  feed: Feed,
+  feed: EventLog,
   fanout: ServerFanout,
   resolve: (symbols: readonly string[] | null, grant: Grant) => Subscription,
   clients: ClientRegistry,
