@@ -127,7 +127,7 @@ export async function createServer(
   // The universe (/v1/symbols, initial quotes) comes from the market's options even when the
   // events come from elsewhere: the market is deterministic, so every copy has the same one.
   const market = createMarket(marketOptionsOf(options))
-  const feed = source?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
+  const feed: FeedSource = source?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
   const symbolIndex = createSymbolIndex(feed.symbols)
   // Null without a configured key: every endpoint stays open, and nothing below awaits.
   const auth = await createAuthenticator(options, symbolIndex)
