@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   UWS_NOT_NATIVE: 'TS_ERR_UWS_NOT_NATIVE',
   /** The server could not bind its host and port. */
   LISTEN_FAILED: 'TS_ERR_LISTEN_FAILED',
+  /** A worker thread of a `--workers` server died; the server drained the others and stopped. */
+  WORKER_CRASHED: 'TS_ERR_WORKER_CRASHED',
   /** A requested symbol is not in the universe. */
   UNKNOWN_SYMBOL: 'TS_ERR_UNKNOWN_SYMBOL',
   /** A query parameter is malformed or unknown. */
@@ -45,6 +47,10 @@ export const ERROR_CODES = {
   INVALID_RESULT: 'TS_ERR_INVALID_RESULT',
   /** The command line could not be understood. */
   USAGE: 'TS_ERR_USAGE',
+  /** Redis could not be reached (or answered with an error) at the configured URL. */
+  REDIS_UNAVAILABLE: 'TS_ERR_REDIS_UNAVAILABLE',
+  /** Redis holds no tickstorm feed under the key prefix, or one of another market or format. */
+  FEED_MISMATCH: 'TS_ERR_FEED_MISMATCH',
 } as const
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]

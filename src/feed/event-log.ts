@@ -48,8 +48,11 @@ export interface EventLog {
 /** The writing side, kept by whoever feeds the log: the local pacer, a worker's port, a Redis reader. */
 export interface EventLogWriter {
   readonly log: EventLog
-  /** Encodes, stores and publishes one frame; its first sequence must follow the head. */
-  append(frame: TickFrame): void
+  /**
+   * Encodes and stores one frame, and hands it to the listeners unless `publish` is false (a copy
+   * loading the past it joined after); its first sequence must follow the head.
+   */
+  append(frame: TickFrame, publish?: boolean): void
   /**
    * Starts the log over after `headSeq` (an edge joining mid-stream, or a gap it cannot fill):
    * the ring is emptied, so a resume from before it gets a reset snapshot.
@@ -116,7 +119,7 @@ export function createEventLog(
 
   return {
     log,
-    append(frame) {
+    append(frame, publish = true) {
       countFrame(frame.lagUs)
       const { ticks, scheduledUs } = frame
       if (ticks.length === 0) return
@@ -138,6 +141,7 @@ export function createEventLog(
         encoded[i] = event
       }
       events += ticks.length
+      if (!publish) return
       const published: FeedFrame = {
         events: encoded,
         deadlineUs: frame.deadlineUs,

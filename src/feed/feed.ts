@@ -55,6 +55,11 @@ export interface Feed extends EventLog {
 export interface FeedDeps {
   readonly market: Market
   readonly clock?: () => number
+  /**
+   * The sequence this log continues after (a publisher restarted on an existing stream, its
+   * market fast-forwarded to where the stream ends); 0 by default.
+   */
+  readonly afterSeq?: number
 }
 
 /**
@@ -74,7 +79,8 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
 
   let startWallUs = 0
   let startSimUs = market.simTimeUs
-  let seq = 0
+  let seq = deps.afterSeq ?? 0
+  if (seq > 0) writer.restartAfter(seq)
 
   const runFrame = (deadlineUs: number, now = clock()): void => {
     const lagUs = Math.max(0, now - deadlineUs)
