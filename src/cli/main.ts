@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ERROR_CODES, TickstormError } from '../errors.js'
+import { openRedisFeed } from '../feed/redis-publisher.js'
+import { DEFAULT_REDIS_PREFIX, redactRedisUrl } from '../feed/redis-stream.js'
 import { type RunProgress, runScenario } from '../harness/runner.js'
 import { INVALID_SCENARIO, loadScenario } from '../harness/scenario.js'
 import type { PresetName } from '../market/types.js'
@@ -13,8 +15,16 @@ import { formatProgressLine, formatRunSummary } from '../report/console.js'
 import { renderReportHtml } from '../report/html.js'
 import { readResultDir } from '../report/read-result.js'
 import { INVALID_RESULT } from '../report/result-schema.js'
+import { createEdgeServer } from '../server/edge-server.js'
 import { createServer } from '../server/server.js'
-import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../server/server-options.js'
+import {
+  DEFAULT_SERVER_OPTIONS,
+  FEED_OPTION_KEYS,
+  marketOptionsOf,
+  pick,
+  resolveServerOptions,
+  type ServerOptions,
+} from '../server/server-options.js'
 
 /**
  * Exit codes, documented in the README (k6-style, so CI can gate on a run): 0 ok, 1 crash,
@@ -26,6 +36,7 @@ const MAIN_HELP = `tickstorm — live market data over HTTP (SSE), and a harness
 
 Usage:
   tickstorm serve [options]          serve the simulated market over SSE, long polling, WebSocket
+  tickstorm feed --redis <url>       run the market into a Redis Stream, for edges on other hosts
   tickstorm run <scenario.yaml>      run a load scenario; writes results/<stamp>-<name>/
   tickstorm compare <dirA> <dirB>    baseline vs candidate, on full histograms
   tickstorm report <dir>             print a result's tables and re-render its report.html
@@ -94,6 +105,11 @@ Options:
                          require tokens signed for this public key: RS256 (RSA) or ES256 (P-256)
   --cors-origin <origin> allow pages from this origin (repeatable, or a comma list), with
                          credentials; others are refused on /v1/* (default *: any, no credentials)
+  --redis <url>          run as an edge: take the events from the Redis Stream that
+                         \`tickstorm feed --redis <url>\` writes, instead of a market of its own (the
+                         market flags are then the generator's); clients may move between edges
+                         and resume by Last-Event-ID
+  --redis-prefix <p>     key prefix in Redis (default ${DEFAULT_REDIS_PREFIX})
   -h, --help             this text
 
 Endpoints: GET /v1/stream?symbols=AAPL,MSFT (SSE), POST /v1/stream, GET /v1/poll (long
@@ -124,6 +140,33 @@ const SERVE_FLAGS = {
   'auth-public-key-file': ['authPublicKey', readKeyFile],
   'cors-origin': ['corsOrigins', (v: string) => v.split(',').map((origin) => origin.trim())],
 } as const satisfies Record<string, readonly [keyof ServerOptions, (value: string) => unknown]>
+
+/** The flags that shape the market and its pacing: the generator's, never an edge's. */
+const MARKET_FLAGS = ['seed', 'preset', 'symbols', 'rate', 'speed', 'frame-ms'] as const
+
+/** `tickstorm feed` takes the market flags and the replay window (which trims the stream). */
+const FEED_FLAGS = [...MARKET_FLAGS, 'history', 'history-bytes'] as const
+
+const FEED_HELP = `Usage: tickstorm feed --redis <url> [options]
+
+Runs the market generator of a several-host deployment: every pacing frame goes to a Redis
+Stream (<prefix>:events, XADD with the frame's own id, trimmed to the replay window) and the
+latest value of each symbol to <prefix>:latest. Edges (\`tickstorm serve --redis <url>\`) read
+the stream and serve clients. While Redis is down frames wait (up to one replay window) and go
+out when it is back. Started again on the same stream, it continues it: same market, next id.
+
+Options:
+  --redis <url>          redis://[user:password@]host:port[/db] (required)
+  --redis-prefix <p>     key prefix (default ${DEFAULT_REDIS_PREFIX})
+  --seed, --preset, --symbols, --rate, --speed, --frame-ms
+                         the market, as for \`tickstorm serve\` (see its --help)
+  --history <n>          replay window in events: the stream is trimmed to it (default ${d.historyEvents})
+  --history-bytes <n>    replay window in bytes, for edges' rings (default ${d.historyBytes})
+  -h, --help             this text
+
+Stream ids are event ids: entry L-0 holds events first..L (its "first" field). Prints a
+status line every few seconds; SIGINT/SIGTERM write what is pending and exit.
+`
 
 /** Flags that may be given several times; their values are joined with commas. */
 const REPEATABLE_FLAGS: ReadonlySet<string> = new Set(['cors-origin'])
@@ -160,6 +203,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? EXIT.USAGE : EXIT.OK
   }
   if (command === 'serve') return serve(rest)
+  if (command === 'feed') return feed(rest)
   if (command === 'run') return run(rest)
   if (command === 'compare') return compare(rest)
   if (command === 'report') return report(rest)
@@ -167,38 +211,74 @@ export async function main(argv: readonly string[]): Promise<number> {
   return EXIT.USAGE
 }
 
-async function serve(args: readonly string[]): Promise<number> {
+/** Parses `flags` (a subset of SERVE_FLAGS) plus --redis/--redis-prefix into options. */
+function parseServerFlags(
+  args: readonly string[],
+  flags: readonly (keyof typeof SERVE_FLAGS)[],
+): { partial: Record<string, unknown>; help: boolean; redis?: string; prefix: string } {
   const flagOptions = Object.fromEntries(
-    Object.keys(SERVE_FLAGS).map((flag) => [
-      flag,
-      { type: 'string' as const, multiple: REPEATABLE_FLAGS.has(flag) },
-    ]),
+    flags.map((flag) => [flag, { type: 'string' as const, multiple: REPEATABLE_FLAGS.has(flag) }]),
   )
   const { values } = parseArgs({
     args: [...args],
-    options: { ...flagOptions, help: { type: 'boolean', short: 'h' } },
+    options: {
+      ...flagOptions,
+      redis: { type: 'string' },
+      'redis-prefix': { type: 'string', default: DEFAULT_REDIS_PREFIX },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: false,
   })
-  if (values.help) {
-    process.stdout.write(SERVE_HELP)
-    return EXIT.OK
-  }
   const partial: Record<string, unknown> = {}
-  for (const [flag, [key, parse]] of Object.entries(SERVE_FLAGS)) {
+  for (const flag of flags) {
+    const [key, parse] = SERVE_FLAGS[flag]
     const raw = (values as Record<string, unknown>)[flag]
     if (typeof raw === 'string') partial[key] = parse(raw)
     else if (Array.isArray(raw)) partial[key] = parse(raw.join(','))
+  }
+  return {
+    partial,
+    help: values.help === true,
+    ...(values.redis === undefined ? {} : { redis: values.redis }),
+    prefix: values['redis-prefix'],
+  }
+}
+
+async function serve(args: readonly string[]): Promise<number> {
+  const { partial, help, redis, prefix } = parseServerFlags(
+    args,
+    Object.keys(SERVE_FLAGS) as (keyof typeof SERVE_FLAGS)[],
+  )
+  if (help) {
+    process.stdout.write(SERVE_HELP)
+    return EXIT.OK
+  }
+  if (redis !== undefined) {
+    const given = MARKET_FLAGS.filter((flag) => partial[SERVE_FLAGS[flag][0]] !== undefined)
+    if (given.length > 0) {
+      throw new TickstormError(
+        ERROR_CODES.USAGE,
+        `--${given.join(', --')}: an edge serves the generator's market; give these to \`tickstorm feed\``,
+      )
+    }
   }
   const envSecret = process.env[AUTH_SECRET_ENV]
   if (partial['authSecret'] === undefined && envSecret !== undefined && envSecret !== '') {
     partial['authSecret'] = envSecret
   }
 
-  const server = await createServer(partial as Partial<ServerOptions>)
+  const server =
+    redis === undefined
+      ? await createServer(partial as Partial<ServerOptions>)
+      : await createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
   const { options } = server
+  const origin =
+    redis === undefined
+      ? `speed ${options.speed}x`
+      : `edge of ${redactRedisUrl(redis)}, ${prefix}:events`
   process.stdout.write(
-    `tickstorm serving ${server.feed.symbols.length} symbols (preset ${options.preset}, seed ${options.seed}, speed ${options.speed}x) on ${server.url}\n` +
+    `tickstorm serving ${server.feed.symbols.length} symbols (preset ${options.preset}, seed ${options.seed}, ${origin}) on ${server.url}\n` +
       `  try: curl -N '${server.url}/v1/stream?symbols=${server.feed.symbols[0]}'\n` +
       authLine(options) +
       (options.corsOrigins[0] === '*' ? '' : `  cors: ${options.corsOrigins.join(', ')}\n`),
@@ -219,6 +299,49 @@ async function serve(args: readonly string[]): Promise<number> {
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
+  })
+}
+
+async function feed(args: readonly string[]): Promise<number> {
+  const { partial, help, redis, prefix } = parseServerFlags(args, FEED_FLAGS)
+  if (help) {
+    process.stdout.write(FEED_HELP)
+    return EXIT.OK
+  }
+  if (redis === undefined) {
+    process.stderr.write(`tickstorm feed: --redis <url> is required\n\n${FEED_HELP}`)
+    return EXIT.USAGE
+  }
+  // The server's resolver checks the market and pacing flags, every problem at once.
+  const options = resolveServerOptions(partial as Partial<ServerOptions>)
+  const publisher = await openRedisFeed({
+    url: redis,
+    prefix,
+    market: marketOptionsOf(options),
+    feed: pick(options, FEED_OPTION_KEYS),
+  })
+  const { market } = publisher
+  const first = publisher.stats().continuedAfter
+  process.stdout.write(
+    `tickstorm feed: ${market.symbols} symbols (preset ${market.preset}, seed ${market.seed}, ${market.ratePerSec} events/s midday) into ${publisher.url}, ${prefix}:events` +
+      (first === 0 ? ', from event 1\n' : `, continuing after event ${first}\n`),
+  )
+  publisher.start()
+  const tty = process.stderr.isTTY === true
+  const status = setInterval(() => {
+    const s = publisher.stats()
+    const line = `event ${s.headSeq}, ${s.written - first} written${s.pendingFrames > 0 ? `, ${s.pendingFrames} frames waiting` : ''}${s.dropped > 0 ? `, ${s.dropped} dropped` : ''}, redis ${s.redisUp ? 'up' : 'DOWN'}`
+    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`)
+  }, 5000)
+  status.unref()
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      clearInterval(status)
+      process.stdout.write(`${tty ? '\n' : ''}tickstorm feed: ${signal}: writing what is pending\n`)
+      void publisher.close().then(() => resolve(process.exitCode === 1 ? EXIT.CRASH : EXIT.OK))
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
   })
 }
 
@@ -348,7 +471,8 @@ export function runCli(argv: readonly string[]): void {
           error.code === ERROR_CODES.INVALID_OPTIONS ||
           error.code === ERROR_CODES.USAGE ||
           error.code === INVALID_SCENARIO ||
-          error.code === INVALID_RESULT
+          error.code === INVALID_RESULT ||
+          error.code === ERROR_CODES.FEED_MISMATCH
         process.exit(usage ? EXIT.USAGE : EXIT.CRASH)
       }
       if (
