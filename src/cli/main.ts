@@ -9,10 +9,12 @@ import { openRedisFeed } from '../feed/redis-publisher.js'
 import { DEFAULT_REDIS_PREFIX, redactRedisUrl } from '../feed/redis-stream.js'
 import { type RunProgress, runScenario } from '../harness/runner.js'
 import { INVALID_SCENARIO, loadScenario } from '../harness/scenario.js'
+import { parseSegment } from '../harness/segment.js'
 import type { PresetName } from '../market/types.js'
 import { compareResults, formatComparison, renderComparisonHtml } from '../report/compare.js'
 import { formatProgressLine, formatRunSummary } from '../report/console.js'
 import { renderReportHtml } from '../report/html.js'
+import { mergeResultDirs } from '../report/merge.js'
 import { readResultDir } from '../report/read-result.js'
 import { INVALID_RESULT } from '../report/result-schema.js'
 import { createEdgeServer } from '../server/edge-server.js'
@@ -40,13 +42,14 @@ Usage:
   tickstorm run <scenario.yaml>      run a load scenario; writes results/<stamp>-<name>/
   tickstorm compare <dirA> <dirB>    baseline vs candidate, on full histograms
   tickstorm report <dir>             print a result's tables and re-render its report.html
+  tickstorm merge <dir> <dir> ...    add up the results of several harness hosts (run --segment)
   tickstorm <command> --help         options of a command
 
 Exit codes: 0 ok, 1 crash, 2 bad command line, options, scenario or result file,
 3 a scenario's thresholds failed (or the run was invalid: the harness was saturated).
 `
 
-const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [--workers N] [--results DIR]
+const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [--workers N] [--results DIR] [--segment i/n]
 
 Runs a load scenario (see scenarios/): per transport it starts the target (a fresh embedded
 server in a child process, or the scenario's URL), ramps the subscribers up, warms up, measures,
@@ -56,6 +59,9 @@ and report.html. Prints a live progress line and a table per transport.
 Options:
   --workers <n>    harness worker threads (default: the scenario's, auto = one per core)
   --results <dir>  where result directories go (default results)
+  --segment <i/n>  run only share i of n of every subscriber count and connect rate, for n
+                   harness hosts against the scenario's URL target (not an embedded one);
+                   the n shares add up exactly. Then: tickstorm merge <their results>
   -h, --help       this text
 
 Exit code 3 when a threshold fails or the run was invalid (the harness, not the server, was
@@ -67,6 +73,28 @@ const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--h
 Compares two result directories transport by transport on their full latency histograms
 (p50, p90, p99, p99.9, max) and deliveries/s, with the change and a verdict; --html writes a
 page with the two percentile distributions overlaid. Exit code 3 when the candidate regressed.
+`
+
+const MERGE_HELP = `Usage: tickstorm merge <dir> <dir> [...] [--out DIR] [--force]
+
+Adds up the result directories of several harness hosts that ran one scenario against one
+target, each with run --segment i/n, into one result directory (result.json, one HDR
+interval log per transport, report.html) that report and compare read like any other.
+Latency histograms are added per transport and per interval (never percentiles averaged),
+counts summed, rates recomputed over the window all hosts measured; the merged run is invalid
+if any host's was, and says which.
+
+Refused, every problem listed (exit 2): runs of different scenarios, targets or transports;
+an embedded target; a capacity search; segments that overlap, differ in n or leave one out;
+measurements that never overlapped in time; runs made without --segment, unless --force.
+
+Options:
+  --out <dir>      where the merged directory goes (default results/<stamp>-<name>-merged)
+  --force          merge runs made without --segment: each carried the whole scenario, so the
+                   target had n times its load (the merged run asks for n times the subscribers)
+  -h, --help       this text
+
+Exit code 3 when the merged run fails a threshold of the scenario or is invalid.
 `
 
 const REPORT_HELP = `Usage: tickstorm report <dir>
@@ -207,6 +235,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === 'run') return run(rest)
   if (command === 'compare') return compare(rest)
   if (command === 'report') return report(rest)
+  if (command === 'merge') return merge(rest)
   process.stderr.write(`tickstorm: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`)
   return EXIT.USAGE
 }
@@ -360,6 +389,7 @@ async function run(args: readonly string[]): Promise<number> {
     options: {
       workers: { type: 'string' },
       results: { type: 'string', default: 'results' },
+      segment: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -373,6 +403,8 @@ async function run(args: readonly string[]): Promise<number> {
     return EXIT.USAGE
   }
   const file = positionals[0]!
+  // Checked before the scenario is read: a typo in the flag is reported as such.
+  const segment = values.segment === undefined ? undefined : parseSegment(values.segment)
   const scenario = await loadScenario(file)
   const workers = values.workers === undefined ? undefined : integer(values.workers)
   if (workers !== undefined && !(workers >= 0 && workers <= 256)) {
@@ -396,6 +428,7 @@ async function run(args: readonly string[]): Promise<number> {
     commit: currentCommit(),
     onProgress,
     ...(workers === undefined ? {} : { workers }),
+    ...(segment === undefined ? {} : { segment }),
   })
   if (tty) process.stderr.write('\n')
   process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
@@ -424,6 +457,35 @@ async function compare(args: readonly string[]): Promise<number> {
     process.stdout.write(`\ncomparison page: ${values.html}\n`)
   }
   return comparison.transports.some((transport) => transport.regression) ? EXIT.FAILED : EXIT.OK
+}
+
+async function merge(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      out: { type: 'string' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(MERGE_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length < 2) {
+    process.stderr.write(`tickstorm merge: give two or more result directories\n\n${MERGE_HELP}`)
+    return EXIT.USAGE
+  }
+  const outcome = await mergeResultDirs(positionals, {
+    ...(values.out === undefined ? {} : { outDir: values.out }),
+    force: values.force === true,
+  })
+  for (const warning of outcome.warnings) {
+    process.stderr.write(`tickstorm merge: warning: ${warning}\n`)
+  }
+  process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
+  return outcome.result.passed ? EXIT.OK : EXIT.FAILED
 }
 
 async function report(args: readonly string[]): Promise<number> {

@@ -440,22 +440,69 @@ function addCounters(into: MetricCounters, from: Readonly<MetricCounters>): void
 }
 
 /**
- * Merges the reports of several workers for one transport. Histograms are added, counters summed.
+ * One source of measurements for one transport, histograms decoded: a worker's report
+ * (`decodeWorkerReport`), or one transport of a result directory written by another harness host
+ * (`tickstorm merge`). `mergeMetricParts` adds any number of them.
+ */
+export interface MetricsPart {
+  readonly transport: TransportName
+  readonly intervalMs: number
+  readonly histogram: HistogramSettings
+  readonly startMs: number
+  readonly latency: Histogram
+  readonly connectTime: Histogram
+  readonly recovery: Histogram
+  readonly counters: Readonly<MetricCounters>
+  readonly errorsByKind: Readonly<Record<string, number>>
+  readonly intervals: readonly {
+    readonly startMs: number
+    readonly endMs: number
+    readonly latency: Histogram
+    readonly counters: Readonly<MetricCounters>
+    readonly connections: number
+  }[]
+  readonly connections: number
+  readonly eventLoopDelay: EventLoopDelaySummary | null
+}
+
+/** A worker's report with its histograms decoded (refuses a report of another version). */
+export function decodeWorkerReport(report: WorkerReport): MetricsPart {
+  if (report.version !== WORKER_REPORT_VERSION) {
+    throw new RangeError(`worker report version ${String(report.version)} is not supported`)
+  }
+  return {
+    ...report,
+    latency: decodeHistogram(report.latency),
+    connectTime: decodeHistogram(report.connectTime),
+    recovery: decodeHistogram(report.recovery),
+    intervals: report.intervals.map((interval) => ({
+      ...interval,
+      latency: decodeHistogram(interval.latency),
+    })),
+  }
+}
+
+/** Merges the reports of several workers for one transport (see `mergeMetricParts`). */
+export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetrics {
+  if (reports.length === 0) throw new RangeError('mergeWorkerReports needs at least one report')
+  return mergeMetricParts(reports.map(decodeWorkerReport))
+}
+
+/**
+ * Merges measurements of one transport from several workers (or several harness hosts).
+ * Histograms are added, counters summed.
  * Intervals are aligned on the wall-clock grid of `intervalMs` (whole seconds since the epoch):
- * each worker interval goes to the grid cell that holds its midpoint. Workers that roll on
+ * each part's interval goes to the grid cell that holds its midpoint. Workers that roll on
  * whole-second boundaries, give or take a few ms of timer jitter, land cell for cell; workers
  * with other phases still get one cell per full interval (midpoints are intervalMs apart), and
  * only a short first or last interval may share a cell with a neighbour (its counts add).
  * A merged interval spans its cell, clipped to the first start and last end of its members.
  */
-export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetrics {
-  const first = reports[0]
-  if (first === undefined) throw new RangeError('mergeWorkerReports needs at least one report')
-  for (const report of reports) {
-    if (report.version !== WORKER_REPORT_VERSION) {
-      throw new RangeError(`worker report version ${String(report.version)} is not supported`)
-    }
-    if (report.transport !== first.transport || report.intervalMs !== first.intervalMs) {
+export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
+  const first = parts[0]
+  if (first === undefined) throw new RangeError('mergeMetricParts needs at least one part')
+  for (const part of parts) {
+    if (part.transport !== first.transport || part.intervalMs !== first.intervalMs) {
       throw new RangeError('worker reports differ in transport or interval length')
     }
   }
@@ -472,8 +519,8 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
       endMs: number
       latency: Histogram
       counters: MetricCounters
-      /** Connections is a gauge: per worker the highest reading in the cell, summed over workers. */
-      connectionsByWorker: Map<number, number>
+      /** Connections is a gauge: per part the highest reading in the cell, summed over parts. */
+      connectionsByPart: Map<number, number>
       workers: number
     }
   >()
@@ -481,40 +528,40 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
   let startMs = Number.POSITIVE_INFINITY
   let eventLoopDelay: EventLoopDelaySummary | null = null
 
-  for (const [reportIndex, report] of reports.entries()) {
-    latency.add(decodeHistogram(report.latency))
-    connectTime.add(decodeHistogram(report.connectTime))
-    recovery.add(decodeHistogram(report.recovery))
-    addCounters(counters, report.counters)
-    for (const [kind, count] of Object.entries(report.errorsByKind)) {
+  for (const [partIndex, part] of parts.entries()) {
+    latency.add(part.latency)
+    connectTime.add(part.connectTime)
+    recovery.add(part.recovery)
+    addCounters(counters, part.counters)
+    for (const [kind, count] of Object.entries(part.errorsByKind)) {
       errorsByKind[kind] = (errorsByKind[kind] ?? 0) + count
     }
-    connections += report.connections
-    startMs = Math.min(startMs, report.startMs)
+    connections += part.connections
+    startMs = Math.min(startMs, part.startMs)
     if (
-      report.eventLoopDelay !== null &&
-      (eventLoopDelay === null || report.eventLoopDelay.p99Us > eventLoopDelay.p99Us)
+      part.eventLoopDelay !== null &&
+      (eventLoopDelay === null || part.eventLoopDelay.p99Us > eventLoopDelay.p99Us)
     ) {
-      eventLoopDelay = report.eventLoopDelay
+      eventLoopDelay = part.eventLoopDelay
     }
-    for (const interval of report.intervals) {
+    for (const interval of part.intervals) {
       const slotMs = Math.floor((interval.startMs + interval.endMs) / 2 / intervalMs) * intervalMs
       let slot = slots.get(slotMs)
       if (slot === undefined) {
         slot = {
           startMs: interval.startMs,
           endMs: interval.endMs,
-          latency: emptyHistogram(report.histogram),
+          latency: emptyHistogram(part.histogram),
           counters: emptyCounters(),
-          connectionsByWorker: new Map(),
+          connectionsByPart: new Map(),
           workers: 0,
         }
         slots.set(slotMs, slot)
       }
-      slot.latency.add(decodeHistogram(interval.latency))
+      slot.latency.add(interval.latency)
       addCounters(slot.counters, interval.counters)
-      const seen = slot.connectionsByWorker.get(reportIndex) ?? 0
-      slot.connectionsByWorker.set(reportIndex, Math.max(seen, interval.connections))
+      const seen = slot.connectionsByPart.get(partIndex) ?? 0
+      slot.connectionsByPart.set(partIndex, Math.max(seen, interval.connections))
       slot.workers++
       slot.startMs = Math.min(slot.startMs, interval.startMs)
       slot.endMs = Math.max(slot.endMs, interval.endMs)
@@ -528,13 +575,13 @@ export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetr
       endMs: Math.min(slotMs + intervalMs, slot.endMs),
       latency: slot.latency,
       counters: slot.counters,
-      connections: [...slot.connectionsByWorker.values()].reduce((sum, value) => sum + value, 0),
+      connections: [...slot.connectionsByPart.values()].reduce((sum, value) => sum + value, 0),
       workers: slot.workers,
     }))
 
   return {
     transport: first.transport,
-    workers: reports.length,
+    workers: parts.length,
     intervalMs,
     startMs,
     latency,

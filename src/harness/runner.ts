@@ -26,6 +26,14 @@ import {
 } from './metrics.js'
 import { createInlinePool, createThreadPool, type PoolHandle } from './pool-handle.js'
 import { capacityStepCounts, DEFAULT_RAMP_PER_SEC, type Scenario } from './scenario.js'
+import type { Thresholds } from './scenario-schema.js'
+import {
+  formatSegment,
+  type Segment,
+  segmentMembers,
+  segmentRate,
+  segmentShare,
+} from './segment.js'
 import { pickWatchLists } from './watch-lists.js'
 
 export interface RunOptions {
@@ -43,6 +51,11 @@ export interface RunOptions {
   readonly retryMs?: number
   /** Called with each target's URL once it is up, before any subscriber (benchmarks add load). */
   readonly onTarget?: (url: string) => void
+  /**
+   * Run only this host's share of the workload (`--segment i/n`), for several harness hosts
+   * against one URL target; their results combine with `tickstorm merge`.
+   */
+  readonly segment?: Segment
 }
 
 export interface RunProgress {
@@ -72,6 +85,8 @@ const RAMP_GRACE_SEC = 15
  * report.html).
  */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
+  const segment = options.segment
+  if (segment !== undefined) checkSegment(scenario, segment)
   const startedAt = new Date()
   const transports: TransportResult[] = []
   const hlogs: Partial<Record<TransportName, ReturnType<typeof hlogIntervalsOf>>> = {}
@@ -99,13 +114,61 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     startedAt: startedAt.toISOString(),
     endedAt: new Date().toISOString(),
     target: scenario.target === 'embedded' ? 'embedded' : scenario.target.url,
+    ...(segment === undefined ? {} : { segment: { index: segment.index, count: segment.count } }),
     transports,
     ...(capacity.length > 0 ? { capacity } : {}),
     passed: runPassed(transports) && capacity.every((c) => c.maxPassingSubscribers > 0),
   }
-  const dir = join(options.resultsDir, resultDirName(startedAt, scenario.name))
+  // A segment's directory says which share it holds: the inputs of a merge read apart at a glance.
+  const dirName = segment ? `${scenario.name}-seg${segment.index}of${segment.count}` : scenario.name
+  const dir = join(options.resultsDir, resultDirName(startedAt, dirName))
   await writeResultDir(dir, result, hlogs)
   return { result, dir }
+}
+
+/**
+ * A segment is one host's share of the load on ONE server, so the scenario must name that server
+ * by URL; and a capacity search decides each step from what it measured, which n hosts, each
+ * seeing its share only, cannot do together.
+ */
+function checkSegment(scenario: Scenario, segment: Segment): void {
+  const flag = `--segment ${formatSegment(segment)}`
+  const problem = (message: string): never => {
+    throw new TickstormError(ERROR_CODES.USAGE, `${flag}: ${message}`, {
+      details: { segment: formatSegment(segment), scenario: scenario.name },
+    })
+  }
+  if (scenario.target === 'embedded') {
+    problem(
+      `scenario ${scenario.name} has an embedded target, so every harness host would start and measure a server of its own; segments share the load on one server: give the scenario target: { url: http://host:port } of that server`,
+    )
+  }
+  if (scenario.executor === 'capacity') {
+    problem(
+      'executor capacity decides each step from what it measured, and each host sees only its share; run a capacity search from one host, or use executor constant or ramp',
+    )
+  }
+  const peak = subscriberPlan(scenario).peak
+  if (segmentShare(peak, segment) === 0) {
+    problem(
+      `scenario ${scenario.name} has at most ${peak} subscriber(s), so share ${segment.index} of ${segment.count} would have none; use at most ${peak} segments`,
+    )
+  }
+}
+
+/**
+ * A segment host judges its share: `minDeliveriesPerSec` is a total over all subscribers, so it is
+ * scaled to this host's share of them (the other thresholds are ratios and latencies, the same
+ * at any share). The verdict on the whole is the merged run's.
+ */
+function thresholdsFor(scenario: Scenario, segment: Segment | undefined): Readonly<Thresholds> {
+  const { minDeliveriesPerSec } = scenario.thresholds
+  if (segment === undefined || minDeliveriesPerSec === undefined) return scenario.thresholds
+  const peak = subscriberPlan(scenario).peak
+  return {
+    ...scenario.thresholds,
+    minDeliveriesPerSec: (minDeliveriesPerSec * segmentShare(peak, segment)) / peak,
+  }
 }
 
 export function machine(): Machine {
@@ -209,23 +272,24 @@ async function runHttpTransport(scenario: Scenario, options: RunOptions): Promis
     const [symbols] = pickWatchLists(universe, 1, scenario.subscribers.watchList)
     const baselineRss = sampler?.sample(Date.now())?.rssBytes ?? null
     const harness = startHarnessSampler()
+    const connections = share(scenario.subscribers.count, options.segment)
     const { report, measureStartMs } = await runHttpLoad({
       baseUrl,
-      connections: scenario.subscribers.count,
+      connections,
       symbols: symbols ?? null,
       warmupSec: scenario.warmupSec,
       durationSec: scenario.durationSec,
     })
     const merged = mergeWorkerReports([report])
     const result = buildTransportResult(merged, {
-      subscribersAsked: scenario.subscribers.count,
+      subscribersAsked: connections,
       measureStartMs,
       measuredSec: (Date.now() - measureStartMs) / 1000,
       server: sampler
         ? { ...sampler.summary(measureStartMs), rssBytesBaseline: baselineRss }
         : null,
       harness: harness.stop(),
-      thresholds: scenario.thresholds,
+      thresholds: thresholdsFor(scenario, options.segment),
     })
     return { result, merged }
   } finally {
@@ -251,24 +315,33 @@ async function runTransport(
   const pools: PoolHandle[] = []
   try {
     const universe = await fetchUniverse(baseUrl)
+    const segment = options.segment
     const steps =
       scenario.executor === 'capacity'
         ? capacityStepCounts(scenario)
-        : [subscriberPlan(scenario).peak]
-    const lists = pickWatchLists(universe, Math.max(...steps), scenario.subscribers.watchList)
+        : [subscriberPlan(scenario, segment).peak]
+    // A segment's subscribers are its share of the whole scenario's, with the watch-lists those
+    // subscribers would have had in a one-host run (the picks are seeded, so every host agrees).
+    const all = pickWatchLists(
+      universe,
+      segment ? subscriberPlan(scenario).peak : Math.max(...steps),
+      scenario.subscribers.watchList,
+    )
+    const lists = segment ? segmentMembers(all, segment) : all
     const localAddresses = sourceAddresses(baseUrl, Math.max(...steps))
     for (let w = 0; w < Math.max(1, workerCount); w++) {
       const poolOptions = { transport, workerId: w, baseUrl, retryMs, localAddresses }
       pools.push(workerCount === 0 ? createInlinePool(poolOptions) : createThreadPool(poolOptions))
     }
-    const session = createSession(pools, lists, rampPerSec(scenario), transport, options)
+    const connectRate = segment ? segmentRate(rampPerSec(scenario), segment) : rampPerSec(scenario)
+    const session = createSession(pools, lists, connectRate, transport, options)
     // Memory before any subscriber: what a connection costs is measured from here.
     const baselineRss = serverSampler?.sample(Date.now())?.rssBytes ?? null
 
     if (scenario.executor === 'capacity') {
       return await runCapacity(scenario, transport, session, steps, serverSampler, baselineRss)
     }
-    const plan = subscriberPlan(scenario)
+    const plan = subscriberPlan(scenario, segment)
     session.totalSec = scenario.warmupSec + plan.measuredSec
     await session.rampTo(plan.initial, true)
     await session.warmUp(scenario.warmupSec)
@@ -291,7 +364,7 @@ async function runTransport(
         ? { ...serverSampler.summary(measureStartMs), rssBytesBaseline: baselineRss }
         : null,
       harness: harness.stop(),
-      thresholds: scenario.thresholds,
+      thresholds: thresholdsFor(scenario, segment),
     })
     if (faults.applied.length > 0) result.faults = faults.applied
     return { result, merged }
@@ -361,14 +434,25 @@ interface PhasePlan {
   readonly durationSec: number
 }
 
-/** The subscriber counts over time: one constant phase, or the scenario's phases. */
-function subscriberPlan(scenario: Scenario): {
+/** This host's share of a subscriber count: all of it, or its segment's. */
+function share(count: number, segment: Segment | undefined): number {
+  return segment === undefined ? count : segmentShare(count, segment)
+}
+
+/**
+ * The subscriber counts over time: one constant phase, or the scenario's phases; with a segment,
+ * every count is this host's share of it.
+ */
+function subscriberPlan(
+  scenario: Scenario,
+  segment?: Segment,
+): {
   initial: number
   peak: number
   measuredSec: number
   phases: PhasePlan[]
 } {
-  const initial = scenario.subscribers.count
+  const initial = share(scenario.subscribers.count, segment)
   if (scenario.phases === undefined || scenario.executor === 'constant') {
     const durationSec = scenario.durationSec
     return {
@@ -380,7 +464,7 @@ function subscriberPlan(scenario: Scenario): {
   }
   let count = initial
   const phases = scenario.phases.map((phase) => {
-    count = phase.count ?? count
+    count = phase.count === undefined ? count : share(phase.count, segment)
     return {
       count,
       rampSec: Math.min(phase.rampSec, phase.durationSec),

@@ -120,6 +120,15 @@ export function compareResults(
       `the runs are of different scenarios (${baseline.result.scenario.name} vs ${candidate.result.scenario.name})`,
     )
   }
+  const share = (result: LoadedResult['result']) =>
+    result.segment === undefined
+      ? 'the whole workload'
+      : `segment ${result.segment.index}/${result.segment.count} of the workload`
+  if (share(baseline.result) !== share(candidate.result)) {
+    warnings.push(
+      `the baseline ran ${share(baseline.result)}, the candidate ${share(candidate.result)}: they carried different loads`,
+    )
+  }
   const baseTransports = new Map(baseline.result.transports.map((t) => [t.transport, t]))
   const candTransports = new Map(candidate.result.transports.map((t) => [t.transport, t]))
   const transports: TransportComparison[] = []

@@ -194,11 +194,26 @@ function formatThresholdValue(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toPrecision(4)
 }
 
+/** Where a result's load came from when not from one whole run: a segment, or a merge. */
+export function formatProvenance(result: RunResult): string {
+  if (result.segment !== undefined) {
+    return `segment ${result.segment.index}/${result.segment.count}: this host's share of the workload (add the hosts' results up with tickstorm merge)`
+  }
+  if (result.mergedFrom === undefined) return ''
+  const inputs = result.mergedFrom.map(
+    (from) =>
+      `  ${from.segment === null ? 'whole scenario' : `segment ${from.segment.index}/${from.segment.count}`}: ${from.dir} (${from.machine.cpuModel} × ${from.machine.cores}, ${from.startedAt}${from.passed ? '' : ', did not pass'})`,
+  )
+  return [`merged from ${result.mergedFrom.length} harness runs:`, ...inputs].join('\n')
+}
+
 /** Every transport's block, then the capacity curves and the verdict. */
 export function formatRunSummary(result: RunResult): string {
   const parts = [
     `${result.scenario.name} (${result.scenario.file}) on ${result.machine.cpuModel} × ${result.machine.cores}, Node ${result.nodeVersion}, commit ${result.commit}`,
   ]
+  const provenance = formatProvenance(result)
+  if (provenance !== '') parts.push(provenance)
   for (const transport of result.transports) parts.push(formatTransportTable(transport))
   for (const capacity of result.capacity ?? []) {
     parts.push(

@@ -7,7 +7,14 @@
 
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { formatBytes, formatCount, formatRatio, formatUs, transportLabel } from './console.js'
+import {
+  formatBytes,
+  formatCount,
+  formatProvenance,
+  formatRatio,
+  formatUs,
+  transportLabel,
+} from './console.js'
 import type { DistributionPoint, RunResult, TransportResult } from './result-schema.js'
 
 export interface UplotAssets {
@@ -238,7 +245,7 @@ const CLIENT_SCRIPT = `
 const PAGE_CSS = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
-.meta { color: #555; } .meta td { padding: 1px 12px 1px 0; }
+.meta { color: #555; } .meta td { padding: 1px 12px 1px 0; white-space: pre-line; }
 table.summary { border-collapse: collapse; margin: 8px 0; }
 table.summary th, table.summary td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 table.summary th:first-child, table.summary td:first-child { text-align: left; }
@@ -364,6 +371,8 @@ export function renderReportHtml(
     ['node', result.nodeVersion],
     ['commit', result.commit],
   ]
+  const provenance = formatProvenance(result)
+  if (provenance !== '') meta.push([result.segment ? 'segment' : 'merged', provenance])
   const warnings = result.transports.flatMap((t) =>
     t.validity.invalidReasons.map(
       (reason) =>

@@ -7,7 +7,7 @@
  * second, sizes in bytes, CPU in % of ONE core (200 = two cores busy).
  */
 
-import type { Histogram } from 'hdr-histogram-js'
+import { encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js'
 import { z } from 'zod'
 import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
 import type {
@@ -48,6 +48,8 @@ export const distributionPointSchema = z.strictObject({
 export const intervalPointSchema = z.strictObject({
   /** Seconds since the measurement started (start of the interval). */
   tSec: z.number(),
+  /** Events delivered in the interval, exactly (the rate below divides it by the span). */
+  deliveries: count.optional(),
   deliveriesPerSec: nonNegative,
   p50Us: nonNegative,
   p99Us: nonNegative,
@@ -86,6 +88,17 @@ export const validitySchema = z.strictObject({
   invalidReasons: z.array(z.string()),
 })
 
+/**
+ * A run's full histograms, HdrHistogram's compressed V2 encoding in base64 (what each `.hlog`
+ * line carries). Percentiles cannot be added; histograms can: `tickstorm merge` adds these.
+ */
+export const histogramsSchema = z.strictObject({
+  /** Latency over the whole measurement (the `.hlog` intervals, plus a last sliver < 1 interval). */
+  latencyUs: z.string().min(1),
+  connectTimeUs: z.string().min(1),
+  recoveryUs: z.string().min(1),
+})
+
 export const transportResultSchema = z.strictObject({
   transport: transportName,
   subscribers: z.strictObject({ asked: count, connectedMax: count, connectedAtEnd: count }),
@@ -94,6 +107,8 @@ export const transportResultSchema = z.strictObject({
   latencyDistribution: z.array(distributionPointSchema),
   deliveries: count,
   deliveriesPerSec: nonNegative,
+  /** Bytes received, framing included (absent in results written before `tickstorm merge`). */
+  bytes: count.optional(),
   bytesPerSec: nonNegative,
   bytesPerEvent: nonNegative.nullable(),
   gaps: count,
@@ -133,6 +148,8 @@ export const transportResultSchema = z.strictObject({
       }),
     )
     .optional(),
+  /** Absent in results written before `tickstorm merge`, which needs them. */
+  histograms: histogramsSchema.optional(),
 })
 
 export const capacityStepSchema = z.strictObject({
@@ -158,6 +175,28 @@ export const machineSchema = z.strictObject({
   kernel: z.string(),
 })
 
+/** One host's share of a scenario's workload (`tickstorm run --segment i/n`). */
+export const segmentSchema = z
+  .strictObject({ index: z.number().int().min(1), count: z.number().int().min(1) })
+  .refine((segment) => segment.index <= segment.count, {
+    error: 'index must be ≤ count',
+  })
+
+/** One of the runs a merged result was made from. */
+export const mergedFromSchema = z.strictObject({
+  /** The input directory, as given to `tickstorm merge`. */
+  dir: z.string(),
+  runId: z.string().min(1),
+  /** Null for a run of the whole scenario, merged with `--force`. */
+  segment: segmentSchema.nullable(),
+  machine: machineSchema,
+  nodeVersion: z.string(),
+  commit: z.string(),
+  startedAt: z.iso.datetime(),
+  endedAt: z.iso.datetime(),
+  passed: z.boolean(),
+})
+
 export const runResultSchema = z.strictObject({
   schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
   runId: z.string().min(1),
@@ -173,6 +212,13 @@ export const runResultSchema = z.strictObject({
   startedAt: z.iso.datetime(),
   endedAt: z.iso.datetime(),
   target: z.string(),
+  /** This run was one host's share of the workload (`--segment`); absent: the whole of it. */
+  segment: segmentSchema.optional(),
+  /**
+   * This result is `tickstorm merge` of these runs (several harness hosts on one target):
+   * histograms added, counts summed, rates over the window they all measured.
+   */
+  mergedFrom: z.array(mergedFromSchema).min(2).optional(),
   transports: z.array(transportResultSchema),
   capacity: z.array(capacityResultSchema).optional(),
   /** All thresholds of all transports passed (and every transport run was valid). */
@@ -190,6 +236,7 @@ export type RunResult = z.infer<typeof runResultSchema>
 export type ServerCost = z.infer<typeof serverCostSchema>
 export type HarnessCost = z.infer<typeof harnessCostSchema>
 export type Validity = z.infer<typeof validitySchema>
+export type MergedFrom = z.infer<typeof mergedFromSchema>
 
 /**
  * Validates a parsed result.json. The version is checked before the shape, so a newer file gets
@@ -396,6 +443,7 @@ export function buildTransportResult(
     latencyDistribution: percentileDistribution(merged.latency),
     deliveries: c.deliveries,
     deliveriesPerSec: seconds > 0 ? c.deliveries / seconds : 0,
+    bytes: c.bytes,
     bytesPerSec: seconds > 0 ? c.bytes / seconds : 0,
     bytesPerEvent: c.deliveries > 0 ? c.bytes / c.deliveries : null,
     gaps: c.gaps,
@@ -451,6 +499,7 @@ export function buildTransportResult(
       const hasSamples = interval.latency.totalCount > 0
       return {
         tSec: (interval.startMs - context.measureStartMs) / 1000,
+        deliveries: interval.counters.deliveries,
         deliveriesPerSec: interval.counters.deliveries / spanSec,
         p50Us: hasSamples ? interval.latency.getValueAtPercentile(50) : 0,
         p99Us: hasSamples ? interval.latency.getValueAtPercentile(99) : 0,
@@ -459,6 +508,11 @@ export function buildTransportResult(
       }
     }),
     thresholds: [],
+    histograms: {
+      latencyUs: encodeIntoCompressedBase64(merged.latency),
+      connectTimeUs: encodeIntoCompressedBase64(merged.connectTime),
+      recoveryUs: encodeIntoCompressedBase64(merged.recovery),
+    },
   }
   if (context.thresholds) result.thresholds = evaluateThresholds(context.thresholds, result)
   return result

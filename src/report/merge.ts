@@ -1,0 +1,549 @@
+/**
+ * `tickstorm merge`: several harness hosts ran one scenario against one target, each its share
+ * (`tickstorm run --segment i/n`), and their result directories add up into one that `report`
+ * and `compare` read like any other.
+ *
+ * What adds, and how:
+ * - latency: HDR histograms are added, never percentiles averaged (the mean of two hosts' p99s is
+ *   not the p99 of both): the totals from each result's full histograms, the intervals from each
+ *   `.hlog`, aligned on the wall-clock grid exactly as one run aligns its worker threads
+ *   (`mergeMetricParts`), so the merged `.hlog` is what one harness recording everything would
+ *   have written;
+ * - counts (deliveries, bytes, gaps, duplicates, errors by kind, reconnects, …) are summed, the
+ *   connection gauge interval by interval;
+ * - rates are recomputed over the window every input was measuring (the merged intervals inside
+ *   [latest first start, earliest last end]): a host that started early or ended late would
+ *   otherwise lend its lone seconds to the fleet's rate;
+ * - validity does not add: each host judged its own harness (its CPU, its event loop), so the
+ *   merged run is invalid when any input was, and says which input and why.
+ *
+ * What is refused (every problem listed at once, TS_ERR_USAGE, exit 2): inputs of different
+ * scenarios, targets or transports; an embedded target (each host had a server of its own); a
+ * capacity search; a merged result as input; segments that overlap, are of different splits or
+ * leave a share out; runs whose measurements never overlapped in time. Runs made without
+ * `--segment` each carried the whole scenario: merging them is refused unless `force`, since the
+ * target then carried n times the scenario's load (the merged run says so: it asks for the sum).
+ */
+
+import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import {
+  DEFAULT_HISTOGRAM_SETTINGS,
+  DEFAULT_INTERVAL_MS,
+  decodeHistogram,
+  emptyCounters,
+  type MetricsPart,
+  mergeMetricParts,
+  type TransportName,
+} from '../harness/metrics.js'
+import { thresholdsSchema } from '../harness/scenario-schema.js'
+import { formatSegment } from '../harness/segment.js'
+import { type HlogInterval, hlogIntervalsOf } from './hlog.js'
+import type { UplotAssets } from './html.js'
+import { type LoadedResult, readResultDir } from './read-result.js'
+import {
+  buildTransportResult,
+  INVALID_RESULT,
+  type Machine,
+  type MergedFrom,
+  RESULT_SCHEMA_VERSION,
+  type RunResult,
+  runPassed,
+  type TransportResult,
+} from './result-schema.js'
+import { evaluateThresholds } from './thresholds.js'
+import { resultDirName, writeResultDir } from './write-result.js'
+
+export interface MergeOptions {
+  /** The merged directory; default `<resultsDir>/<stamp>-<scenario>-merged`. */
+  readonly outDir?: string
+  /** Parent of the default `outDir` (default `results`). */
+  readonly resultsDir?: string
+  /**
+   * Merge runs made without `--segment`: each carried the whole scenario, so together they put
+   * n times its load on the target. Relaxes nothing else.
+   */
+  readonly force?: boolean
+  readonly assets?: UplotAssets
+}
+
+export interface MergeOutcome {
+  readonly result: RunResult
+  readonly dir: string
+  /** Things that make the merged run less telling without making it wrong. */
+  readonly warnings: readonly string[]
+}
+
+export interface MergedRun {
+  readonly result: RunResult
+  readonly hlogs: Readonly<Partial<Record<TransportName, readonly HlogInterval[]>>>
+  readonly warnings: readonly string[]
+}
+
+/** Under this share of the longest measurement measured by all at once, the merge warns. */
+const MIN_SHARED_WINDOW_RATIO = 0.9
+
+/** Reads every input, merges them and writes the merged result directory. */
+export async function mergeResultDirs(
+  dirs: readonly string[],
+  options: MergeOptions = {},
+): Promise<MergeOutcome> {
+  const inputs = await readInputs(dirs)
+  const merged = mergeResults(inputs, options)
+  const dir =
+    options.outDir ??
+    join(
+      options.resultsDir ?? 'results',
+      resultDirName(new Date(merged.result.startedAt), `${merged.result.scenario.name}-merged`),
+    )
+  const problems: string[] = []
+  if (dirs.some((input) => resolve(input) === resolve(dir))) {
+    problems.push(`--out ${dir} is one of the inputs: the merge would overwrite it`)
+  } else if (existsSync(join(dir, 'result.json'))) {
+    problems.push(`${dir} already holds a result; give another --out (nothing is overwritten)`)
+  }
+  refuseIfAny(problems)
+  await writeResultDir(
+    dir,
+    merged.result,
+    merged.hlogs,
+    options.assets ? { assets: options.assets } : {},
+  )
+  return { result: merged.result, dir, warnings: merged.warnings }
+}
+
+/** Every input read and validated; all unreadable ones reported together. */
+async function readInputs(dirs: readonly string[]): Promise<LoadedResult[]> {
+  const settled = await Promise.allSettled(dirs.map((dir) => readResultDir(dir)))
+  const failures = settled.flatMap((outcome) =>
+    outcome.status === 'rejected' ? [outcome.reason as unknown] : [],
+  )
+  if (failures.length > 0) {
+    if (failures.length === 1) throw failures[0]
+    const messages = failures.map((error) =>
+      error instanceof Error ? error.message : String(error),
+    )
+    throw new TickstormError(
+      INVALID_RESULT,
+      `${failures.length} inputs cannot be read:\n  - ${messages.join('\n  - ')}`,
+      {
+        details: { problems: messages },
+      },
+    )
+  }
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<LoadedResult>).value)
+}
+
+function refuseIfAny(problems: readonly string[]): void {
+  if (problems.length === 0) return
+  throw new TickstormError(
+    ERROR_CODES.USAGE,
+    `cannot merge these runs:\n  - ${problems.join('\n  - ')}`,
+    { details: { problems: [...problems] } },
+  )
+}
+
+/** How an input is named in problems and reasons: its segment, if any, and its directory. */
+function labelOf(input: LoadedResult): string {
+  const segment = input.result.segment
+  return segment === undefined ? input.dir : `segment ${formatSegment(segment)} (${input.dir})`
+}
+
+/** The scenario as it shapes the load: where it was read from and the harness threads do not. */
+function workloadOf(result: RunResult): Record<string, unknown> {
+  const { file: _file, workers: _workers, ...workload } = result.scenario.parsed
+  return workload
+}
+
+/** The pure core of `tickstorm merge`: checks the inputs, then adds them up. */
+export function mergeResults(
+  loaded: readonly LoadedResult[],
+  options: Pick<MergeOptions, 'force'> = {},
+): MergedRun {
+  const problems: string[] = []
+  if (loaded.length < 2) problems.push(`give at least two result directories, got ${loaded.length}`)
+  refuseIfAny(problems)
+  const inputs = [...loaded].sort(
+    (a, b) =>
+      (a.result.segment?.index ?? 0) - (b.result.segment?.index ?? 0) ||
+      a.result.startedAt.localeCompare(b.result.startedAt),
+  )
+  checkInputs(inputs, options.force === true, problems)
+  refuseIfAny(problems)
+
+  const first = inputs[0]!.result
+  const warnings: string[] = []
+  const transports: TransportResult[] = []
+  const hlogs: Partial<Record<TransportName, HlogInterval[]>> = {}
+  for (const { transport } of first.transports) {
+    const merged = mergeTransport(inputs, transport, problems, warnings)
+    if (merged === null) continue
+    transports.push(merged.result)
+    hlogs[transport] = merged.hlog
+  }
+  refuseIfAny(problems)
+
+  for (const [what, values] of [
+    ['commits', inputs.map((input) => input.result.commit)],
+    ['Node versions', inputs.map((input) => input.result.nodeVersion)],
+  ] as const) {
+    const distinct = [...new Set(values)]
+    if (distinct.length > 1) {
+      warnings.push(
+        `the hosts ran different ${what} (${distinct.join(', ')}): they may not measure alike`,
+      )
+    }
+  }
+  const segmented = first.segment !== undefined
+  if (!segmented) {
+    warnings.push(
+      `merged ${inputs.length} runs of the whole scenario (--force): the target carried ${inputs.length} times its load`,
+    )
+  }
+
+  const mergedFrom: MergedFrom[] = inputs.map(({ dir, result }) => ({
+    dir,
+    runId: result.runId,
+    segment: result.segment ?? null,
+    machine: result.machine,
+    nodeVersion: result.nodeVersion,
+    commit: result.commit,
+    startedAt: result.startedAt,
+    endedAt: result.endedAt,
+    passed: result.passed,
+  }))
+  const result: RunResult = {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    runId: randomUUID(),
+    scenario: first.scenario,
+    machine: fleetMachine(inputs.map((input) => input.result.machine)),
+    nodeVersion: distinctJoined(inputs.map((input) => input.result.nodeVersion)),
+    commit: distinctJoined(inputs.map((input) => input.result.commit)),
+    startedAt: earliest(inputs.map((input) => input.result.startedAt)),
+    endedAt: latest(inputs.map((input) => input.result.endedAt)),
+    target: first.target,
+    mergedFrom,
+    transports,
+    passed: runPassed(transports),
+  }
+  return { result, hlogs, warnings }
+}
+
+/** Everything that makes a set of runs not one workload split over hosts, as problems. */
+function checkInputs(inputs: readonly LoadedResult[], force: boolean, problems: string[]): void {
+  const first = inputs[0]!
+  for (const input of inputs) {
+    const { result } = input
+    if (result.mergedFrom !== undefined) {
+      problems.push(
+        `${input.dir} is already a merge of ${result.mergedFrom.length} runs: merge its inputs (${result.mergedFrom.map((from) => from.dir).join(', ')}) instead`,
+      )
+    }
+    if (result.capacity !== undefined) {
+      problems.push(
+        `${labelOf(input)} is a capacity search: each step was decided from one host's measurements, so steps of several hosts do not add up`,
+      )
+    }
+    if (result.target === 'embedded') {
+      problems.push(
+        `${labelOf(input)} ran against an embedded server, one of its own: only runs against one URL target add up (target: { url: … })`,
+      )
+    }
+    const missing = result.transports.filter(
+      (transport) =>
+        transport.histograms === undefined ||
+        transport.bytes === undefined ||
+        transport.timeSeries.some((point) => point.deliveries === undefined),
+    )
+    if (missing.length > 0) {
+      problems.push(
+        `${labelOf(input)} was written by an older tickstorm, without the full histograms and counts a merge adds (${missing.map((t) => t.transport).join(', ')}): run it again`,
+      )
+    }
+    if (input === first) continue
+    if (result.scenario.name !== first.result.scenario.name) {
+      problems.push(
+        `${labelOf(input)} is scenario ${result.scenario.name}, ${labelOf(first)} is ${first.result.scenario.name}`,
+      )
+    } else {
+      const a = workloadOf(first.result)
+      const b = workloadOf(result)
+      const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+        (key) => !isDeepStrictEqual(a[key], b[key]),
+      )
+      if (differing.length > 0) {
+        problems.push(
+          `${labelOf(input)} ran another version of scenario ${result.scenario.name} than ${labelOf(first)}: they differ in ${differing.join(', ')}`,
+        )
+      }
+    }
+    if (result.target !== first.result.target) {
+      problems.push(
+        `${labelOf(input)} measured ${result.target}, ${labelOf(first)} measured ${first.result.target}: one target only`,
+      )
+    }
+    const transportsOf = (r: RunResult) => r.transports.map((t) => t.transport).join(', ')
+    if (transportsOf(result) !== transportsOf(first.result)) {
+      problems.push(
+        `${labelOf(input)} has transports ${transportsOf(result)}, ${labelOf(first)} has ${transportsOf(first.result)}`,
+      )
+    }
+  }
+  // A merged input is reported above; its missing segment would only repeat it.
+  checkSegments(
+    inputs.filter((input) => input.result.mergedFrom === undefined),
+    force,
+    problems,
+  )
+}
+
+/**
+ * The segments must be one complete split: i/n for every i of one n, each once. Runs without a
+ * segment carried the whole scenario each, and merge only when forced.
+ */
+function checkSegments(inputs: readonly LoadedResult[], force: boolean, problems: string[]): void {
+  const whole = inputs.filter((input) => input.result.segment === undefined)
+  const parts = inputs.filter((input) => input.result.segment !== undefined)
+  if (parts.length === 0) {
+    if (!force && whole.length > 1) {
+      problems.push(
+        `none of these runs was made with --segment: each carried the whole scenario, so together they put ${inputs.length} times its load on the target. Run each host with --segment i/${inputs.length}, or pass --force to merge them as they are (the merged run then asks for ${inputs.length} times the subscribers)`,
+      )
+    }
+    return
+  }
+  if (whole.length > 0) {
+    problems.push(
+      `${whole.map((input) => input.dir).join(', ')} ran the whole scenario but ${parts.map(labelOf).join(', ')} only a segment of it: merge the segments of one split only`,
+    )
+  }
+  const counts = [...new Set(parts.map((input) => input.result.segment!.count))]
+  if (counts.length > 1) {
+    problems.push(
+      `the segments are of different splits (${parts.map(labelOf).join(', ')}): every host must run i/n with the same n`,
+    )
+    return
+  }
+  const count = counts[0]!
+  for (let index = 1; index <= count; index++) {
+    const holders = parts.filter((input) => input.result.segment!.index === index)
+    if (holders.length > 1) {
+      problems.push(
+        `segment ${index}/${count} is given ${holders.length} times (${holders.map((input) => input.dir).join(', ')}): its subscribers would count twice`,
+      )
+    } else if (holders.length === 0) {
+      problems.push(
+        `segment ${index}/${count} is missing: without it the merged run lacks that share of the workload`,
+      )
+    }
+  }
+}
+
+/** One input's transport as a part to merge: its full histograms, counts and intervals. */
+function partOf(
+  input: LoadedResult,
+  transport: TransportResult,
+  problems: string[],
+): MetricsPart | null {
+  const intervals = input.intervals.get(transport.transport) ?? []
+  const points = transport.timeSeries
+  if (intervals.length !== points.length || intervals.length === 0) {
+    problems.push(
+      `${labelOf(input)}: ${transport.transport}.hlog has ${intervals.length} intervals but result.json's time series ${points.length}${intervals.length === 0 ? ' (nothing was measured)' : ''}`,
+    )
+    return null
+  }
+  const histograms = transport.histograms!
+  const latency = decodeHistogram(histograms.latencyUs)
+  return {
+    transport: transport.transport,
+    // Every harness rolls 1-s intervals (the .hlog does not record the length it aimed at).
+    intervalMs: DEFAULT_INTERVAL_MS,
+    histogram: {
+      // The histogram API does not expose it; every tickstorm histogram uses 1 µs.
+      lowestUs: DEFAULT_HISTOGRAM_SETTINGS.lowestUs,
+      highestUs: latency.highestTrackableValue,
+      significantDigits: latency.numberOfSignificantValueDigits as 1 | 2 | 3 | 4 | 5,
+    },
+    startMs: intervals[0]!.startMs,
+    latency,
+    connectTime: decodeHistogram(histograms.connectTimeUs),
+    recovery: decodeHistogram(histograms.recoveryUs),
+    counters: {
+      deliveries: transport.deliveries,
+      bytes: transport.bytes ?? 0,
+      gaps: transport.gaps,
+      duplicates: transport.duplicates,
+      outOfOrder: transport.outOfOrder,
+      connects: transport.connects,
+      errors: transport.errors,
+      reconnects: transport.reconnects,
+      eventsRecoveredByReplay: transport.eventsRecoveredByReplay,
+      snapshots: transport.snapshots,
+      resets: transport.resets,
+      negativeLatencies: transport.negativeLatencies,
+      clampedLatencies: transport.clampedLatencies,
+    },
+    errorsByKind: transport.errorsByKind,
+    // Per interval the result keeps what the report plots: latency, deliveries, errors, connections.
+    intervals: intervals.map((interval, k) => {
+      const point = points[k]!
+      return {
+        startMs: interval.startMs,
+        endMs: interval.endMs,
+        latency: interval.histogram,
+        counters: { ...emptyCounters(), deliveries: point.deliveries ?? 0, errors: point.errors },
+        connections: point.connections,
+      }
+    }),
+    connections: transport.subscribers.connectedAtEnd,
+    // Harness costs are each host's own; they are combined below, not through the parts.
+    eventLoopDelay: null,
+  }
+}
+
+function mergeTransport(
+  inputs: readonly LoadedResult[],
+  name: TransportName,
+  problems: string[],
+  warnings: string[],
+): { result: TransportResult; hlog: HlogInterval[] } | null {
+  const entries = inputs.map((input) => ({
+    input,
+    transport: input.result.transports.find((t) => t.transport === name)!,
+  }))
+  const parts = entries.map(({ input, transport }) => partOf(input, transport, problems))
+  if (parts.some((part) => part === null)) return null
+  const merged = mergeMetricParts(parts as MetricsPart[])
+
+  // The window all of them measured: from the last to start to the first to end.
+  const spans = entries.map(({ input }) => {
+    const intervals = input.intervals.get(name)!
+    return { input, startMs: intervals[0]!.startMs, endMs: intervals.at(-1)!.endMs }
+  })
+  const windowStartMs = Math.max(...spans.map((span) => span.startMs))
+  const windowEndMs = Math.min(...spans.map((span) => span.endMs))
+  const shared = merged.intervals.filter(
+    (interval) => interval.startMs >= windowStartMs && interval.endMs <= windowEndMs,
+  )
+  const sharedSec =
+    shared.reduce((sum, interval) => sum + (interval.endMs - interval.startMs), 0) / 1000
+  if (shared.length === 0 || sharedSec <= 0) {
+    const when = spans
+      .map((span) => `${labelOf(span.input)} ${iso(span.startMs)} → ${iso(span.endMs)}`)
+      .join('; ')
+    problems.push(
+      `${name}: the measurements never overlapped for a whole interval, so their loads never met at the target (${when})`,
+    )
+    return null
+  }
+  const longestSec = Math.max(...spans.map((span) => (span.endMs - span.startMs) / 1000))
+  if (sharedSec < MIN_SHARED_WINDOW_RATIO * longestSec) {
+    warnings.push(
+      `${name}: the hosts measured together for ${sharedSec.toFixed(1)} s of ${longestSec.toFixed(1)} s; the rest of the histograms saw less than the whole load (start the hosts closer together)`,
+    )
+  }
+
+  const results = entries.map((entry) => entry.transport)
+  const base = buildTransportResult(merged, {
+    subscribersAsked: sum(results.map((t) => t.subscribers.asked)),
+    measureStartMs: merged.startMs,
+    measuredSec: sharedSec,
+    // A URL target: no input sampled a server process.
+    server: null,
+    // Replaced below: each host's harness was judged on its own samples.
+    harness: { cpuPercentSamples: [], cpuUs: 0, cores: 1 },
+  })
+  // Rates over the shared window only: what the fleet delivered while every host was measuring.
+  const sharedDeliveries = sum(shared.map((interval) => interval.counters.deliveries))
+  const deliveriesPerSec = sharedDeliveries / sharedSec
+  const result: TransportResult = {
+    ...base,
+    deliveriesPerSec,
+    // Bytes are not kept per interval; the fleet's bytes per event carry over to the window.
+    bytesPerSec: base.bytesPerEvent === null ? 0 : deliveriesPerSec * base.bytesPerEvent,
+    harness: fleetHarness(results),
+    validity: {
+      valid: results.every((t) => t.validity.valid),
+      invalidReasons: entries.flatMap(({ input, transport }) =>
+        transport.validity.invalidReasons.map((reason) => `${labelOf(input)}: ${reason}`),
+      ),
+    },
+  }
+  const faults = mergeFaults(entries.map((entry) => entry.transport.faults ?? []))
+  if (faults.length > 0) result.faults = faults
+  const thresholds = thresholdsSchema.safeParse(
+    inputs[0]!.result.scenario.parsed['thresholds'] ?? {},
+  )
+  result.thresholds = thresholds.success ? evaluateThresholds(thresholds.data, result) : []
+  return { result, hlog: hlogIntervalsOf(merged) }
+}
+
+/**
+ * The hosts' harnesses together: CPU adds up (% of one core, over all their cores), the event
+ * loop that lagged most is the one that counts, CPU per event is total CPU over total events.
+ * The per-second CPU samples are not in a result, so the max is the sum of the hosts' maxima:
+ * a bound, not a reading.
+ */
+function fleetHarness(results: readonly TransportResult[]): TransportResult['harness'] {
+  const deliveries = sum(results.map((t) => t.deliveries))
+  const cpuUs = results.map((t) => (t.harness.cpuUsPerEvent ?? 0) * t.deliveries)
+  return {
+    cpuPercentAvg: sum(results.map((t) => t.harness.cpuPercentAvg)),
+    cpuPercentMax: sum(results.map((t) => t.harness.cpuPercentMax)),
+    cores: sum(results.map((t) => t.harness.cores)),
+    eventLoopDelayP99Us: Math.max(...results.map((t) => t.harness.eventLoopDelayP99Us)),
+    eventLoopDelayMaxUs: Math.max(...results.map((t) => t.harness.eventLoopDelayMaxUs)),
+    cpuUsPerEvent: deliveries > 0 ? sum(cpuUs) / deliveries : null,
+  }
+}
+
+/** Every host fired the scenario's faults on its share: one entry per fault, notes kept. */
+function mergeFaults(
+  lists: readonly NonNullable<TransportResult['faults']>[],
+): NonNullable<TransportResult['faults']> {
+  const byKey = new Map<string, NonNullable<TransportResult['faults']>[number]>()
+  for (const fault of lists.flat()) {
+    const key = `${fault.atSec}|${fault.kind}|${fault.fraction}`
+    const seen = byKey.get(key)
+    if (seen === undefined) byKey.set(key, { ...fault })
+    else if (fault.note !== undefined && seen.note !== fault.note) {
+      seen.note = seen.note === undefined ? fault.note : `${seen.note}; ${fault.note}`
+    }
+  }
+  return [...byKey.values()].sort((a, b) => a.atSec - b.atSec)
+}
+
+/** The harness hosts as one machine: their cores and memory add up, models and kernels listed. */
+function fleetMachine(machines: readonly Machine[]): Machine {
+  return {
+    cpuModel: `${machines.length} hosts: ${distinctJoined(machines.map((m) => m.cpuModel))}`,
+    cores: sum(machines.map((m) => m.cores)),
+    memoryBytes: sum(machines.map((m) => m.memoryBytes)),
+    os: distinctJoined(machines.map((m) => m.os)),
+    kernel: distinctJoined(machines.map((m) => m.kernel)),
+  }
+}
+
+function distinctJoined(values: readonly string[]): string {
+  return [...new Set(values)].join(' / ')
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0)
+}
+
+function earliest(stamps: readonly string[]): string {
+  return new Date(Math.min(...stamps.map((stamp) => Date.parse(stamp)))).toISOString()
+}
+
+function latest(stamps: readonly string[]): string {
+  return new Date(Math.max(...stamps.map((stamp) => Date.parse(stamp)))).toISOString()
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}

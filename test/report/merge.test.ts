@@ -1,0 +1,518 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Histogram } from 'hdr-histogram-js'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  createTransportMetrics,
+  decodeHistogram,
+  emptyHistogram,
+  type MergedMetrics,
+  mergeWorkerReports,
+} from '../../src/harness/metrics.js'
+import type { Segment } from '../../src/harness/segment.js'
+import { hlogIntervalsOf, sumIntervals } from '../../src/report/hlog.js'
+import { mergeResultDirs } from '../../src/report/merge.js'
+import { type LoadedResult, readResultDir } from '../../src/report/read-result.js'
+import {
+  buildTransportResult,
+  percentileDistribution,
+  percentilesOf,
+  type RunResult,
+  type TransportResult,
+} from '../../src/report/result-schema.js'
+import { writeResultDir } from '../../src/report/write-result.js'
+import { tickstorm } from '../helpers/cli.js'
+import { startServer } from '../helpers/server.js'
+import { context, runResult, START_MS } from './fixtures.js'
+
+let dir: string
+beforeAll(async () => {
+  // The CLI runs from compiled output, as users run it; `npm test` builds first.
+  expect(
+    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
+    'run `npm run build` first',
+  ).toBe(true)
+  dir = await mkdtemp(join(tmpdir(), 'tickstorm-merge-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+let dirCount = 0
+const fresh = (name: string) => join(dir, `${++dirCount}-${name}`)
+
+const TARGET = 'http://127.0.0.1:9'
+const PERCENTILES = Array.from({ length: 201 }, (_, i) => i / 2).concat([99.9, 99.99, 99.999])
+
+function expectSameHistogram(actual: Histogram, expected: Histogram, what: string): void {
+  expect(actual.totalCount, `${what}: count`).toBe(expected.totalCount)
+  expect(actual.maxValue, `${what}: max`).toBe(expected.maxValue)
+  expect(actual.mean, `${what}: mean`).toBe(expected.mean)
+  for (const p of PERCENTILES) {
+    expect(actual.getValueAtPercentile(p), `${what}: p${p}`).toBe(expected.getValueAtPercentile(p))
+  }
+}
+
+function sumOf(histograms: readonly Histogram[]): Histogram {
+  const total = emptyHistogram()
+  for (const histogram of histograms) total.add(histogram)
+  return total
+}
+
+/**
+ * Two harness hosts and, for reference, one that recorded everything: over three 1-s intervals
+ * latencies 1..10,000 µs × (interval + 1), even ones seen by host 1, odd ones by host 2.
+ * `lateSecond`: host 2 measures one more second alone (4,000 events), after host 1 stopped.
+ */
+function knownSamples(options: { lateSecond?: boolean } = {}): {
+  hosts: MergedMetrics[]
+  single: MergedMetrics
+} {
+  const hosts = [0, 1].map((workerId) =>
+    createTransportMetrics('sse', { nowMs: START_MS, workerId }),
+  )
+  const single = createTransportMetrics('sse', { nowMs: START_MS })
+  const subscribers = [3, 2]
+  hosts.forEach((host, h) => {
+    for (let c = 0; c < subscribers[h]!; c++) {
+      for (const m of [host, single]) {
+        m.connectionOpened()
+        m.recordConnectUs(1000 + 100 * h + c)
+      }
+    }
+  })
+  for (let s = 0; s < 3; s++) {
+    for (let us = 1; us <= 10_000; us++) {
+      for (const m of [hosts[us % 2]!, single]) {
+        m.recordLatencyUs(us * (s + 1))
+        m.addBytes(100 + (us % 7))
+      }
+    }
+    for (const m of [...hosts, single]) m.rollInterval(START_MS + (s + 1) * 1000)
+  }
+  if (options.lateSecond) {
+    for (let us = 1; us <= 4000; us++) hosts[1]!.recordLatencyUs(us)
+    hosts[1]!.rollInterval(START_MS + 4000)
+  }
+  for (const m of [hosts[0]!, single]) {
+    m.countError('ECONNRESET')
+    m.countError('ECONNRESET')
+    m.addGap(3)
+  }
+  for (const m of [hosts[1]!, single]) {
+    m.countError('timeout')
+    m.countDuplicate()
+    m.countReconnect()
+    m.recordRecoveryUs(40_000)
+  }
+  const merged = [...hosts, single].map((m) => mergeWorkerReports([m.toWorkerReport()]))
+  for (const m of [...hosts, single]) m.destroy()
+  return { hosts: merged.slice(0, 2), single: merged[2]! }
+}
+
+interface HostOptions {
+  readonly segment?: Segment
+  readonly scenario?: string
+  readonly target?: string
+  readonly validity?: TransportResult['validity']
+}
+
+/** A result directory as `tickstorm run` writes it (the real builder and writer). */
+async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Promise<string> {
+  const transport = buildTransportResult(
+    measured,
+    context({
+      subscribersAsked: measured.connections,
+      server: null,
+      thresholds: { p99Ms: 1000, maxLossRatio: 1 },
+    }),
+  )
+  if (options.validity) transport.validity = options.validity
+  const name = options.scenario ?? 'split-load'
+  const target = options.target ?? TARGET
+  const overrides: Partial<RunResult> = {
+    runId: `run-${dirCount + 1}`,
+    target,
+    scenario: {
+      name,
+      file: `scenarios/${name}.yaml`,
+      parsed: {
+        name,
+        description: 'one workload from two hosts',
+        target: target === 'embedded' ? 'embedded' : { url: target },
+        thresholds: { p99Ms: 1000, maxLossRatio: 1 },
+      },
+    },
+    passed: transport.validity.valid,
+    ...(options.segment ? { segment: options.segment } : {}),
+  }
+  const path = fresh(options.segment ? `seg${options.segment.index}` : 'whole')
+  await writeResultDir(path, runResult([transport], overrides), {
+    sse: hlogIntervalsOf(measured),
+  })
+  return path
+}
+
+describe('merging result directories written by the real writer', () => {
+  test('two halves give exactly the histogram of all samples, per interval and in total; counts sum', async () => {
+    const { hosts, single } = knownSamples()
+    const a = await writeHost(hosts[0]!, { segment: { index: 1, count: 2 } })
+    const b = await writeHost(hosts[1]!, { segment: { index: 2, count: 2 } })
+    const out = fresh('merged')
+    const { result, warnings } = await mergeResultDirs([b, a], { outDir: out })
+    expect(warnings).toEqual([])
+
+    // What was written reads back as a normal result directory.
+    const loaded = await readResultDir(out)
+    expect(loaded.result).toEqual(result)
+    expect(result.mergedFrom?.map((from) => [from.dir, from.segment])).toEqual([
+      [a, { index: 1, count: 2 }],
+      [b, { index: 2, count: 2 }],
+    ])
+    expect(result.segment).toBeUndefined()
+    const sse = result.transports[0]!
+    const reference = buildTransportResult(single, context({ subscribersAsked: 5, server: null }))
+
+    // Latency: the merged histograms are the one-host histograms, not an average of two.
+    expect(sse.latencyUs).toEqual(percentilesOf(single.latency))
+    expect(sse.latencyDistribution).toEqual(percentileDistribution(single.latency))
+    expect(sse.connectTimeUs).toEqual(percentilesOf(single.connectTime))
+    expect(sse.recoveryUs).toEqual(percentilesOf(single.recovery))
+    const intervals = loaded.intervals.get('sse')!
+    expect(intervals.map((i) => [i.startMs - START_MS, i.endMs - START_MS])).toEqual([
+      [0, 1000],
+      [1000, 2000],
+      [2000, 3000],
+    ])
+    intervals.forEach((interval, k) => {
+      expectSameHistogram(interval.histogram, single.intervals[k]!.latency, `interval ${k}`)
+    })
+    expectSameHistogram(loaded.histograms.get('sse')!, single.latency, 'the whole log')
+
+    // Counts add up; rates are the one host's over the same window.
+    for (const key of [
+      'deliveries',
+      'bytes',
+      'gaps',
+      'lost',
+      'duplicates',
+      'errors',
+      'errorsByKind',
+      'reconnects',
+      'lossRatio',
+      'errorRate',
+      'deliveriesPerSec',
+      'bytesPerEvent',
+      'timeSeries',
+    ] as const) {
+      expect(sse[key], key).toEqual(reference[key])
+    }
+    expect(sse.bytesPerSec).toBeCloseTo(reference.bytesPerSec, 6)
+    expect(sse.deliveries).toBe(30_000)
+    expect(sse.errorsByKind).toEqual({ ECONNRESET: 2, timeout: 1 })
+    expect(sse.subscribers).toEqual({ asked: 5, connectedMax: 5, connectedAtEnd: 5 })
+    expect(sse.measuredSec).toBe(3)
+    // The harnesses of two 2-core hosts: four cores, CPU added up.
+    expect(sse.harness.cores).toBe(4)
+    expect(sse.harness.cpuPercentAvg).toBe(120)
+    expect(sse.validity).toEqual({ valid: true, invalidReasons: [] })
+    expect(sse.thresholds.map((t) => [t.name, t.passed])).toEqual([
+      ['p99Ms', true],
+      ['maxLossRatio', true],
+    ])
+    expect(result.passed).toBe(true)
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('merged from 2 harness runs')
+  })
+
+  test('rates count only the window every host measured', async () => {
+    const { hosts } = knownSamples({ lateSecond: true })
+    const dirs = [
+      await writeHost(hosts[0]!, { segment: { index: 1, count: 2 } }),
+      await writeHost(hosts[1]!, { segment: { index: 2, count: 2 } }),
+    ]
+    const { result, warnings } = await mergeResultDirs(dirs, { outDir: fresh('merged') })
+    const sse = result.transports[0]!
+    expect(sse.deliveries).toBe(34_000)
+    // 30,000 deliveries in the 3 s both measured; the lone fourth second is not the fleet's rate.
+    expect(sse.measuredSec).toBe(3)
+    expect(sse.deliveriesPerSec).toBe(10_000)
+    expect(sse.timeSeries.map((point) => point.deliveries)).toEqual([10_000, 10_000, 10_000, 4000])
+    expect(warnings).toEqual([
+      'sse: the hosts measured together for 3.0 s of 4.0 s; the rest of the histograms saw less than the whole load (start the hosts closer together)',
+    ])
+  })
+
+  test('the merged run is invalid when any input was, and says which', async () => {
+    const { hosts } = knownSamples()
+    const reason =
+      'harness event-loop delay p99 was 80.0 ms (bound 50.0 ms): receipt times were late by the harness own lag'
+    const a = await writeHost(hosts[0]!, { segment: { index: 1, count: 2 } })
+    const b = await writeHost(hosts[1]!, {
+      segment: { index: 2, count: 2 },
+      validity: { valid: false, invalidReasons: [reason] },
+    })
+    const out = fresh('merged')
+    const merge = tickstorm(['merge', a, b, '--out', out])
+    expect(await merge.exit, merge.stderr()).toBe(3)
+    const { result } = await readResultDir(out)
+    expect(result.transports[0]!.validity).toEqual({
+      valid: false,
+      invalidReasons: [`segment 2/2 (${b}): ${reason}`],
+    })
+    expect(result.passed).toBe(false)
+    expect(merge.stdout()).toContain(`INVALID: segment 2/2 (${b}): ${reason}`)
+    expect(merge.stdout()).toContain('FAILED')
+  })
+})
+
+describe('merge refuses what does not add up: exit 2 and every problem named', () => {
+  let halves: MergedMetrics[]
+  beforeAll(() => {
+    halves = knownSamples().hosts
+  })
+
+  async function refused(args: string[], ...messages: string[]): Promise<string> {
+    const out = args.includes('--out') ? [] : ['--out', fresh('refused')]
+    const merge = tickstorm(['merge', ...args, ...out])
+    expect(await merge.exit, merge.stdout() + merge.stderr()).toBe(2)
+    for (const message of messages) expect(merge.stderr()).toContain(message)
+    return merge.stderr()
+  }
+
+  test('a segment given twice, and one missing', async () => {
+    const one = await writeHost(halves[0]!, { segment: { index: 1, count: 3 } })
+    const oneAgain = await writeHost(halves[1]!, { segment: { index: 1, count: 3 } })
+    const two = await writeHost(halves[1]!, { segment: { index: 2, count: 3 } })
+    const stderr = await refused(
+      [one, oneAgain, two],
+      'cannot merge these runs:',
+      `segment 1/3 is given 2 times (${one}, ${oneAgain}): its subscribers would count twice`,
+      'segment 3/3 is missing: without it the merged run lacks that share of the workload',
+      'TS_ERR_USAGE',
+    )
+    expect(stderr).not.toContain('segment 2/3 is')
+  })
+
+  test('segments of different splits, and a run of the whole scenario among segments', async () => {
+    const half = await writeHost(halves[0]!, { segment: { index: 1, count: 2 } })
+    const third = await writeHost(halves[1]!, { segment: { index: 2, count: 3 } })
+    const whole = await writeHost(halves[1]!)
+    await refused(
+      [half, third, whole],
+      `the segments are of different splits (segment 1/2 (${half}), segment 2/3 (${third}))`,
+      `${whole} ran the whole scenario but`,
+    )
+  })
+
+  test('another scenario, another target, an embedded target', async () => {
+    const a = await writeHost(halves[0]!, { segment: { index: 1, count: 3 } })
+    const other = await writeHost(halves[1]!, {
+      segment: { index: 2, count: 3 },
+      scenario: 'other',
+    })
+    const elsewhere = await writeHost(halves[1]!, {
+      segment: { index: 3, count: 3 },
+      target: 'http://10.0.0.1:8080',
+    })
+    await refused(
+      [a, other, elsewhere],
+      `segment 2/3 (${other}) is scenario other, segment 1/3 (${a}) is split-load`,
+      `segment 3/3 (${elsewhere}) measured http://10.0.0.1:8080, segment 1/3 (${a}) measured ${TARGET}: one target only`,
+    )
+    const embedded = await writeHost(halves[0]!, { target: 'embedded' })
+    const embedded2 = await writeHost(halves[1]!, { target: 'embedded' })
+    await refused(
+      [embedded, embedded2, '--force'],
+      `${embedded} ran against an embedded server, one of its own: only runs against one URL target add up`,
+    )
+  })
+
+  test('runs without --segment only with --force, which then says what the target carried', async () => {
+    const a = await writeHost(halves[0]!)
+    const b = await writeHost(halves[1]!)
+    await refused(
+      [a, b],
+      'none of these runs was made with --segment: each carried the whole scenario, so together they put 2 times its load on the target',
+      'pass --force',
+    )
+    const out = fresh('forced')
+    const forced = tickstorm(['merge', a, b, '--force', '--out', out])
+    expect(await forced.exit, forced.stderr()).toBe(0)
+    expect(forced.stderr()).toContain(
+      'warning: merged 2 runs of the whole scenario (--force): the target carried 2 times its load',
+    )
+    const { result } = await readResultDir(out)
+    expect(result.mergedFrom?.map((from) => from.segment)).toEqual([null, null])
+    expect(result.transports[0]!.subscribers.asked).toBe(5)
+  })
+
+  test('an input that is not a result, a merged result, an --out that would overwrite', async () => {
+    const a = await writeHost(halves[0]!, { segment: { index: 1, count: 2 } })
+    const b = await writeHost(halves[1]!, { segment: { index: 2, count: 2 } })
+    const notResult = fresh('empty')
+    const invalid = tickstorm(['merge', a, notResult, '--out', fresh('x')])
+    expect(await invalid.exit).toBe(2)
+    expect(invalid.stderr()).toContain(
+      `cannot read the result file ${join(notResult, 'result.json')}`,
+    )
+    expect(invalid.stderr()).toContain('TS_ERR_INVALID_RESULT')
+
+    const merged = fresh('merged')
+    await mergeResultDirs([a, b], { outDir: merged })
+    await refused(
+      [merged, a],
+      `${merged} is already a merge of 2 runs: merge its inputs (${a}, ${b}) instead`,
+    )
+    await refused([a, b, '--out', a], `--out ${a} is one of the inputs`)
+    const again = tickstorm(['merge', a, b, '--out', merged])
+    expect(await again.exit).toBe(2)
+    expect(again.stderr()).toContain(`${merged} already holds a result`)
+
+    const one = tickstorm(['merge', a])
+    expect(await one.exit).toBe(2)
+    expect(one.stderr()).toContain('give two or more result directories')
+  })
+
+  test('merge --help', async () => {
+    const help = tickstorm(['merge', '--help'])
+    expect(await help.exit).toBe(0)
+    expect(help.stdout()).toContain(
+      'Usage: tickstorm merge <dir> <dir> [...] [--out DIR] [--force]',
+    )
+    const main = tickstorm(['--help'])
+    expect(await main.exit).toBe(0)
+    expect(main.stdout()).toContain('tickstorm merge <dir> <dir> ...')
+  })
+})
+
+describe('several harness hosts against one real server', () => {
+  let scenarioFile: string
+  let embeddedFile: string
+  beforeAll(async () => {
+    const server = await startServer({ preset: 'normal', seed: 5, ratePerSec: 400 })
+    scenarioFile = join(dir, 'split.yaml')
+    await writeFile(
+      scenarioFile,
+      `name: split
+description: one workload from two harness hosts
+target: { url: ${server.url} }
+transports: [sse, ws]
+subscribers: { count: 5, rampPerSec: 100, watchList: { size: 10, pick: zipf } }
+warmupSec: 1
+durationSec: 4
+workers: 1
+thresholds: { p99Ms: 5000, maxLossRatio: 0 }
+`,
+    )
+    embeddedFile = join(dir, 'embedded.yaml')
+    await writeFile(
+      embeddedFile,
+      `name: embedded
+description: a server per harness host
+transports: [sse]
+subscribers: { count: 4 }
+durationSec: 1
+`,
+    )
+  })
+
+  test('two --segment halves run at once, merge into one result that report and compare read', async () => {
+    const results = [fresh('host-1'), fresh('host-2')]
+    const runs = [1, 2].map((i) =>
+      tickstorm(['run', scenarioFile, '--segment', `${i}/2`, '--results', results[i - 1]!]),
+    )
+    for (const run of runs) expect([0, 3], run.stdout() + run.stderr()).toContain(await run.exit)
+    const dirs = await Promise.all(
+      results.map(async (parent) => join(parent, ...(await readdir(parent)))),
+    )
+    expect(dirs[0]).toMatch(/\d{8}T\d{6}Z-split-seg1of2$/)
+    expect(dirs[1]).toMatch(/\d{8}T\d{6}Z-split-seg2of2$/)
+    const inputs: LoadedResult[] = await Promise.all(dirs.map((d) => readResultDir(d)))
+    expect(inputs.map((input) => input.result.segment)).toEqual([
+      { index: 1, count: 2 },
+      { index: 2, count: 2 },
+    ])
+    // 5 subscribers over 2 hosts: 3 + 2, exactly.
+    for (const input of inputs) {
+      expect(input.result.transports.map((t) => t.subscribers.asked)).toEqual(
+        input.result.segment!.index === 1 ? [3, 3] : [2, 2],
+      )
+    }
+
+    const out = fresh('merged')
+    const merge = tickstorm(['merge', ...dirs, '--out', out])
+    const code = await merge.exit
+    const merged = await readResultDir(out)
+    expect(code, merge.stderr()).toBe(merged.result.passed ? 0 : 3)
+    expect(merged.result.mergedFrom?.map((from) => from.runId)).toEqual(
+      inputs.map((input) => input.result.runId),
+    )
+    for (const transport of merged.result.transports) {
+      const name = transport.transport
+      const parts = inputs.map(
+        (input) => input.result.transports.find((t) => t.transport === name)!,
+      )
+      expect(transport.subscribers.asked).toBe(5)
+      for (const key of [
+        'deliveries',
+        'bytes',
+        'gaps',
+        'duplicates',
+        'outOfOrder',
+        'lost',
+        'errors',
+        'reconnects',
+        'snapshots',
+        'resets',
+        'connects',
+      ] as const) {
+        expect(transport[key], `${name} ${key}`).toBe(
+          parts.reduce((sum, part) => sum + (part[key] ?? 0), 0),
+        )
+      }
+      expect(transport.deliveries, name).toBeGreaterThan(0)
+      // The merged histograms are the sums of the hosts': in total, and in the merged .hlog.
+      const totals = parts.map((part) => decodeHistogram(part.histograms!.latencyUs))
+      expect(transport.latencyUs).toEqual(percentilesOf(sumOf(totals)))
+      expect(transport.latencyUs.count).toBe(parts.reduce((s, p) => s + p.latencyUs.count, 0))
+      expectSameHistogram(
+        merged.histograms.get(name)!,
+        sumOf(inputs.map((input) => sumIntervals(input.intervals.get(name)!))),
+        `${name} .hlog`,
+      )
+      expect(transport.validity.valid).toBe(parts.every((part) => part.validity.valid))
+      expect(transport.measuredSec).toBeGreaterThanOrEqual(1)
+    }
+
+    const report = tickstorm(['report', out])
+    expect(await report.exit, report.stderr()).toBe(0)
+    expect(report.stdout()).toContain('merged from 2 harness runs:')
+    const compare = tickstorm(['compare', out, out])
+    expect(await compare.exit, compare.stderr()).toBe(0)
+    expect(compare.stdout()).toContain('no regression')
+  }, 90_000)
+
+  test('--segment is refused for an embedded target, and when malformed: exit 2', async () => {
+    const embedded = tickstorm(['run', embeddedFile, '--segment', '1/2'])
+    expect(await embedded.exit).toBe(2)
+    expect(embedded.stderr()).toContain(
+      '--segment 1/2: scenario embedded has an embedded target, so every harness host would start and measure a server of its own',
+    )
+    for (const [segment, why] of [
+      ['0/3', 'i must be from 1 to n (3)'],
+      ['4/3', 'i must be from 1 to n (3)'],
+      ['1/0', 'n must be from 1 to 1000'],
+      ['x', 'not two whole numbers joined by /'],
+    ]) {
+      const run = tickstorm(['run', scenarioFile, '--segment', segment!])
+      expect(await run.exit, segment).toBe(2)
+      expect(run.stderr()).toContain(`--segment must be i/n`)
+      expect(run.stderr()).toContain(`${why}, got "${segment}"`)
+    }
+    const tooMany = tickstorm(['run', scenarioFile, '--segment', '6/6'])
+    expect(await tooMany.exit).toBe(2)
+    expect(tooMany.stderr()).toContain('use at most 5 segments')
+  })
+})
