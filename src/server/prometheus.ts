@@ -1,5 +1,15 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import {
+  type Aggregator,
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+} from 'prom-client'
 import type { ServerStats } from './server-stats.js'
+
+/** One registry's metrics as prom-client JSON (`getMetricsAsJSON`): plain data, posted between threads. */
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
 
 export interface ServerMetrics {
   /** `text/plain; version=0.0.4; charset=utf-8`, the Prometheus text exposition format. */
@@ -8,6 +18,8 @@ export interface ServerMetrics {
   observeFanoutUs(us: number): void
   /** The exposition text of every metric, as of now. */
   render(): Promise<string>
+  /** The same, as JSON, to be added up with other servers' (`aggregateMetrics`). */
+  json(): Promise<MetricsJson>
 }
 
 /**
@@ -35,12 +47,14 @@ export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
     help: string,
     labelNames: readonly L[],
     read: (s: ServerStats) => readonly (readonly [Record<L, string>, number])[],
+    aggregator: Aggregator = 'sum',
   ): void => {
     new Gauge<L>({
       name,
       help,
       labelNames,
       registers,
+      aggregator,
       collect() {
         this.reset()
         for (const [labels, value] of read(current!)) this.set(labels, value)
@@ -52,12 +66,14 @@ export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
     help: string,
     labelNames: readonly L[],
     read: (s: ServerStats) => readonly (readonly [Record<L, string>, number])[],
+    aggregator: Aggregator = 'sum',
   ): void => {
     new Counter<L>({
       name,
       help,
       labelNames,
       registers,
+      aggregator,
       collect() {
         this.reset()
         for (const [labels, value] of read(current!)) this.inc(labels, value)
@@ -137,12 +153,22 @@ export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
       [{ reason: 'forbidden' }, s.auth.forbidden],
     ],
   )
-  counter('tickstorm_feed_events_total', 'Events the feed has sequenced', [], (s) => [
-    [{}, s.feed.events],
-  ])
-  gauge('tickstorm_feed_head_sequence', 'The last sequence (event id) issued', [], (s) => [
-    [{}, s.feed.headSeq],
-  ])
+  // Servers that share one feed (a cluster's workers) each count the same events: added up
+  // across them these would be multiplied, so the feed's metrics aggregate by `max`.
+  counter(
+    'tickstorm_feed_events_total',
+    'Events the feed has sequenced',
+    [],
+    (s) => [[{}, s.feed.events]],
+    'max',
+  )
+  gauge(
+    'tickstorm_feed_head_sequence',
+    'The last sequence (event id) issued',
+    [],
+    (s) => [[{}, s.feed.headSeq]],
+    'max',
+  )
   gauge(
     'tickstorm_pacing_lag_seconds',
     'How late the pacing loop ran its frames: the last frame, the worst so far, the mean',
@@ -152,6 +178,7 @@ export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
       [{ stat: 'max' }, s.feed.maxLagUs / 1e6],
       [{ stat: 'mean' }, s.feed.meanLagUs / 1e6],
     ],
+    'max',
   )
   const fanout = new Histogram({
     name: 'tickstorm_fanout_duration_seconds',
@@ -167,5 +194,17 @@ export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
       current = stats()
       return registry.metrics()
     },
+    json() {
+      current = stats()
+      return registry.getMetricsAsJSON()
+    },
   }
+}
+
+/**
+ * The exposition of several servers' metrics added up (prom-client's `AggregatorRegistry`): counters,
+ * gauges and histogram buckets summed label set by label set, the feed's metrics by their `max`.
+ */
+export function aggregateMetrics(perServer: readonly MetricsJson[]): Promise<string> {
+  return AggregatorRegistry.aggregate([...perServer]).metrics()
 }

@@ -24,6 +24,7 @@ import {
 } from './cors.js'
 import { createFanout } from './fanout.js'
 import { createGroupState, type GroupState } from './group-state.js'
+import type { HealthDocument } from './health.js'
 import {
   parseFlag,
   parseIntParam,
@@ -41,7 +42,7 @@ import {
   type us_listen_socket,
 } from './native-uws.js'
 import { createPollHub } from './poll-hub.js'
-import { createServerMetrics } from './prometheus.js'
+import { createServerMetrics, type MetricsJson } from './prometheus.js'
 import { snapshotEvent } from './replay.js'
 import {
   FEED_OPTION_KEYS,
@@ -71,6 +72,20 @@ export interface FeedSource extends EventLog {
   describe?(): Readonly<Record<string, unknown>>
 }
 
+/**
+ * How a server that shares its port with others (the worker threads of `createCluster`) answers
+ * for all of them: a client's connections may be on any of them, and /healthz and /metrics
+ * describe the whole server. Without hooks every answer is this server's own.
+ */
+export interface ServerHooks {
+  /** Cuts `clientId`'s connections wherever they are; resolves with how many. */
+  dropClient?(clientId: string): Promise<number>
+  /** The whole server's /healthz document. */
+  health?(): Promise<HealthDocument>
+  /** The whole server's /metrics exposition. */
+  metrics?(): Promise<string>
+}
+
 export interface TickstormServer {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string
@@ -84,6 +99,12 @@ export interface TickstormServer {
    * network fault would (fault injection: clients reconnect and resume); returns how many.
    */
   dropStreams(count?: number): number
+  /** Cuts this server's connections of one client (`POST /v1/drop` asks all servers, via hooks). */
+  dropClient(clientId: string): number
+  /** This server's own /healthz document. */
+  health(): HealthDocument
+  /** This server's metrics as prom-client JSON, to be added up with other servers'. */
+  metricsJson(): Promise<MetricsJson>
   /**
    * Graceful shutdown: stop accepting, end every stream with a jittered `retry:` so the reconnect
    * storm is spread out (reference/sse.md §4.4), stop the feed, close every socket.
@@ -121,13 +142,15 @@ const NO_CREDENTIALS: Credentials = Object.freeze({ authorization: '', cookie: '
 export async function createServer(
   partial: Partial<ServerOptions> = {},
   source?: (options: ServerOptions, market: Market) => FeedSource,
+  hooks: ServerHooks = {},
 ): Promise<TickstormServer> {
   const uWS = nativeUws()
   const options = resolveServerOptions(partial)
   // The universe (/v1/symbols, initial quotes) comes from the market's options even when the
   // events come from elsewhere: the market is deterministic, so every copy has the same one.
   const market = createMarket(marketOptionsOf(options))
-  const feed: FeedSource = source?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
+  const feed: FeedSource =
+    source?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
   const symbolIndex = createSymbolIndex(feed.symbols)
   // Null without a configured key: every endpoint stays open, and nothing below awaits.
   const auth = await createAuthenticator(options, symbolIndex)
@@ -235,6 +258,34 @@ export async function createServer(
             : new TickstormError(ERROR_CODES.INTERNAL, 'internal error while checking the token')
         if (coded.code === ERROR_CODES.UNAUTHORIZED) unauthorizedCount++
         sendError(res, coded, cors, challengeOf(coded))
+      },
+    )
+  }
+
+  /**
+   * Answers once `pending` settles (a hook asking the other servers). uWS's AsyncFunction rules:
+   * `onAborted` first (it replaces withGrant's), `res` never touched after an abort, and the answer
+   * corked, as every write made outside a uWS callback must be.
+   */
+  const answerLater = <T>(
+    res: HttpResponse,
+    cors: CorsDecision,
+    pending: Promise<T>,
+    answer: (value: T) => void,
+  ): void => {
+    let aborted = false
+    res.onAborted(() => {
+      aborted = true
+    })
+    pending.then(
+      (value) => {
+        if (!aborted) res.cork(() => guard(res, cors, () => answer(value)))
+      },
+      (error: unknown) => {
+        console.error(error)
+        if (!aborted) {
+          sendError(res, new TickstormError(ERROR_CODES.INTERNAL, 'internal error'), cors)
+        }
       },
     )
   }
@@ -418,9 +469,10 @@ export async function createServer(
         throw new TickstormError(ERROR_CODES.BAD_QUERY, 'client is required: the id the page used')
       }
       withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), () => {
-        // Answer first: the cut may be this very connection's neighbour on the same socket pool.
-        const dropped = clients.cut(clientId)
-        sendJson(res, 200, JSON.stringify({ client: clientId, dropped }), cors)
+        const answer = (dropped: number) =>
+          sendJson(res, 200, JSON.stringify({ client: clientId, dropped }), cors)
+        if (hooks.dropClient === undefined) answer(clients.cut(clientId))
+        else answerLater(res, cors, hooks.dropClient(clientId), answer)
       })
     })
   })
@@ -461,66 +513,53 @@ export async function createServer(
     })
   })
 
+  const healthDocument = (): HealthDocument => {
+    const stats = currentStats()
+    return {
+      status: draining ? 'draining' : 'ok',
+      uptimeMs: stats.uptimeMs,
+      preset: options.preset,
+      seed: options.seed,
+      symbols: feed.symbols.length,
+      headSeq: stats.feed.headSeq,
+      source: feed.describe?.() ?? { kind: 'market' },
+      connections: {
+        sse: stats.sse.connections,
+        poll: stats.poll.parked,
+        ws: stats.ws.connections,
+      },
+      pacing: {
+        frameMs: options.frameMs,
+        lastLagMs: stats.feed.lastLagUs / 1000,
+        maxLagMs: stats.feed.maxLagUs / 1000,
+        meanLagMs: stats.feed.meanLagUs / 1000,
+      },
+      fanout: { lastUs: stats.lastFanoutUs, maxUs: stats.maxFanoutUs, groups: fanout.size },
+      sse: stats.sse,
+      poll: stats.poll,
+      ws: stats.ws,
+    }
+  }
+
   app.get('/healthz', (res, req) => {
     const cors = corsOf(req)
-    const stats = currentStats()
-    sendJson(
-      res,
-      draining ? 503 : 200,
-      JSON.stringify({
-        status: draining ? 'draining' : 'ok',
-        uptimeMs: stats.uptimeMs,
-        preset: options.preset,
-        seed: options.seed,
-        symbols: feed.symbols.length,
-        headSeq: stats.feed.headSeq,
-        source: feed.describe?.() ?? { kind: 'market' },
-        connections: {
-          sse: stats.sse.connections,
-          poll: stats.poll.parked,
-          ws: stats.ws.connections,
-        },
-        pacing: {
-          frameMs: options.frameMs,
-          lastLagMs: stats.feed.lastLagUs / 1000,
-          maxLagMs: stats.feed.maxLagUs / 1000,
-          meanLagMs: stats.feed.meanLagUs / 1000,
-        },
-        fanout: { lastUs: stats.lastFanoutUs, maxUs: stats.maxFanoutUs, groups: fanout.size },
-        sse: stats.sse,
-        poll: stats.poll,
-        ws: stats.ws,
-      }),
-      cors,
-    )
+    const answer = (health: HealthDocument) =>
+      sendJson(res, health.status === 'ok' ? 200 : 503, JSON.stringify(health), cors)
+    if (hooks.health === undefined) answer(healthDocument())
+    else answerLater(res, cors, hooks.health(), answer)
   })
 
   // Prometheus scrape. Open like /healthz (operational data, no market data): restrict it on the
   // network if needed. prom-client renders asynchronously, hence the AsyncFunction pattern.
   app.get('/metrics', (res, req) => {
     const cors = corsOf(req)
-    let aborted = false
-    res.onAborted(() => {
-      aborted = true
+    answerLater(res, cors, hooks.metrics?.() ?? metrics.render(), (text) => {
+      res.writeStatus('200 OK')
+      writeCorsHeaders(res, cors)
+      res.writeHeader('Content-Type', metrics.contentType)
+      res.writeHeader('Cache-Control', 'no-store')
+      res.end(text)
     })
-    metrics.render().then(
-      (text) => {
-        if (aborted) return
-        res.cork(() => {
-          res.writeStatus('200 OK')
-          writeCorsHeaders(res, cors)
-          res.writeHeader('Content-Type', metrics.contentType)
-          res.writeHeader('Cache-Control', 'no-store')
-          res.end(text)
-        })
-      },
-      (error: unknown) => {
-        console.error(error)
-        if (!aborted) {
-          sendError(res, new TickstormError(ERROR_CODES.INTERNAL, 'internal error'), cors)
-        }
-      },
-    )
   })
 
   app.get('/*', (res, req) => {
@@ -646,6 +685,9 @@ export async function createServer(
     stats: currentStats,
     dropStreams: (count = Number.POSITIVE_INFINITY) =>
       hub.dropStreams(count) + polls.dropParked(count) + sockets.dropSockets(count),
+    dropClient: (clientId) => clients.cut(clientId),
+    health: healthDocument,
+    metricsJson: () => metrics.json(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         draining = true
