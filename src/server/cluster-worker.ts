@@ -1,0 +1,140 @@
+// One worker thread of a cluster (see cluster.ts): a complete server on the shared port, its events
+// copied from the main thread's feed frame by frame. Runs from compiled output, like pool-worker.js.
+import { parentPort, workerData } from 'node:worker_threads'
+import {
+  type Answers,
+  type ClusterAsk,
+  decodeFrame,
+  type FromWorker,
+  serializeError,
+  type ToWorker,
+  type WorkerCall,
+  type WorkerSetup,
+} from './cluster-messages.js'
+import { createFrameReplica, type FrameReplica } from './frame-replica.js'
+import type { HealthDocument } from './health.js'
+import { createServer, type TickstormServer } from './server.js'
+
+const port = parentPort
+if (port === null) throw new Error('cluster-worker.js runs in a worker thread')
+const setup = workerData as WorkerSetup
+const post = (message: FromWorker) => port.postMessage(message)
+
+/**
+ * Made by createServer's source factory, synchronously, before the server first awaits: so before
+ * this thread can take any message, and no frame comes before it.
+ */
+let replica: FrameReplica | undefined
+let server: TickstormServer | undefined
+let closing: Promise<void> | undefined
+const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
+let nextAskId = 1
+
+/** Asks the main thread about the whole cluster; it answers once every worker has. */
+const ask = <T>(question: ClusterAsk): Promise<T> => {
+  const id = nextAskId++
+  return new Promise<T>((resolve, reject) => {
+    waiting.set(id, { resolve: (value) => resolve(value as T), reject })
+    post({ type: 'ask', id, ask: question })
+  })
+}
+
+const answer = async (call: WorkerCall): Promise<Answers[WorkerCall['op']]> => {
+  if (call.op === 'close') {
+    await close()
+    return null
+  }
+  // Another worker may be asked about the cluster while this one still starts.
+  const started = await listening
+  switch (call.op) {
+    case 'drop':
+      return started.dropClient(call.clientId)
+    case 'health':
+      return started.health()
+    case 'metrics':
+      return started.metricsJson()
+  }
+}
+
+/** Drains like the single server, then lets the thread end: uWS closed, timers and port released. */
+const close = (): Promise<void> => {
+  closing ??= (async () => {
+    clearInterval(statsTimer)
+    await listening.then(
+      (started) => started.close(),
+      () => undefined,
+    )
+    Atomics.store(setup.closed, setup.worker - 1, 1)
+    Atomics.notify(setup.closed, setup.worker - 1)
+  })()
+  return closing
+}
+
+port.on('message', (message: ToWorker) => {
+  if (typeof message === 'string') {
+    replica!.append(decodeFrame(message))
+    return
+  }
+  if (message.type === 'answer') {
+    const pending = waiting.get(message.id)
+    waiting.delete(message.id)
+    if ('error' in message) pending?.reject(new Error(message.error))
+    else pending?.resolve(message.value)
+    return
+  }
+  const { id, call } = message
+  answer(call).then(
+    (value) => {
+      post({ type: 'reply', id, value })
+      if (call.op === 'close') port.close()
+    },
+    (error: unknown) => crash(error),
+  )
+})
+
+// The stats the cluster's synchronous `stats()` reads, once a second like every other counter.
+const statsTimer = setInterval(() => {
+  if (server !== undefined) post({ type: 'stats', stats: server.stats() })
+}, setup.statsIntervalMs)
+
+/**
+ * An error nothing caught. The thread must close its uWS app before it ends: a worker thread that
+ * ends with a listening uWS socket aborts the whole process (libuv: "uv_loop_close() while having
+ * open handles"). So: tell the cluster, drain (clients get their jittered retry:), then exit(1).
+ */
+const crash = (error: unknown): void => {
+  post({ type: 'failed', error: serializeError(error), listening: server !== undefined })
+  close().then(
+    () => process.exit(1),
+    () => process.exit(1),
+  )
+}
+process.on('uncaughtException', crash)
+process.on('unhandledRejection', crash)
+
+const listening = createServer(
+  setup.options,
+  (_options, market) => {
+    replica = createFrameReplica(market, setup.options, setup.join, () => ({
+      kind: 'cluster',
+      worker: setup.worker,
+    }))
+    return replica
+  },
+  {
+    dropClient: (clientId) => ask<number>({ op: 'drop', clientId }),
+    health: () => ask<HealthDocument>({ op: 'health' }),
+    metrics: () => ask<string>({ op: 'metrics' }),
+  },
+)
+listening.then(
+  (started) => {
+    server = started
+    post({ type: 'listening', port: started.port, stats: started.stats() })
+  },
+  (error: unknown) => {
+    // Nothing listens, so no uWS socket holds the thread's loop: exiting now is safe.
+    post({ type: 'failed', error: serializeError(error), listening: false })
+    process.exit(1)
+  },
+)

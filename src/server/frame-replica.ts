@@ -1,0 +1,75 @@
+import { nowUs } from '../clock.js'
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import { createEventLog, type EventLogOptions, type TickFrame } from '../feed/event-log.js'
+import { createLatestValues, type SymbolState } from '../feed/latest-values.js'
+import type { Market } from '../market/types.js'
+import type { FeedSource } from './server.js'
+
+/**
+ * Where a copy joins the stream: after `headSeq`, with every symbol's latest state as the original
+ * had it then. A copy made before the first event (a cluster starting) joins after 0 with no states:
+ * its market's initial quotes are the original's, the market being deterministic.
+ */
+export interface ReplicaJoin {
+  readonly headSeq: number
+  readonly states?: readonly SymbolState[]
+}
+
+/** A server's FeedSource fed with another log's TickFrames, in order, by whoever holds it. */
+export interface FrameReplica extends FeedSource {
+  /** Encodes, stores and publishes one frame; it must continue the head (`firstSeq = head + 1`). */
+  append(frame: TickFrame): void
+}
+
+/**
+ * A copy of the event log, fed frame by frame from elsewhere (a cluster's main thread; the same
+ * shape would serve any source of TickFrames). Each copy encodes every frame with the same
+ * functions as the original, so ids, replay and snapshots are the same, byte for byte, in every
+ * copy. Its pacing lag is the frame's lateness as this copy sees it: the generator's own, plus the
+ * hop to here and any wait for this thread's event loop.
+ */
+export function createFrameReplica(
+  market: Market,
+  options: EventLogOptions,
+  join: ReplicaJoin,
+  describe: () => Readonly<Record<string, unknown>>,
+): FrameReplica {
+  const latest = createLatestValues(market)
+  for (const state of join.states ?? []) latest.restore(state)
+  const symbols = market.instruments.map((instrument) => instrument.symbol)
+  const writer = createEventLog(symbols, latest, options)
+  const { log } = writer
+  if (join.headSeq > 0) writer.restartAfter(join.headSeq)
+  let stopped = false
+
+  return {
+    history: log.history,
+    symbols,
+    get headSeq() {
+      return log.headSeq
+    },
+    onFrame: log.onFrame,
+    state: log.state,
+    stats: log.stats,
+    describe,
+    // Frames are taken from the start (those that come before the server listens are stored, for
+    // replay and snapshots), so start only matters after a stop, which is final.
+    start() {},
+    stop() {
+      stopped = true
+    },
+    append(frame) {
+      if (stopped) return
+      // One ordered channel carries every frame, so a gap is a bug: copies that went on past it
+      // would disagree on ids. Thrown, it takes the worker down and the cluster says so.
+      if (frame.firstSeq !== log.headSeq + 1) {
+        throw new TickstormError(
+          ERROR_CODES.INTERNAL,
+          `frame starting at ${frame.firstSeq} does not follow the head ${log.headSeq}`,
+        )
+      }
+      const lagUs = Math.max(frame.lagUs, nowUs() - frame.deadlineUs)
+      writer.append(lagUs === frame.lagUs ? frame : { ...frame, lagUs })
+    },
+  }
+}
