@@ -17,8 +17,8 @@ import { renderReportHtml } from '../report/html.js'
 import { mergeResultDirs } from '../report/merge.js'
 import { readResultDir } from '../report/read-result.js'
 import { INVALID_RESULT } from '../report/result-schema.js'
+import { createServerOrCluster } from '../server/cluster.js'
 import { createEdgeServer } from '../server/edge-server.js'
-import { createServer } from '../server/server.js'
 import {
   DEFAULT_SERVER_OPTIONS,
   FEED_OPTION_KEYS,
@@ -27,6 +27,7 @@ import {
   resolveServerOptions,
   type ServerOptions,
 } from '../server/server-options.js'
+import { takeWorkersFlag } from './workers-flag.js'
 
 /**
  * Exit codes, documented in the README (k6-style, so CI can gate on a run): 0 ok, 1 crash,
@@ -133,6 +134,9 @@ Options:
                          require tokens signed for this public key: RS256 (RSA) or ES256 (P-256)
   --cors-origin <origin> allow pages from this origin (repeatable, or a comma list), with
                          credentials; others are refused on /v1/* (default *: any, no credentials)
+  --workers <n>          serve from n worker threads on the one port, 1..64 (default 1: one
+                         thread); one market feeds them all, so ids, replay and snapshots are
+                         the same on every worker; --max-connections is split between them
   --redis <url>          run as an edge: take the events from the Redis Stream that
                          \`tickstorm feed --redis <url>\` writes, instead of a market of its own (the
                          market flags are then the generator's); clients may move between edges
@@ -274,7 +278,8 @@ function parseServerFlags(
   }
 }
 
-async function serve(args: readonly string[]): Promise<number> {
+async function serve(argv: readonly string[]): Promise<number> {
+  const { workers, args } = takeWorkersFlag(argv)
   const { partial, help, redis, prefix } = parseServerFlags(
     args,
     Object.keys(SERVE_FLAGS) as (keyof typeof SERVE_FLAGS)[],
@@ -299,7 +304,7 @@ async function serve(args: readonly string[]): Promise<number> {
 
   const server =
     redis === undefined
-      ? await createServer(partial as Partial<ServerOptions>)
+      ? await createServerOrCluster(partial as Partial<ServerOptions>, workers)
       : await createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
   const { options } = server
   const origin =
@@ -328,6 +333,13 @@ async function serve(args: readonly string[]): Promise<number> {
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
+    // A worker thread died: the cluster has drained the others; say so and exit 1.
+    if ('onFailure' in server) {
+      server.onFailure((error) => {
+        process.stderr.write(`tickstorm: ${error.message} [${error.code}]\n`)
+        resolve(EXIT.CRASH)
+      })
+    }
   })
 }
 
