@@ -1,6 +1,7 @@
 // One worker thread of a cluster (see cluster.ts): a complete server on the shared port, its events
 // copied from the main thread's feed frame by frame. Runs from compiled output, like pool-worker.js.
 import { parentPort, workerData } from 'node:worker_threads'
+import type { TickFrame } from '../feed/event-log.js'
 import {
   type Answers,
   type ClusterAsk,
@@ -11,7 +12,7 @@ import {
   type WorkerCall,
   type WorkerSetup,
 } from './cluster-messages.js'
-import { createFrameReplica, type FrameReplica } from './frame-replica.js'
+import { createFrameReplica, type FrameReplica, mergeTickFrames } from './frame-replica.js'
 import type { HealthDocument } from './health.js'
 import { createServer, type TickstormServer } from './server.js'
 
@@ -25,6 +26,12 @@ const post = (message: FromWorker) => port.postMessage(message)
  * this thread can take any message, and no frame comes before it.
  */
 let replica: FrameReplica | undefined
+let pending: TickFrame[] = []
+const appendPending = (): void => {
+  const frames = pending
+  pending = []
+  replica!.append(mergeTickFrames(frames))
+}
 let server: TickstormServer | undefined
 let closing: Promise<void> | undefined
 const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
@@ -72,7 +79,9 @@ const close = (): Promise<void> => {
 
 port.on('message', (message: ToWorker) => {
   if (typeof message === 'string') {
-    replica!.append(decodeFrame(message))
+    // Frames that arrive together (this thread was busy) are taken as one, after the batch.
+    pending.push(decodeFrame(message))
+    if (pending.length === 1) setImmediate(appendPending)
     return
   }
   if (message.type === 'answer') {

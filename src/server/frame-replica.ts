@@ -73,3 +73,36 @@ export function createFrameReplica(
     },
   }
 }
+
+/**
+ * Frames that queued up while a copy was busy, as one: the copy then fans them out in one pass,
+ * one write per connection, as the single server's pacer runs one catch-up frame after a stall.
+ * Handled one by one they would cost one write per connection each, and a copy that fell behind
+ * would fall further behind. The frames must be consecutive.
+ */
+export function mergeTickFrames(frames: readonly TickFrame[]): TickFrame {
+  const first = frames[0]
+  if (first === undefined) throw new Error('mergeTickFrames needs at least one frame')
+  if (frames.length === 1) return first
+  const ticks: TickFrame['ticks'][number][] = []
+  const scheduledUs: number[] = []
+  let lagUs = 0
+  for (const frame of frames) {
+    if (frame.firstSeq !== first.firstSeq + ticks.length) {
+      throw new TickstormError(
+        ERROR_CODES.INTERNAL,
+        `frame starting at ${frame.firstSeq} does not follow ${first.firstSeq + ticks.length - 1}`,
+      )
+    }
+    ticks.push(...frame.ticks)
+    scheduledUs.push(...frame.scheduledUs)
+    lagUs = Math.max(lagUs, frame.lagUs)
+  }
+  return {
+    firstSeq: first.firstSeq,
+    ticks,
+    scheduledUs,
+    deadlineUs: frames[frames.length - 1]!.deadlineUs,
+    lagUs,
+  }
+}
