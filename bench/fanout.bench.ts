@@ -18,21 +18,19 @@
  * machine, Node version and commit.
  */
 
-import { execSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
 import { startEmbeddedServer } from '../src/harness/embedded-target.js'
-import { createProcessSampler } from '../src/harness/metrics.js'
 import {
   type BaselineName,
+  type HttpMeasurement,
+  measureHttp,
   measureStream,
   type Row,
   SERVER_BIN,
   type StreamRun,
   startBaseline,
 } from './fanout/measure.js'
+import { benchHeader, COLUMNS, failedRow, fmt, kilo, line, saveResult } from './fanout/report.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -40,57 +38,10 @@ const workloads = args.filter((arg) => !arg.startsWith('--'))
 const selected = workloads.length > 0 ? workloads : ['broadcast', 'idle', 'http', 'ticker']
 const RESULTS = fileURLToPath(new URL('../../results/bench-fanout/', import.meta.url))
 
-const commit = (() => {
-  try {
-    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim()
-    const dirty = execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim()
-    return dirty === '' ? head : `${head}+dirty-src`
-  } catch {
-    return 'unknown'
-  }
-})()
-const header = `# node dist/bench/fanout.bench.js ${args.join(' ')}
-# commit ${commit}, Node ${process.version}, ${cpus().length} cores, ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 16)}Z`
-
-const fmt = (value: number | null, digits = 1) => (value === null ? '—' : value.toFixed(digits))
-const kilo = (value: number) =>
-  value >= 1e6
-    ? `${(value / 1e6).toFixed(2)}M`
-    : value >= 1e3
-      ? `${(value / 1e3).toFixed(1)}k`
-      : `${Math.round(value)}`
-
-const COLUMNS =
-  'server     transport  subs   rate  ev/s/sub  deliv/s   p50 ms   p99 ms  p99.9 ms   max ms  lost  srvCPU%  srvCPU s/M  B/conn   B/ev  hns µs/ev  valid'
-function line(row: Row): string {
-  return [
-    row.server.padEnd(10),
-    row.transport.padEnd(9),
-    kilo(row.subscribers).padStart(5),
-    (row.ratePerSec === null ? '—' : String(row.ratePerSec)).padStart(6),
-    fmt(row.eventsPerSecPerSubscriber).padStart(9),
-    kilo(row.deliveriesPerSec).padStart(8),
-    fmt(row.p50Ms).padStart(8),
-    fmt(row.p99Ms).padStart(8),
-    fmt(row.p999Ms).padStart(9),
-    fmt(row.maxMs).padStart(8),
-    String(row.lost).padStart(5),
-    fmt(row.serverCpuPercent, 0).padStart(8),
-    fmt(row.serverCpuSecPerMillion, 2).padStart(11),
-    (row.serverBytesPerConnection === null ? '—' : kilo(row.serverBytesPerConnection)).padStart(7),
-    fmt(row.bytesPerEvent, 0).padStart(6),
-    fmt(row.harnessCpuUsPerEvent, 2).padStart(10),
-    `${row.valid ? 'yes' : 'NO'}${row.errors > 0 ? ` (${row.errors} errors)` : ''}${row.valid ? '' : ` ${row.invalidReasons.join('; ')}`}`.padStart(
-      6,
-    ),
-  ].join(' ')
-}
+const header = benchHeader(`node dist/bench/fanout.bench.js ${args.join(' ')}`)
 
 function save(workload: string, lines: readonly string[], data: unknown): void {
-  mkdirSync(RESULTS, { recursive: true })
-  const text = `${header}\n${lines.join('\n')}\n`
-  writeFileSync(`${RESULTS}${workload}.txt`, text)
-  writeFileSync(`${RESULTS}${workload}.json`, `${JSON.stringify({ header, data }, null, 1)}\n`)
+  saveResult(`${RESULTS}${workload}`, header, lines, data)
 }
 
 const rampFor = (subscribers: number) => Math.min(2000, subscribers)
@@ -114,37 +65,6 @@ async function streamRow(
     return failedRow(base, server, (error as Error).message)
   } finally {
     await baseline.stop()
-  }
-}
-
-function failedRow(base: Omit<StreamRun, 'target'>, server: string, reason: string): Row {
-  return {
-    workload: base.workload,
-    server,
-    transport: base.transport,
-    subscribers: base.subscribers,
-    connected: 0,
-    ratePerSec: base.ratePerSec,
-    measuredSec: 0,
-    eventsPerSecPerSubscriber: 0,
-    deliveriesPerSec: 0,
-    p50Ms: 0,
-    p99Ms: 0,
-    p999Ms: 0,
-    maxMs: 0,
-    lost: 0,
-    lossRatio: 0,
-    errors: 0,
-    serverCpuPercent: 0,
-    serverCpuSecPerMillion: null,
-    serverRssMiB: 0,
-    serverBytesPerConnection: null,
-    bytesPerEvent: null,
-    harnessCpuUsPerEvent: null,
-    connectP99Ms: 0,
-    allConnectedSec: null,
-    valid: false,
-    invalidReasons: [reason],
   }
 }
 
@@ -246,17 +166,10 @@ async function idle(): Promise<void> {
   save('idle', lines, rows)
 }
 
-interface HttpRow {
-  server: string
-  path: string
-  connections: number
-  requestsPerSec: number
-  p50Ms: number
-  p99Ms: number
-  errors: number
-  non2xx: number
-  serverCpuPercent: number
-  serverCpuUsPerRequest: number
+interface HttpRow extends HttpMeasurement {
+  readonly server: string
+  readonly path: string
+  readonly connections: number
 }
 
 async function http(): Promise<void> {
@@ -292,27 +205,13 @@ async function http(): Promise<void> {
         '/v1/poll': `/v1/poll?symbols=${symbol}&cursor=${first.cursor}&timeoutMs=0`,
       }
       for (const [name, path] of Object.entries(paths)) {
-        const options = { url: `${target.url}${path}`, connections }
-        await autocannon({ ...options, duration: 2 })
-        const sampler = createProcessSampler(target.pid)
-        sampler.start(1000)
-        const result = await autocannon({ ...options, duration: durationSec })
-        sampler.stop()
-        const cpu = sampler.summary()
-        const row: HttpRow = {
-          server,
-          path: name,
+        const measured = await measureHttp(
+          `${target.url}${path}`,
+          target.pid,
           connections,
-          requestsPerSec: Math.round(result.requests.average),
-          p50Ms: result.latency.p50,
-          p99Ms: result.latency.p99,
-          errors: result.errors,
-          non2xx: result.non2xx,
-          serverCpuPercent: Number(cpu.cpuPercentAvg.toFixed(1)),
-          serverCpuUsPerRequest: Number(
-            (cpu.cpuUs / Math.max(1, result.requests.total)).toFixed(2),
-          ),
-        }
+          durationSec,
+        )
+        const row: HttpRow = { server, path: name, connections, ...measured }
         rows.push(row)
         lines.push(
           `${server.padEnd(10)} ${name.padEnd(14)} ${String(connections).padStart(6)} ${kilo(row.requestsPerSec).padStart(9)} ${fmt(row.p50Ms).padStart(8)} ${fmt(row.p99Ms).padStart(8)} ${String(row.non2xx + row.errors).padStart(8)} ${fmt(row.serverCpuPercent, 0).padStart(8)} ${fmt(row.serverCpuUsPerRequest, 2).padStart(14)}`,

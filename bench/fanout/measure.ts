@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
 import { createProcessSampler, type ProcessSampler } from '../../src/harness/metrics.js'
 import { runScenario } from '../../src/harness/runner.js'
 import { parseScenario } from '../../src/harness/scenario.js'
@@ -218,4 +219,42 @@ thresholds: { p99Ms: 50, maxLossRatio: 0 }
 function readRss(pid: number): number {
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return match === null ? 0 : Number(match[1]) * 1024
+}
+
+/** One request/response workload (autocannon) against a server process, as a table needs it. */
+export interface HttpMeasurement {
+  readonly requestsPerSec: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly errors: number
+  readonly non2xx: number
+  readonly serverCpuPercent: number
+  readonly serverCpuUsPerRequest: number
+}
+
+/**
+ * `connections` keep-alive connections send requests to `url` as fast as answers come: 2 s of
+ * warm-up, then `durationSec` measured, the server's CPU (pid, every thread) read from /proc.
+ */
+export async function measureHttp(
+  url: string,
+  pid: number,
+  connections: number,
+  durationSec: number,
+): Promise<HttpMeasurement> {
+  await autocannon({ url, connections, duration: 2 })
+  const sampler = createProcessSampler(pid)
+  sampler.start(1000)
+  const result = await autocannon({ url, connections, duration: durationSec })
+  sampler.stop()
+  const cpu = sampler.summary()
+  return {
+    requestsPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    serverCpuPercent: Number(cpu.cpuPercentAvg.toFixed(1)),
+    serverCpuUsPerRequest: Number((cpu.cpuUs / Math.max(1, result.requests.total)).toFixed(2)),
+  }
 }

@@ -12,6 +12,8 @@ export interface EmbeddedServerOptions {
   readonly symbols?: number | undefined
   readonly ratePerSec?: number | undefined
   readonly retryMs?: number
+  /** `serve --workers`: worker threads on the one port (default 1, the plain server). */
+  readonly workers?: number
 }
 
 export interface EmbeddedServer {
@@ -111,6 +113,7 @@ async function spawnServer(options: EmbeddedServerOptions, port: number): Promis
   if (options.symbols !== undefined) args.push('--symbols', String(options.symbols))
   if (options.ratePerSec !== undefined) args.push('--rate', String(options.ratePerSec))
   if (options.retryMs !== undefined) args.push('--retry-ms', String(options.retryMs))
+  if (options.workers !== undefined) args.push('--workers', String(options.workers))
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const url = await new Promise<string>((resolve, reject) => {
