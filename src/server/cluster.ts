@@ -249,6 +249,8 @@ export async function createCluster(
       },
     )
     const error = failure
+    // Still starting (this worker listened, another has not yet): createCluster rejects with it.
+    failStartup(error)
     void close().then(() => {
       for (const listener of failureListeners) listener(error)
     })
