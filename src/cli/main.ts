@@ -18,7 +18,7 @@ import { mergeResultDirs } from '../report/merge.js'
 import { readResultDir } from '../report/read-result.js'
 import { INVALID_RESULT } from '../report/result-schema.js'
 import { createServerOrCluster } from '../server/cluster.js'
-import { createEdgeServer } from '../server/edge-server.js'
+import { createEdgeCluster, createEdgeServer } from '../server/edge-server.js'
 import {
   DEFAULT_SERVER_OPTIONS,
   FEED_OPTION_KEYS,
@@ -305,7 +305,12 @@ async function serve(argv: readonly string[]): Promise<number> {
   const server =
     redis === undefined
       ? await createServerOrCluster(partial as Partial<ServerOptions>, workers)
-      : await createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
+      : workers === 1
+        ? await createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
+        : await createEdgeCluster(partial as Partial<ServerOptions>, workers, {
+            url: redis,
+            prefix,
+          })
   const { options } = server
   const origin =
     redis === undefined

@@ -4,7 +4,7 @@ import { ERROR_CODES, TickstormError } from '../errors.js'
  * `serve --workers <n>` (or `--workers=<n>`), taken out of the arguments before the server's own
  * flags are parsed: it chooses how the server runs (one process, or n worker threads on one port),
  * not what it serves. Absent: 1. The value is checked with the other options (`workers` must be
- * from 1 to 64); only a missing value or `--redis` alongside is refused here.
+ * from 1 to 64); only a missing value is refused here.
  */
 export function takeWorkersFlag(argv: readonly string[]): { workers: number; args: string[] } {
   const args: string[] = []
@@ -20,12 +20,6 @@ export function takeWorkersFlag(argv: readonly string[]): { workers: number; arg
       continue
     }
     args.push(arg)
-  }
-  if (workers !== 1 && args.some((arg) => arg === '--redis' || arg.startsWith('--redis='))) {
-    throw new TickstormError(
-      ERROR_CODES.USAGE,
-      '--workers with --redis is not supported yet: run one edge process per core instead',
-    )
   }
   return { workers, args }
 }

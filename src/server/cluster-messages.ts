@@ -21,6 +21,11 @@ export interface WorkerSetup {
   readonly closed: Int32Array
   /** How often a worker sends its stats unasked, for the cluster's synchronous `stats()`. */
   readonly statsIntervalMs: number
+  /**
+   * Set for edges (`serve --redis --workers N`): the worker reads the generator's Redis Stream
+   * itself, as one more edge, instead of taking frames from the main thread.
+   */
+  readonly redis?: { readonly url: string; readonly prefix: string }
 }
 
 /**

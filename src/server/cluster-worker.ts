@@ -1,6 +1,6 @@
 // One worker thread of a cluster (see cluster.ts): a complete server on the shared port, its events
 // copied from the main thread's feed frame by frame. Runs from compiled output, like pool-worker.js.
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import type { TickFrame } from '../feed/event-log.js'
 import {
   type Answers,
@@ -12,6 +12,7 @@ import {
   type WorkerCall,
   type WorkerSetup,
 } from './cluster-messages.js'
+import { createEdgeServer } from './edge-server.js'
 import { createFrameReplica, type FrameReplica, mergeTickFrames } from './frame-replica.js'
 import type { HealthDocument } from './health.js'
 import { createServer, type TickstormServer } from './server.js'
@@ -20,6 +21,9 @@ const port = parentPort
 if (port === null) throw new Error('cluster-worker.js runs in a worker thread')
 const setup = workerData as WorkerSetup
 const post = (message: FromWorker) => port.postMessage(message)
+const edgeLog = (line: string): void => {
+  process.stderr.write(`tickstorm edge (worker ${setup.worker}): ${line}\n`)
+}
 
 /**
  * Made by createServer's source factory, synchronously, before the server first awaits: so before
@@ -28,9 +32,29 @@ const post = (message: FromWorker) => port.postMessage(message)
 let replica: FrameReplica | undefined
 let pending: TickFrame[] = []
 const appendPending = (): void => {
+  if (pending.length === 0) return // taken already by a catch-up
   const frames = pending
   pending = []
   replica!.append(mergeTickFrames(frames))
+}
+
+/**
+ * A client resumes here from an id this worker has not reached yet (another worker, a frame
+ * ahead, served it): the frames up to it are already in this thread's queue, since the main
+ * thread posts each frame to every worker at once, so they are taken now, synchronously, in
+ * order. Other messages found on the way keep their turn right after this callback. (The one
+ * window left: the main thread preempted between posting a frame to two workers, and a client
+ * round trip fitting into it; such a resume gets a reset snapshot, as an unknown id does.)
+ */
+const catchUpTo = (seq: number): void => {
+  appendPending()
+  while (replica!.headSeq < seq) {
+    const received = receiveMessageOnPort(port)
+    if (received === undefined) return
+    const message = received.message as ToWorker
+    if (typeof message === 'string') replica!.append(decodeFrame(message))
+    else setImmediate(() => onMessage(message))
+  }
 }
 let server: TickstormServer | undefined
 let closing: Promise<void> | undefined
@@ -77,7 +101,7 @@ const close = (): Promise<void> => {
   return closing
 }
 
-port.on('message', (message: ToWorker) => {
+const onMessage = (message: ToWorker): void => {
   if (typeof message === 'string') {
     // Frames that arrive together (this thread was busy) are taken as one, after the batch.
     pending.push(decodeFrame(message))
@@ -99,7 +123,8 @@ port.on('message', (message: ToWorker) => {
     },
     (error: unknown) => crash(error),
   )
-})
+}
+port.on('message', onMessage)
 
 // The stats the cluster's synchronous `stats()` reads, once a second like every other counter.
 const statsTimer = setInterval(() => {
@@ -121,21 +146,28 @@ const crash = (error: unknown): void => {
 process.on('uncaughtException', crash)
 process.on('unhandledRejection', crash)
 
-const listening = createServer(
-  setup.options,
-  (_options, market) => {
-    replica = createFrameReplica(market, setup.options, setup.join, () => ({
-      kind: 'cluster',
-      worker: setup.worker,
-    }))
-    return replica
-  },
-  {
-    dropClient: (clientId) => ask<number>({ op: 'drop', clientId }),
-    health: () => ask<HealthDocument>({ op: 'health' }),
-    metrics: () => ask<string>({ op: 'metrics' }),
-  },
-)
+const hooks = {
+  dropClient: (clientId: string) => ask<number>({ op: 'drop', clientId }),
+  health: () => ask<HealthDocument>({ op: 'health' }),
+  metrics: () => ask<string>({ op: 'metrics' }),
+}
+const listening: Promise<TickstormServer> =
+  setup.redis === undefined
+    ? createServer(
+        setup.options,
+        (_options, market) => {
+          replica = createFrameReplica(
+            market,
+            setup.options,
+            setup.join,
+            () => ({ kind: 'cluster', worker: setup.worker }),
+            catchUpTo,
+          )
+          return replica
+        },
+        hooks,
+      )
+    : createEdgeServer(setup.options, { ...setup.redis, log: edgeLog }, hooks)
 listening.then(
   (started) => {
     server = started

@@ -56,6 +56,8 @@ export interface ClusterDeps {
   readonly source?: (options: ServerOptions, market: Market) => TickFrameSource
   /** How often each worker reports its counters for `stats()` (default 1000 ms). */
   readonly statsIntervalMs?: number
+  /** Every worker is an edge of this Redis Stream (then `source` only reports the head). */
+  readonly redis?: { readonly url: string; readonly prefix: string }
 }
 
 export interface ClusterStats extends ServerStats {
@@ -288,6 +290,7 @@ export async function createCluster(
       join,
       closed: closedFlags,
       statsIntervalMs,
+      ...(deps.redis === undefined ? {} : { redis: deps.redis }),
     }
     const handle = new Worker(workerUrl, { workerData: setup })
     const thread: Thread = {

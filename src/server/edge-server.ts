@@ -1,6 +1,7 @@
 import { openRedisEdge, type RedisEdge } from '../feed/redis-edge.js'
-import type { LinkLog } from '../feed/redis-stream.js'
-import { createServer, type TickstormServer } from './server.js'
+import { DEFAULT_REDIS_PREFIX, type LinkLog } from '../feed/redis-stream.js'
+import { type ClusterDeps, createCluster, type TickstormCluster } from './cluster.js'
+import { createServer, type ServerHooks, type TickstormServer } from './server.js'
 import { resolveServerOptions, type ServerOptions } from './server-options.js'
 
 export interface EdgeServer extends TickstormServer {
@@ -23,22 +24,13 @@ export interface EdgeLink {
 export async function createEdgeServer(
   partial: Partial<ServerOptions>,
   link: EdgeLink,
+  hooks?: ServerHooks,
 ): Promise<EdgeServer> {
   const { historyEvents, historyBytes } = resolveServerOptions(partial)
   const edge = await openRedisEdge({ ...link, historyEvents, historyBytes })
-  const { market } = edge
   let server: TickstormServer
   try {
-    server = await createServer(
-      {
-        ...partial,
-        seed: market.seed,
-        preset: market.preset,
-        symbols: market.symbols,
-        ratePerSec: market.ratePerSec,
-      },
-      () => edge,
-    )
+    server = await createServer(withMarketOf(edge, partial), () => edge, hooks)
   } catch (error) {
     await edge.close()
     throw error
@@ -56,4 +48,63 @@ export async function createEdgeServer(
       return closing
     },
   }
+}
+
+/** The generator's market options (from Redis) over the edge's own. */
+function withMarketOf(edge: RedisEdge, partial: Partial<ServerOptions>): Partial<ServerOptions> {
+  const { market } = edge
+  return {
+    ...partial,
+    seed: market.seed,
+    preset: market.preset,
+    symbols: market.symbols,
+    ratePerSec: market.ratePerSec,
+  }
+}
+
+/**
+ * `serve --redis <url> --workers N`: N edges in worker threads on one port, each reading the
+ * stream itself (so each loads the window and follows it as a lone edge would; ids and bytes are
+ * the same by construction). The main thread follows the stream too, with a one-event ring, only
+ * to report the head and the link in /healthz.
+ */
+export async function createEdgeCluster(
+  partial: Partial<ServerOptions>,
+  workers: number,
+  link: EdgeLink,
+  deps: Pick<ClusterDeps, 'workerUrl' | 'statsIntervalMs'> = {},
+): Promise<TickstormCluster> {
+  const prefix = link.prefix ?? DEFAULT_REDIS_PREFIX
+  const edge = await openRedisEdge({ ...link, historyEvents: 1, historyBytes: 1024 })
+  let cluster: TickstormCluster
+  try {
+    cluster = await createCluster(withMarketOf(edge, partial), workers, {
+      ...deps,
+      source: () => ({
+        symbols: edge.symbols,
+        get headSeq() {
+          return edge.headSeq
+        },
+        state: edge.state,
+        stats: edge.stats,
+        // The workers read Redis themselves: nothing is forwarded.
+        onTickFrame: () => () => undefined,
+        start: edge.start,
+        stop: edge.stop,
+        describe: edge.describe,
+      }),
+      redis: { url: link.url, prefix },
+    })
+  } catch (error) {
+    await edge.close()
+    throw error
+  }
+  const close = cluster.close
+  let closing: Promise<void> | undefined
+  return Object.assign(cluster, {
+    close() {
+      closing ??= close.call(cluster).then(() => edge.close())
+      return closing
+    },
+  })
 }

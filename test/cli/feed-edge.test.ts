@@ -15,12 +15,12 @@ afterAll(async () => {
 })
 
 describe('tickstorm feed and serve --redis', () => {
-  it('a generator and an edge, as the README runs them; SIGTERM stops both cleanly', async () => {
+  it('a generator and an edge of two worker threads; SIGTERM stops both cleanly', async () => {
     const generator = tickstorm(['feed', '--redis', redis.url, '--preset', 'normal', '--seed', '3'])
     await waitFor('the generator to start', () => /from event 1/.test(generator.stdout()), {
       timeoutMs: 20_000,
     })
-    const edge = tickstorm(['serve', '--redis', redis.url, '--port', '0'])
+    const edge = tickstorm(['serve', '--redis', redis.url, '--port', '0', '--workers', '2'])
     await waitFor('the URL line', () => /http:\/\/127\.0\.0\.1:\d+/.test(edge.stdout()), {
       timeoutMs: 20_000,
     })

@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ERROR_CODES } from '../../src/errors.js'
 import { openRedisFeed, type RedisFeed } from '../../src/feed/redis-publisher.js'
-import { createEdgeServer, type EdgeServer } from '../../src/server/edge-server.js'
+import {
+  createEdgeCluster,
+  createEdgeServer,
+  type EdgeServer,
+} from '../../src/server/edge-server.js'
 import type { SseEvent } from '../../src/wire/sse-parser.js'
+import { WORKER_URL } from '../helpers/cluster.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { openSse, type SseCollector } from '../helpers/sse-client.js'
 import { waitFor } from '../helpers/wait.js'
@@ -172,6 +177,46 @@ describe('edges reading one Redis Stream', () => {
     expect(edge.edge.edgeStats().outages).toBeGreaterThanOrEqual(1)
     expectContiguous(client.events, Number(client.events[0]!.lastEventId) - 1)
     expectSymbolSequences(client.events)
+  })
+})
+
+describe('an edge with worker threads', () => {
+  it('every worker is an edge: same ids and bytes as a lone edge, resume across them', async () => {
+    const lone = await startEdge()
+    const cluster = await createEdgeCluster(
+      { host: '127.0.0.1', port: 0, retryMs: 20, heartbeatMs: 200 },
+      2,
+      { url: redis.url, log: quiet },
+      { workerUrl: WORKER_URL, statsIntervalMs: 100 },
+    )
+    try {
+      // Several streams, so the kernel spreads them over both workers.
+      const streams = await Promise.all(Array.from({ length: 6 }, () => stream(cluster as never)))
+      await waitFor('events on every stream', () => streams.every((s) => s.events.length >= 50))
+      const connections = () =>
+        cluster.stats().workers.reduce((sum, worker) => sum + worker.sse.connections, 0)
+      await waitFor('both workers to report the streams', () => connections() === 6)
+      expect(cluster.stats().workers).toHaveLength(2)
+      for (const s of streams) s.close()
+      const lastId = streams[0]!.events.at(-1)!.lastEventId
+      const fromCluster = await stream(cluster as never, lastId)
+      const fromLone = await stream(lone, lastId)
+      await waitFor(
+        'the resumed streams',
+        () => fromCluster.events.length >= 100 && fromLone.events.length >= 100,
+      )
+      fromCluster.close()
+      fromLone.close()
+      expectContiguous(fromCluster.events, Number(lastId))
+      const count = Math.min(fromCluster.events.length, fromLone.events.length)
+      expect(fromCluster.events.slice(0, count)).toEqual(fromLone.events.slice(0, count))
+      const health = (await (await fetch(`${cluster.url}/healthz`)).json()) as {
+        source: { kind: string }
+      }
+      expect(health.source.kind).toBe('redis')
+    } finally {
+      await cluster.close()
+    }
   })
 })
 
