@@ -1,6 +1,7 @@
 import { nowUs } from '../clock.js'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createEventLog, type EventLogOptions, type TickFrame } from '../feed/event-log.js'
+import type { History } from '../feed/history.js'
 import { createLatestValues, type SymbolState } from '../feed/latest-values.js'
 import type { Market } from '../market/types.js'
 import type { FeedSource } from './server.js'
@@ -27,12 +28,20 @@ export interface FrameReplica extends FeedSource {
  * functions as the original, so ids, replay and snapshots are the same, byte for byte, in every
  * copy. Its pacing lag is the frame's lateness as this copy sees it: the generator's own, plus the
  * hop to here and any wait for this thread's event loop.
+ *
+ * Copies run side by side and one may be a frame behind another, so a client that got event N
+ * from one may resume from N on a copy whose head is still below N. That is not an id from the
+ * future: the frames are on their way. Every resume is checked with `history.covers(id)`, so there
+ * the copy first calls `catchUp(id)`, which appends (and publishes, before the resuming client
+ * is registered) the frames already queued for it; only an id still ahead after that is treated
+ * as unknown (a reset snapshot).
  */
 export function createFrameReplica(
   market: Market,
   options: EventLogOptions,
   join: ReplicaJoin,
   describe: () => Readonly<Record<string, unknown>>,
+  catchUp: (seq: number) => void = () => {},
 ): FrameReplica {
   const latest = createLatestValues(market)
   for (const state of join.states ?? []) latest.restore(state)
@@ -41,9 +50,34 @@ export function createFrameReplica(
   const { log } = writer
   if (join.headSeq > 0) writer.restartAfter(join.headSeq)
   let stopped = false
+  const ring = log.history
+  const history: History = {
+    get firstSeq() {
+      return ring.firstSeq
+    },
+    get headSeq() {
+      return ring.headSeq
+    },
+    get size() {
+      return ring.size
+    },
+    get bytes() {
+      return ring.bytes
+    },
+    get evicted() {
+      return ring.evicted
+    },
+    append: (event) => ring.append(event),
+    covers(afterSeq) {
+      if (afterSeq > ring.headSeq && !stopped) catchUp(afterSeq)
+      return ring.covers(afterSeq)
+    },
+    get: (seq) => ring.get(seq),
+    restartAfter: (headSeq) => ring.restartAfter(headSeq),
+  }
 
   return {
-    history: log.history,
+    history,
     symbols,
     get headSeq() {
       return log.headSeq
