@@ -7,8 +7,14 @@ import { createSequenceTracker, type SequenceTracker, type TransportMetrics } fr
  * on a filtered stream, `q` does not), snapshots resetting that state, and reconnect recovery.
  */
 export interface EventObserver {
+  /**
+   * The observer's state for `name`, created on first use and the same object for the observer's
+   * life. Engines look a symbol up once and pass the handle to every `tick`, so the hot path
+   * neither builds a symbol string nor hashes one per event.
+   */
+  symbol(name: string): ObservedSymbol
   /** A tick: its symbol, per-symbol sequence and scheduled time (epoch µs). */
-  tick(symbol: string, q: number, scheduledUs: number, receiptUs: number): void
+  tick(symbol: ObservedSymbol, q: number, scheduledUs: number, receiptUs: number): void
   /** A snapshot: per symbol its sequence; `reset` when the resume point was lost. */
   snapshot(
     quotes: readonly { readonly sym: string; readonly q: number }[],
@@ -21,8 +27,22 @@ export interface EventObserver {
   reconnected(): void
 }
 
+/** One symbol as one observer sees it: the per-symbol sequence `q` it checks gaps against. */
+export interface ObservedSymbol {
+  readonly name: string
+  readonly sequence: SequenceTracker
+}
+
 export function createEventObserver(metrics: TransportMetrics): EventObserver {
-  const trackers = new Map<string, SequenceTracker>()
+  const symbols = new Map<string, ObservedSymbol>()
+  const symbol = (name: string): ObservedSymbol => {
+    let observed = symbols.get(name)
+    if (observed === undefined) {
+      observed = { name, sequence: createSequenceTracker({ windowSize: 256 }) }
+      symbols.set(name, observed)
+    }
+    return observed
+  }
   let droppedAtUs = 0
   let reconnectedAtUs = 0
   let awaitingFirst = false
@@ -45,13 +65,10 @@ export function createEventObserver(metrics: TransportMetrics): EventObserver {
   }
 
   return {
+    symbol,
     tick(symbol, q, scheduledUs, receiptUs) {
       metrics.recordLatencyUs(receiptUs - scheduledUs)
-      let tracker = trackers.get(symbol)
-      if (tracker === undefined) {
-        tracker = createSequenceTracker({ windowSize: 256 })
-        trackers.set(symbol, tracker)
-      }
+      const tracker = symbol.sequence
       switch (tracker.observe(q)) {
         case 'gap':
           metrics.addGap(tracker.gapSize)
@@ -70,11 +87,7 @@ export function createEventObserver(metrics: TransportMetrics): EventObserver {
     snapshot(quotes, reset, receiptUs) {
       metrics.countSnapshot(reset)
       for (const quote of quotes) {
-        let tracker = trackers.get(quote.sym)
-        if (tracker === undefined) {
-          tracker = createSequenceTracker({ windowSize: 256 })
-          trackers.set(quote.sym, tracker)
-        }
+        const tracker = symbol(quote.sym).sequence
         // After a reset, what was missed is gone by design: the snapshot replaces it.
         if (reset) tracker.reset()
         if (reset || tracker.highest < 0) tracker.observe(quote.q)

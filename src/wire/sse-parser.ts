@@ -75,6 +75,22 @@ export interface SseParser {
   readonly lastEventId: string
   /** Drops any partial line/block (end of stream / new connection) but keeps lastEventId, like a reconnecting EventSource. */
   reset(): void
+  /**
+   * True when the parser holds nothing of a block: no partial line, pending CR or BOM bytes, and
+   * the data, event type and id buffers as a blank line leaves them (the id buffer equal to
+   * `lastEventId`). Its state is then a function of `lastEventId` alone, and the next byte starts
+   * a new block, so a caller may interpret a whole block itself instead of feeding it (the load
+   * harness's fast path for tick events, `src/harness/sse-fast-path.ts`).
+   */
+  readonly atBlockBoundary: boolean
+  /**
+   * Records a whole block that the caller interpreted itself while `atBlockBoundary`, whose `id`
+   * field had the value `id` (no U+0000; the caller has dispatched its event). [spec] Its
+   * dispatch sets the last event ID string to the id buffer, so both become `id`: the state
+   * feeding the block would have left. Anywhere else it would corrupt the block being parsed,
+   * so it throws `TS_ERR_INTERNAL` there.
+   */
+  commitLastEventId(id: string): void
 }
 
 export const DEFAULT_SSE_PARSER_OPTIONS = Object.freeze({
@@ -494,12 +510,39 @@ export function createSseParser(options: SseParserOptions): SseParser {
     idBuffer = lastEventId
   }
 
+  function atBlockBoundary(): boolean {
+    return (
+      pendingBytes === 0 &&
+      !discarding &&
+      !skipLf &&
+      !atStreamStart &&
+      !hasData &&
+      eventType === '' &&
+      idBuffer === lastEventId
+    )
+  }
+
+  function commitLastEventId(id: string): void {
+    if (!atBlockBoundary()) {
+      throw new TickstormError(
+        ERROR_CODES.INTERNAL,
+        'commitLastEventId called inside a block: the block would lose its fields',
+      )
+    }
+    idBuffer = id
+    lastEventId = id
+  }
+
   return {
     feed,
     reset,
     get lastEventId() {
       return lastEventId
     },
+    get atBlockBoundary() {
+      return atBlockBoundary()
+    },
+    commitLastEventId,
   }
 }
 

@@ -53,7 +53,8 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         const receiptUs = nowUs()
         const data = String(event.data)
         metrics.addBytes(data.length)
-        if (readTickFields(data, fields)) observer.tick(fields.sym, fields.q, fields.ts, receiptUs)
+        if (readTickFields(data, fields))
+          observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
       }
       for (const type of EVENT_TYPES) source.addEventListener(type, onTick)
       source.addEventListener('snapshot', (event: MessageEvent) => {

@@ -27,7 +27,7 @@ export function observePollEvents(
     if (event.event === 'snapshot')
       observer.snapshot(data.quotes ?? [], data.reset === true, receiptUs)
     else if (typeof data.ts === 'number')
-      observer.tick(data.sym ?? '', data.q ?? 0, data.ts, receiptUs)
+      observer.tick(observer.symbol(data.sym ?? ''), data.q ?? 0, data.ts, receiptUs)
   }
 }
 

@@ -1,13 +1,18 @@
 import { connect, type Socket } from 'node:net'
 import { nowUs } from '../../clock.js'
-import { createSseParser, type SseEvent } from '../../wire/sse-parser.js'
+import type { SseEvent } from '../../wire/sse-parser.js'
 import { createEventObserver, readTickFields, type TickFields } from '../event-observer.js'
 import { createHttp1ResponseReader } from '../http1-response.js'
+import { createSseTickReader } from '../sse-fast-path.js'
 import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
+
+/** A socket read's worth: what Node's stream reads use too. */
+const READ_BUFFER_BYTES = 64 * 1024
 
 /**
  * SSE subscribers on raw `node:net` sockets: the request bytes are built once per watch-list,
- * responses are de-chunked in place and parsed by the project's WHATWG parser, and a dropped
+ * responses are de-chunked in place and read by the tick fast path in front of the project's
+ * WHATWG parser (our tick events straight from the bytes, everything else parsed), and a dropped
  * connection comes back after `retry:` (jittered) with `Last-Event-ID`, as a browser would.
  * Thousands of these cost a fraction of what `EventSource` objects would (no EventTarget, no
  * MessageEvent per event).
@@ -17,6 +22,11 @@ export function createSseEngine(context: EngineContext): Engine {
   const host = baseUrl.hostname
   const port = Number(baseUrl.port || 80)
   const requests = new Map<string, string>()
+  // One read buffer for all of this engine's sockets (`onread`): each read is parsed inside its
+  // callback, before the event loop reads another socket, so they can share it. Against stream
+  // reads this saves, per read, a fresh buffer, the Readable machinery and a 'data' event (~0.15
+  // µs of harness CPU per event on the framed probe, where one read carries ~100 events).
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
 
   const requestFor = (symbols: readonly string[] | null): string => {
     const key = symbols === null ? '*' : symbols.join(',')
@@ -52,22 +62,25 @@ export function createSseEngine(context: EngineContext): Engine {
           return
         }
         if (readTickFields(event.data, fields)) {
-          observer.tick(fields.sym, fields.q, fields.ts, receiptUs)
+          observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
           return
         }
         // Another server's payload: take what it has.
         try {
           const data = JSON.parse(event.data) as { ts?: unknown; sym?: unknown; q?: unknown }
           if (typeof data.ts === 'number') {
-            observer.tick(String(data.sym ?? ''), Number(data.q ?? 0), data.ts, receiptUs)
+            const symbol = observer.symbol(String(data.sym ?? ''))
+            observer.tick(symbol, Number(data.q ?? 0), data.ts, receiptUs)
           } else metrics.countError('event-without-ts')
         } catch {
           metrics.countError('event-not-json')
         }
       }
-      // One parser per subscriber for its whole life: it keeps the committed last event id
-      // across connections, which is what a reconnect sends.
-      const parser = createSseParser({
+      // One reader (and parser) per subscriber for its whole life: it keeps the committed last
+      // event id across connections, which is what a reconnect sends.
+      const parser = createSseTickReader({
+        symbol: observer.symbol,
+        onTick: (symbol, q, scheduledUs) => observer.tick(symbol, q, scheduledUs, receiptUs),
         onEvent,
         onRetry: (ms) => {
           retryMs = ms
@@ -79,8 +92,10 @@ export function createSseEngine(context: EngineContext): Engine {
         const startedUs = nowUs()
         const lastEventId = parser.lastEventId
         const head = lastEventId === '' ? request : `${request}Last-Event-ID: ${lastEventId}\r\n`
+        let headParsed = false
         const reader = createHttp1ResponseReader({
           onHead(status, headers) {
+            headParsed = true
             if (
               status !== 200 ||
               !(headers.get('content-type') ?? '').startsWith('text/event-stream')
@@ -104,14 +119,25 @@ export function createSseEngine(context: EngineContext): Engine {
             current.destroy()
           },
         })
-        const current = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
-        current.on('connect', () => current.write(`${head}\r\n`))
-        current.on('data', (bytes: Buffer) => {
-          // Everything in one read arrived at the same moment.
-          receiptUs = nowUs()
-          metrics.addBytes(bytes.length)
-          reader.feed(bytes)
+        const current = connect({
+          host,
+          port,
+          ...(localAddress ? { localAddress } : {}),
+          onread: {
+            buffer: readBuffer,
+            callback(bytesRead: number, buffer: Uint8Array): boolean {
+              // Everything in one read arrived at the same moment.
+              receiptUs = nowUs()
+              metrics.addBytes(bytesRead)
+              const bytes = buffer.subarray(0, bytesRead)
+              // The reader keeps the bytes of a response head split across reads: those get a
+              // copy, as the buffer is reused. Body bytes it does not keep (the parser copies).
+              reader.feed(headParsed ? bytes : Buffer.from(bytes))
+              return true
+            },
+          },
         })
+        current.on('connect', () => current.write(`${head}\r\n`))
         current.on('error', (error: NodeJS.ErrnoException) => {
           metrics.countError(error.code ?? 'socket-error')
         })
