@@ -64,6 +64,9 @@ export function createEngine(transport: StreamTransport, context: EngineContext)
   }
 }
 
+/** Connects in progress per worker thread during a ramp (see rampTick). */
+const MAX_CONNECTING = 200
+
 export function createLoadPool(options: LoadPoolOptions): LoadPool {
   const metrics = createTransportMetrics(options.transport, {
     nowMs: Date.now(),
@@ -84,11 +87,24 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
   let rampStartedMs = 0
   let rampStarted = 0
 
+  let progressMs = 0
+  let progressConnections = -1
+
   // Connects are paced from the start of the ramp (not by chained delays), so a slow loop
-  // catches up instead of drifting; at most 200 per turn keeps bursts inside the listen backlog.
+  // catches up instead of drifting; at most 200 per turn, and at most MAX_CONNECTING started and
+  // not connected: past a server's listen backlog (512 for uWS) the kernel drops handshakes, and
+  // each one dropped costs its client a 1 s SYN retransmission. If nothing connects for a second
+  // (a server that refuses), the window stops holding the ramp back.
   const rampTick = (): void => {
-    const due = Math.floor(((Date.now() - rampStartedMs) / 1000) * pendingRate) - rampStarted
-    for (let i = 0; i < Math.min(due, 200) && pending.length > 0; i++) {
+    const now = Date.now()
+    const due = Math.floor(((now - rampStartedMs) / 1000) * pendingRate) - rampStarted
+    if (metrics.connections !== progressConnections) {
+      progressConnections = metrics.connections
+      progressMs = now
+    }
+    const connecting = subscribers.length - metrics.connections
+    const room = now - progressMs > 1000 ? 200 : MAX_CONNECTING - connecting
+    for (let i = 0; i < Math.min(due, 200, room) && pending.length > 0; i++) {
       const next = pending.shift()!
       subscribers.push(engine.start(next.symbols, next.index))
       rampStarted++
