@@ -13,6 +13,7 @@
 
 import { build, initWebAssemblySync } from 'hdr-histogram-js'
 import { createTransportMetrics } from '../../src/harness/metrics.js'
+import { median } from './median.js'
 
 const CALLS = 4_000_000
 const ROUNDS = 5
@@ -32,11 +33,6 @@ function nsPerCall(record: (value: number) => void, values: Float64Array): numbe
   const started = process.hrtime.bigint()
   for (let i = 0; i < CALLS; i++) record(values[i & MASK]!)
   return Number(process.hrtime.bigint() - started) / CALLS
-}
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 function measure(record: (value: number) => void, values: Float64Array): number {

@@ -13,6 +13,7 @@
 
 import { createMarket, PRESET_NAMES } from '../../src/market/market.js'
 import type { PresetName, Tick } from '../../src/market/types.js'
+import { median } from './median.js'
 
 const STEP_US = 100_000
 const ROUNDS = 5
@@ -56,11 +57,6 @@ function baselineRate(count: number): number {
     if (out.length === 4096) out.length = 0
   }
   return count / ((performance.now() - started) / 1000)
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 const requested = process.argv.slice(2)

@@ -31,6 +31,7 @@ import type { Tick } from '../../src/market/types.js'
 import { encodeSseEvent } from '../../src/wire/sse-frame.js'
 import { createSseParser } from '../../src/wire/sse-parser.js'
 import { encodeTickJson } from '../../src/wire/tick-json.js'
+import { median } from './median.js'
 
 const { values } = parseArgs({
   options: {
@@ -183,12 +184,6 @@ for (let round = 0; round < warmupRounds + rounds; round++) {
     if (count !== events) throw new Error(`${subject.name}: ${count} events, expected ${events}`)
     if (round >= warmupRounds) subject.samplesMs.push(elapsedMs)
   }
-}
-
-function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 console.log(

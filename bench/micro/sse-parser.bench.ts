@@ -16,6 +16,7 @@
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { createSseParser } from '../../src/wire/sse-parser.js'
+import { median } from './median.js'
 
 const { values } = parseArgs({
   options: {
@@ -130,12 +131,6 @@ for (let round = 0; round < warmupRounds + rounds; round++) {
     if (count !== events) throw new Error(`${subject.name}: ${count} events, expected ${events}`)
     if (round >= warmupRounds) subject.samplesMs.push(elapsedMs)
   }
-}
-
-function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 console.log(
