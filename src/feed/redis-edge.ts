@@ -38,6 +38,10 @@ export interface RedisEdgeStats {
   /** Times the log had to start over past a gap (events trimmed or lost while away). */
   readonly resyncs: number
   readonly lastEntryId: string
+  /** Whether the XREAD loop runs (false once stopped and its last read returned). */
+  readonly following: boolean
+  /** Resumes waiting for an id this edge has not read yet. */
+  readonly waitingResumes: number
 }
 
 /** A copy of the generator's log, kept by reading its Redis Stream. */
@@ -50,6 +54,8 @@ export interface RedisEdge extends EventLog {
   stop(): void
   /** Called after the log started over past a gap: open streams must reconnect and resume. */
   onResync(listener: () => void): void
+  /** Resolves once this edge has read `seq` (or after `timeoutMs`): see FeedSource.awaitSeq. */
+  awaitSeq(seq: number, timeoutMs: number): Promise<void>
   describe(): Readonly<Record<string, unknown>>
   edgeStats(): RedisEdgeStats
   close(): Promise<void>
@@ -127,10 +133,20 @@ function createEdge(
   const batch = options.batchEntries ?? 1000
   const blockMs = options.blockMs ?? 1000
   const resyncListeners: (() => void)[] = []
+  // Resumes waiting for an id this edge has not read yet (awaitSeq), released as frames come.
+  let waiters: { seq: number; resolve: () => void }[] = []
+  eventLog.onFrame(() => {
+    if (waiters.length === 0) return
+    const head = eventLog.headSeq
+    const ready = waiters.filter((waiter) => waiter.seq <= head)
+    waiters = waiters.filter((waiter) => waiter.seq > head)
+    for (const waiter of ready) waiter.resolve()
+  })
   let lastId = '0-0'
   let resyncs = 0
   let running = false
   let loop: Promise<void> | null = null
+  let following = false
 
   /**
    * Loads the window: the latest values and the stream's top read in one MULTI (a consistent
@@ -272,16 +288,34 @@ function createEdge(
     start() {
       if (running) return
       running = true
-      loop = follow().catch((error: unknown) => {
-        log(`following ${keys.events} stopped: ${(error as Error).message}`)
-        process.exitCode = 1
-      })
+      // A loop stopped a moment ago may still wait on its last XREAD: it then just goes on.
+      if (following) return
+      following = true
+      loop = follow()
+        .finally(() => {
+          following = false
+        })
+        .catch((error: unknown) => {
+          log(`following ${keys.events} stopped: ${(error as Error).message}`)
+          process.exitCode = 1
+        })
     },
     stop() {
       running = false
     },
     onResync(listener) {
       resyncListeners.push(listener)
+    },
+    awaitSeq(seq, timeoutMs) {
+      if (seq <= eventLog.headSeq) return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const waiter = { seq, resolve }
+        waiters.push(waiter)
+        setTimeout(() => {
+          waiters = waiters.filter((other) => other !== waiter)
+          resolve()
+        }, timeoutMs).unref()
+      })
     },
     describe: () => ({
       kind: 'redis',
@@ -292,8 +326,16 @@ function createEdge(
       outages: link.outages,
       resyncs,
       lastError: link.lastError,
+      waitingResumes: waiters.length,
     }),
-    edgeStats: () => ({ redisUp: link.up, outages: link.outages, resyncs, lastEntryId: lastId }),
+    edgeStats: () => ({
+      redisUp: link.up,
+      outages: link.outages,
+      resyncs,
+      lastEntryId: lastId,
+      following,
+      waitingResumes: waiters.length,
+    }),
     async close() {
       running = false
       reader.disconnect()

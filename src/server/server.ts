@@ -43,7 +43,7 @@ import {
 } from './native-uws.js'
 import { createPollHub } from './poll-hub.js'
 import { createServerMetrics, type MetricsJson } from './prometheus.js'
-import { snapshotEvent } from './replay.js'
+import { parseResumeId, snapshotEvent } from './replay.js'
 import {
   FEED_OPTION_KEYS,
   marketOptionsOf,
@@ -70,7 +70,16 @@ export interface FeedSource extends EventLog {
   stop(): void
   /** Where the events come from and how that link is doing, for /healthz (`source`). */
   describe?(): Readonly<Record<string, unknown>>
+  /**
+   * For a copy that follows another log (an edge reading Redis): resolves once the head has
+   * reached `seq`, or after `timeoutMs`. A client moving from a sibling edge may bring an id this
+   * copy has not read yet; waiting for it beats answering with a reset snapshot.
+   */
+  awaitSeq?(seq: number, timeoutMs: number): Promise<void>
 }
+
+/** How long a resume from an id a following copy has not reached yet may wait for it. */
+const CATCH_UP_WAIT_MS = 1000
 
 /**
  * How a server that shares its port with others (the worker threads of `createCluster`) answers
@@ -290,6 +299,30 @@ export async function createServer(
     )
   }
 
+  /**
+   * Continues a resume once this server's log has the id it names, when the log follows another
+   * one (awaitSeq) and is behind it; at once otherwise. Same AsyncFunction rules as withGrant.
+   */
+  const afterCatchUp = (
+    res: HttpResponse,
+    cors: CorsDecision,
+    id: string | null,
+    then: () => void,
+  ): void => {
+    const seq = id === null ? null : parseResumeId(id)
+    if (feed.awaitSeq === undefined || seq === null || seq <= feed.headSeq) {
+      then()
+      return
+    }
+    let aborted = false
+    res.onAborted(() => {
+      aborted = true
+    })
+    void feed.awaitSeq(seq, CATCH_UP_WAIT_MS).then(() => {
+      if (!aborted) res.cork(() => guard(res, cors, then))
+    })
+  }
+
   const tokenFrom = (
     credentials: Credentials,
     cors: CorsDecision,
@@ -381,7 +414,10 @@ export async function createServer(
       const clientId = clientIdParam(params)
       withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
         if (draining) return shedStream(res, cors)
-        hub.open(res, subscriptionOf(names, grant), { lastEventId, snapshot, clientId, cors })
+        const subscription = subscriptionOf(names, grant)
+        afterCatchUp(res, cors, lastEventId, () =>
+          hub.open(res, subscription, { lastEventId, snapshot, clientId, cors }),
+        )
       })
     })
   })
@@ -412,7 +448,14 @@ export async function createServer(
           withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
             if (draining) return shedStream(res, cors)
             const subscription = subscriptionOf(request.symbols, grant, ERROR_CODES.BAD_JSON)
-            hub.open(res, subscription, { lastEventId, snapshot: request.snapshot, clientId, cors })
+            afterCatchUp(res, cors, lastEventId, () =>
+              hub.open(res, subscription, {
+                lastEventId,
+                snapshot: request.snapshot,
+                clientId,
+                cors,
+              }),
+            )
           })
         })
       },
@@ -449,7 +492,8 @@ export async function createServer(
         if (draining) {
           throw new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
         }
-        polls.handle(res, subscriptionOf(names, grant), request)
+        const subscription = subscriptionOf(names, grant)
+        afterCatchUp(res, cors, request.cursor, () => polls.handle(res, subscription, request))
       })
     })
   })

@@ -107,6 +107,31 @@ describe('edges reading one Redis Stream', () => {
     expect(symbols.count).toBe(50)
   })
 
+  it('a client that moves to an edge that has not read its id yet waits for it, not a reset', async () => {
+    const [ahead, behind] = [await startEdge(), await startEdge()]
+    behind.edge.stop()
+    await waitFor('the edge to stop reading', () => !behind.edge.edgeStats().following)
+    const first = await stream(ahead)
+    await waitFor('the first edge to pass the stopped one', () =>
+      first.events.some((event) => Number(event.lastEventId) > behind.feed.headSeq + 50),
+    )
+    first.close()
+    const lastId = first.events.at(-1)!.lastEventId
+    expect(Number(lastId)).toBeGreaterThan(behind.feed.headSeq)
+    const moving = stream(behind, lastId)
+    await waitFor(
+      'the resume to wait for its id',
+      () => behind.edge.edgeStats().waitingResumes === 1,
+    )
+    behind.edge.start()
+    const moved = await moving
+    await waitFor('events on the edge that caught up', () => moved.events.length >= 100)
+    moved.close()
+    expect(moved.events.filter((event) => event.type === 'snapshot')).toEqual([])
+    expectContiguous(moved.events, Number(lastId))
+    expectSymbolSequences([...first.events, ...moved.events])
+  })
+
   it('an edge that restarts loads the window: a client resumes on it by id', async () => {
     const edge = await startEdge()
     const before = await stream(edge)
