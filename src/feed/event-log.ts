@@ -43,6 +43,12 @@ export interface EventLog {
   onFrame(listener: (frame: FeedFrame) => void): () => void
   state(symbol: number): SymbolState
   stats(): FeedStats
+  /**
+   * For a copy that follows another log (an edge reading Redis): resolves once the head has
+   * reached `seq`, or after `timeoutMs`. A client moving from a sibling may bring an id this copy
+   * has not read yet; waiting for it beats answering with a reset snapshot.
+   */
+  awaitSeq?(seq: number, timeoutMs: number): Promise<void>
 }
 
 /** The writing side, kept by whoever feeds the log: the local pacer, a worker's port, a Redis reader. */

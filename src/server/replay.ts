@@ -12,6 +12,12 @@ import { includes, type Subscription } from './subscription.js'
 const RESUME_ID = /^\d{1,15}$/
 
 /** The resume point as a sequence, or null when it is malformed. */
+/**
+ * How long a resume from an id a following copy of the log has not reached yet may wait for it
+ * (FeedSource.awaitSeq), before it is treated as unknown (a reset snapshot).
+ */
+export const CATCH_UP_WAIT_MS = 1000
+
 export function parseResumeId(id: string): number | null {
   return RESUME_ID.test(id) ? Number(id) : null
 }

@@ -43,7 +43,7 @@ import {
 } from './native-uws.js'
 import { createPollHub } from './poll-hub.js'
 import { createServerMetrics, type MetricsJson } from './prometheus.js'
-import { parseResumeId, snapshotEvent } from './replay.js'
+import { CATCH_UP_WAIT_MS, parseResumeId, snapshotEvent } from './replay.js'
 import {
   FEED_OPTION_KEYS,
   marketOptionsOf,
@@ -70,16 +70,7 @@ export interface FeedSource extends EventLog {
   stop(): void
   /** Where the events come from and how that link is doing, for /healthz (`source`). */
   describe?(): Readonly<Record<string, unknown>>
-  /**
-   * For a copy that follows another log (an edge reading Redis): resolves once the head has
-   * reached `seq`, or after `timeoutMs`. A client moving from a sibling edge may bring an id this
-   * copy has not read yet; waiting for it beats answering with a reset snapshot.
-   */
-  awaitSeq?(seq: number, timeoutMs: number): Promise<void>
 }
-
-/** How long a resume from an id a following copy has not reached yet may wait for it. */
-const CATCH_UP_WAIT_MS = 1000
 
 /**
  * How a server that shares its port with others (the worker threads of `createCluster`) answers

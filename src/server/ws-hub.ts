@@ -6,7 +6,7 @@ import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
 import type { ServerFanout, ServerGroup } from './group-state.js'
 import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './native-uws.js'
-import { canReplay, replayAfter, snapshotEvent } from './replay.js'
+import { CATCH_UP_WAIT_MS, canReplay, parseResumeId, replayAfter, snapshotEvent } from './replay.js'
 import { parseSubscribeRequest, type SubscribeRequest } from './subscribe-request.js'
 import type { Subscription } from './subscription.js'
 
@@ -32,6 +32,11 @@ interface Connection {
   cursor: number
   behind: boolean
   closed: boolean
+  /**
+   * Set while a subscribe waits for this server's log to reach its lastEventId (a following
+   * copy, FeedSource.awaitSeq): the socket's later messages queue behind it, in order.
+   */
+  waiting: Promise<void> | null
   /** The client's own id from the upgrade URL (`?client=`), or null. */
   readonly clientId: string | null
   /** What the upgrade's token allows; every subscribe is checked against it. */
@@ -219,6 +224,44 @@ export function createWsHub(
     join(ws, data)
   }
 
+  const handle = (ws: WebSocket<Connection>, data: Connection, text: string): void => {
+    try {
+      const message = parseClientMessage(text)
+      if (message.op === 'unsubscribe') {
+        leave(ws, data)
+        data.subscription = null
+        ws.send('{"op":"unsubscribed"}')
+        return
+      }
+      const seq = message.lastEventId === null ? null : parseResumeId(message.lastEventId)
+      if (feed.awaitSeq !== undefined && seq !== null && seq > feed.headSeq) {
+        // Resolve the symbols now, so a bad subscribe is answered at once.
+        resolve(message.symbols, data.grant)
+        data.waiting = feed.awaitSeq(seq, CATCH_UP_WAIT_MS).then(() => {
+          data.waiting = null
+          if (!data.closed) ws.cork(() => handleSubscribe(ws, data, message))
+        })
+        return
+      }
+      subscribe(ws, data, message)
+    } catch (error) {
+      if (!(error instanceof TickstormError)) throw error
+      sendError(ws, error)
+    }
+  }
+  const handleSubscribe = (
+    ws: WebSocket<Connection>,
+    data: Connection,
+    message: SubscribeRequest,
+  ): void => {
+    try {
+      subscribe(ws, data, message)
+    } catch (error) {
+      if (!(error instanceof TickstormError)) throw error
+      sendError(ws, error)
+    }
+  }
+
   app.ws<Connection>('/v1/ws', {
     maxPayloadLength: 16 * 1024,
     idleTimeout: options.wsIdleTimeoutSec,
@@ -252,6 +295,7 @@ export function createWsHub(
           cursor: 0,
           behind: false,
           closed: false,
+          waiting: null,
           clientId,
           grant,
           forgetClient: null,
@@ -269,19 +313,14 @@ export function createWsHub(
     },
     message: (ws, raw) => {
       const data = ws.getUserData()
-      try {
-        const message = parseClientMessage(Buffer.from(raw).toString('utf8'))
-        if (message.op === 'unsubscribe') {
-          leave(ws, data)
-          data.subscription = null
-          ws.send('{"op":"unsubscribed"}')
-          return
-        }
-        subscribe(ws, data, message)
-      } catch (error) {
-        if (!(error instanceof TickstormError)) throw error
-        sendError(ws, error)
+      const text = Buffer.from(raw).toString('utf8')
+      if (data.waiting !== null) {
+        data.waiting = data.waiting.then(() => {
+          if (!data.closed) ws.cork(() => handle(ws, data, text))
+        })
+        return
       }
+      handle(ws, data, text)
     },
     drain: (ws) => {
       const data = ws.getUserData()

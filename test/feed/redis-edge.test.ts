@@ -10,6 +10,7 @@ import type { SseEvent } from '../../src/wire/sse-parser.js'
 import { WORKER_URL } from '../helpers/cluster.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { openSse, type SseCollector } from '../helpers/sse-client.js'
+import { CONNECT } from '../helpers/transport-clients.js'
 import { waitFor } from '../helpers/wait.js'
 
 const MARKET = { seed: 7, preset: 'normal', symbols: 50 }
@@ -107,30 +108,35 @@ describe('edges reading one Redis Stream', () => {
     expect(symbols.count).toBe(50)
   })
 
-  it('a client that moves to an edge that has not read its id yet waits for it, not a reset', async () => {
-    const [ahead, behind] = [await startEdge(), await startEdge()]
-    behind.edge.stop()
-    await waitFor('the edge to stop reading', () => !behind.edge.edgeStats().following)
-    const first = await stream(ahead)
-    await waitFor('the first edge to pass the stopped one', () =>
-      first.events.some((event) => Number(event.lastEventId) > behind.feed.headSeq + 50),
-    )
-    first.close()
-    const lastId = first.events.at(-1)!.lastEventId
-    expect(Number(lastId)).toBeGreaterThan(behind.feed.headSeq)
-    const moving = stream(behind, lastId)
-    await waitFor(
-      'the resume to wait for its id',
-      () => behind.edge.edgeStats().waitingResumes === 1,
-    )
-    behind.edge.start()
-    const moved = await moving
-    await waitFor('events on the edge that caught up', () => moved.events.length >= 100)
-    moved.close()
-    expect(moved.events.filter((event) => event.type === 'snapshot')).toEqual([])
-    expectContiguous(moved.events, Number(lastId))
-    expectSymbolSequences([...first.events, ...moved.events])
-  })
+  it.each(['sse', 'longpoll', 'ws'] as const)(
+    'a client that moves to an edge that has not read its id yet waits for it, not a reset (%s)',
+    async (transport) => {
+      const [ahead, behind] = [await startEdge(), await startEdge()]
+      behind.edge.stop()
+      await waitFor('the edge to stop reading', () => !behind.edge.edgeStats().following)
+      const first = await stream(ahead)
+      await waitFor('the first edge to pass the stopped one', () =>
+        first.events.some((event) => Number(event.lastEventId) > behind.feed.headSeq + 50),
+      )
+      first.close()
+      const lastId = first.events.at(-1)!.lastEventId
+      expect(Number(lastId)).toBeGreaterThan(behind.feed.headSeq)
+      const connecting = CONNECT[transport](behind.url, { lastEventId: lastId, snapshot: false })
+      await waitFor(
+        'the resume to wait for its id',
+        () => behind.edge.edgeStats().waitingResumes === 1,
+      )
+      behind.edge.start()
+      const moved = await connecting
+      await waitFor('events on the edge that caught up', () => moved.events().length >= 100)
+      moved.close()
+      const events = moved.events()
+      expect(events.filter((event) => event.type === 'snapshot')).toEqual([])
+      const got = events.map((event) => Number(event.id))
+      expect(got[0]).toBe(Number(lastId) + 1)
+      expect(got.filter((id, i) => i > 0 && id !== got[i - 1]! + 1)).toEqual([])
+    },
+  )
 
   it('an edge that restarts loads the window: a client resumes on it by id', async () => {
     const edge = await startEdge()
