@@ -89,21 +89,11 @@ function buildStream(targetBytes: number): {
   return { parts, bytes, events: id }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
-
 const { parts, bytes, events } = buildStream(streamMiB * 1024 * 1024)
 const chunks: Uint8Array[] = []
 if (chunkBytes === null) {
   for (let i = 0; i < parts.length; i += eventsPerChunk) {
-    chunks.push(concat(parts.slice(i, i + eventsPerChunk)))
+    chunks.push(Buffer.concat(parts.slice(i, i + eventsPerChunk)))
   }
 } else {
   for (let offset = 0; offset < bytes.length; offset += chunkBytes) {

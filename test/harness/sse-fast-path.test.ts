@@ -18,7 +18,7 @@ import type { Tick, TradeCondition, TradingStatus } from '../../src/market/types
 import { encodeSseEvent, encodeSsePreamble, SSE_HEARTBEAT } from '../../src/wire/sse-frame.js'
 import { createSseParser, type SseEvent, type SseParser } from '../../src/wire/sse-parser.js'
 import { encodeTickJson } from '../../src/wire/tick-json.js'
-import { fuzzRuns } from '../helpers/fuzz.js'
+import { concatBytes, fuzzRuns, splitAt } from '../helpers/fuzz.js'
 
 /** One observation, in the order it was made. */
 type Seen =
@@ -128,28 +128,6 @@ function parserOptions(options: RunOptions): { maxLineBytes?: number; lastEventI
     ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
     ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
-
-/** Cuts `bytes` at the given offsets (any order, duplicates and out-of-range ones allowed). */
-function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b)
-  const chunks: Uint8Array[] = []
-  let start = 0
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.slice(start, point))
-    start = point
-  }
-  return chunks
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +272,7 @@ const stream: fc.Arbitrary<Uint8Array> = fc
   .map(([bom, pieces, stray]) => {
     const parts = pieces.map((text) => encoder.encode(text))
     if (stray !== null) parts.splice(parts.length >> 1, 0, stray)
-    return concat(bom ? [BOM, ...parts] : parts)
+    return concatBytes(bom ? [BOM, ...parts] : parts)
   })
 
 /** Up to 24 cut points; sometimes none (one chunk) or every byte. */
@@ -360,7 +338,7 @@ describe('SSE fast path + parser ≡ parser alone', () => {
         fc.array(tickEvent, { minLength: 1, maxLength: 60 }),
         chunking,
         (events, cuts) => {
-          const bytes = concat([
+          const bytes = concatBytes([
             encodeSsePreamble(2000, 7),
             ...events.map((event) => encoder.encode(event)),
             SSE_HEARTBEAT,
@@ -393,7 +371,7 @@ describe('SSE fast path + parser ≡ parser alone', () => {
 })
 
 describe('createSseTickReader', () => {
-  const frame = concat([
+  const frame = concatBytes([
     encodeSsePreamble(2000, 0),
     encodeSseEvent(1, 'quote', '{"ts":100,"sym":"AAPL","q":1,"bp":1,"bs":1,"ap":1,"as":1}'),
     encodeSseEvent(2, 'trade', '{"ts":200,"sym":"MSFT","q":1,"p":1,"s":1,"c":[]}'),

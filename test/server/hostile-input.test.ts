@@ -15,7 +15,7 @@ import WebSocket from 'ws'
 import { ERROR_CODES } from '../../src/errors.js'
 import type { TickstormServer } from '../../src/server/server.js'
 import { createSseParser, type SseEvent } from '../../src/wire/sse-parser.js'
-import { fuzzRuns } from '../helpers/fuzz.js'
+import { concatBytes, fuzzRuns } from '../helpers/fuzz.js'
 import { startServer } from '../helpers/server.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -709,18 +709,18 @@ describe('hostile input', () => {
               `POST /v1/stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\n\r\n`,
             )
             const waitMs = lie.kind === 'exact' ? ANSWER_MS : 150
-            const answer = await rawExchange(server.port, concatBytes(head, body), waitMs)
+            const answer = await rawExchange(server.port, concatBytes([head, body]), waitMs)
             expectRawAnswerOk(answer)
             // A truthful request is always answered.
             if (lie.kind === 'exact') expect(answer.status).not.toBeNull()
             return
           }
           const { name, value } = input.get
-          const request = concatBytes(
+          const request = concatBytes([
             encoder.encode(`GET /v1/stream?symbols=AAPL HTTP/1.1\r\nHost: x\r\n${name}: `),
             value,
             encoder.encode('\r\n\r\n'),
-          )
+          ])
           const valid = value.every(isFieldValueByte)
           const answer = await rawExchange(server.port, request, valid ? ANSWER_MS : 150)
           expectRawAnswerOk(answer)
@@ -809,13 +809,3 @@ describe('hostile input', () => {
     await expectHealthy(server)
   })
 })
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}

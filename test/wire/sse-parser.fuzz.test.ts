@@ -16,7 +16,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { ERROR_CODES, type TickstormError } from '../../src/errors.js'
 import { createSseParser } from '../../src/wire/sse-parser.js'
-import { fuzzRuns } from '../helpers/fuzz.js'
+import { concatBytes, fuzzRuns, splitAt } from '../helpers/fuzz.js'
 
 /** One callback, in the order the parser made it. */
 type Report =
@@ -35,29 +35,6 @@ const encoder = new TextEncoder()
 /** What the spec's "UTF-8 decode" does, minus the BOM, which `interpret` strips from the bytes. */
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
 const BOM = Uint8Array.of(0xef, 0xbb, 0xbf)
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
-
-/** Cuts `bytes` at the given offsets (any order, duplicates and out-of-range ones allowed). */
-function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b)
-  const chunks: Uint8Array[] = []
-  let start = 0
-  for (const point of [...points, bytes.length]) {
-    // Copies, as a socket would hand out fresh buffers; empty chunks are fed too.
-    chunks.push(bytes.slice(start, point))
-    start = point
-  }
-  return chunks
-}
 
 function parse(
   chunks: readonly Uint8Array[],
@@ -207,7 +184,7 @@ const hostileFragment: fc.Arbitrary<Uint8Array> = fc.oneof(
 
 const hostileStream = fc
   .tuple(fc.boolean(), fc.array(hostileFragment, { maxLength: 40 }))
-  .map(([bom, parts]) => concat(bom ? [BOM, ...parts] : parts))
+  .map(([bom, parts]) => concatBytes(bom ? [BOM, ...parts] : parts))
 
 /** Up to 24 cut points anywhere in the stream (reduced modulo its length + 1). */
 const cuts = fc.array(fc.nat(), { maxLength: 24 })
@@ -297,7 +274,7 @@ describe('createSseParser under fast-check', () => {
         (stream, maxLineBytes, bom, at) => {
           const terminators = unambiguous(stream.lines, [...stream.terminators])
           const text = stream.lines.map((line, i) => line + terminators[i]).join('')
-          const bytes = concat(bom ? [BOM, encoder.encode(text)] : [encoder.encode(text)])
+          const bytes = concatBytes(bom ? [BOM, encoder.encode(text)] : [encoder.encode(text)])
           // Without a BOM prefix, a first line starting with U+FEFF loses it as the BOM.
           const effective = [...stream.lines]
           if (!bom && effective[0]?.startsWith('\ufeff')) effective[0] = effective[0].slice(1)
@@ -373,7 +350,7 @@ describe('createSseParser under fast-check', () => {
             lines.map(() => terminators.next().value as string),
           )
           const text = lines.map((line, i) => line + ends[i]).join('')
-          const bytes = concat(bom ? [BOM, encoder.encode(text)] : [encoder.encode(text)])
+          const bytes = concatBytes(bom ? [BOM, encoder.encode(text)] : [encoder.encode(text)])
           const outcome = { reports: expected, errors: [], lastEventId }
           expect(parse([bytes])).toEqual(outcome)
           expect(parse(splitAt(bytes, at))).toEqual(outcome)
