@@ -14,46 +14,33 @@ export type ThresholdInput = Pick<
   'latencyUs' | 'lossRatio' | 'errorRate' | 'deliveriesPerSec'
 >
 
+/** Each threshold: what it reads from a result, and whether it is a ceiling or a floor. */
+const CHECKS: readonly {
+  readonly name: ThresholdOutcome['name']
+  readonly actual: (result: ThresholdInput) => number
+  readonly ceiling: boolean
+}[] = [
+  { name: 'p99Ms', actual: (result) => result.latencyUs.p99 / 1000, ceiling: true },
+  { name: 'maxLossRatio', actual: (result) => result.lossRatio, ceiling: true },
+  { name: 'maxErrorRate', actual: (result) => result.errorRate, ceiling: true },
+  { name: 'minDeliveriesPerSec', actual: (result) => result.deliveriesPerSec, ceiling: false },
+]
+
 /** Each threshold that is set, judged against one transport's result (limits are inclusive). */
 export function evaluateThresholds(
   thresholds: Readonly<Thresholds>,
   result: ThresholdInput,
 ): ThresholdOutcome[] {
   const outcomes: ThresholdOutcome[] = []
-  if (thresholds.p99Ms !== undefined) {
-    const actual = result.latencyUs.p99 / 1000
+  for (const check of CHECKS) {
+    const limit = thresholds[check.name]
+    if (limit === undefined) continue
+    const actual = check.actual(result)
     outcomes.push({
-      name: 'p99Ms',
-      limit: thresholds.p99Ms,
+      name: check.name,
+      limit,
       actual,
-      passed: actual <= thresholds.p99Ms,
-    })
-  }
-  if (thresholds.maxLossRatio !== undefined) {
-    const actual = result.lossRatio
-    outcomes.push({
-      name: 'maxLossRatio',
-      limit: thresholds.maxLossRatio,
-      actual,
-      passed: actual <= thresholds.maxLossRatio,
-    })
-  }
-  if (thresholds.maxErrorRate !== undefined) {
-    const actual = result.errorRate
-    outcomes.push({
-      name: 'maxErrorRate',
-      limit: thresholds.maxErrorRate,
-      actual,
-      passed: actual <= thresholds.maxErrorRate,
-    })
-  }
-  if (thresholds.minDeliveriesPerSec !== undefined) {
-    const actual = result.deliveriesPerSec
-    outcomes.push({
-      name: 'minDeliveriesPerSec',
-      limit: thresholds.minDeliveriesPerSec,
-      actual,
-      passed: actual >= thresholds.minDeliveriesPerSec,
+      passed: check.ceiling ? actual <= limit : actual >= limit,
     })
   }
   return outcomes
