@@ -166,21 +166,19 @@ function createEdge(
     } catch (error) {
       throw redisFailure(link, `reading ${keys.latest}`, error)
     }
-    const topId = top[0]?.[0]
-    if (topId === undefined) {
-      writer.restartAfter(0)
-      lastId = '0-0'
-    } else {
-      writer.restartAfter(-1)
+    const topId = top[0]?.[0] ?? '0-0'
+    writer.restartAfter(0)
+    if (topId !== '0-0') {
       for (const entry of await readRange(topId)) {
-        // A hole inside the stream (a generator's outbox overflowed): start over after it.
+        // The window's start (or a hole inside the stream, where a generator's outbox
+        // overflowed): the ring starts over there.
         if (entry.frame.firstSeq !== eventLog.headSeq + 1) {
           writer.restartAfter(entry.frame.firstSeq - 1)
         }
         writer.append(entry.frame, false)
       }
-      lastId = topId
     }
+    lastId = topId
     for (const state of decodeStates(latest)) latestValues.restore(state)
   }
 

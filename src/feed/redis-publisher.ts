@@ -14,6 +14,7 @@ import {
   type LinkLog,
   openRedisLink,
   REDIS_FORMAT,
+  type RedisKeys,
   type RedisLink,
   redisFailure,
   redisKeys,
@@ -81,7 +82,7 @@ export async function openRedisFeed(options: RedisFeedOptions): Promise<RedisFee
 
 async function continueOrBegin(
   link: RedisLink,
-  keys: ReturnType<typeof redisKeys>,
+  keys: RedisKeys,
   wanted: ResolvedMarketOptions,
 ): Promise<{ market: Market; afterSeq: number }> {
   let metaHash: Record<string, string>
@@ -139,7 +140,7 @@ function fastForward(market: Market, simUs: number): number {
 
 function createPublisher(
   link: RedisLink,
-  keys: ReturnType<typeof redisKeys>,
+  keys: RedisKeys,
   feed: Feed,
   marketOptions: ResolvedMarketOptions,
   continuedAfter: number,
