@@ -1,24 +1,36 @@
 /**
  * A streaming HTTP/1.1 response reader for the harness's raw-socket subscribers: the status line
- * and headers, then the body as byte views, de-chunked when the response is chunked (RFC 9112
- * §7.1). It never copies body bytes; the views are only valid during the callback (the SSE parser
- * keeps what it needs).
+ * and headers, then the body as byte ranges, de-chunked when the response is chunked (RFC 9112
+ * §7.1). It never copies body bytes and makes no view of them: `onBody` gets the read's own
+ * bytes and a range, valid only during the call (the SSE reader keeps what it needs). On a
+ * subscriber's hot path (one socket read per event when events are not framed) a view per read
+ * and a string per chunk-size line were a measurable share of the harness's cost.
  */
 export interface Http1ResponseHandlers {
   /** Header names are lowercase. Called once, before any body. */
   onHead(status: number, headers: ReadonlyMap<string, string>): void
-  onBody(chunk: Uint8Array): void
+  /** Body bytes `bytes[from, to)`, `from < to`. */
+  onBody(bytes: Uint8Array, from: number, to: number): void
   /** The body ended by its own framing (last chunk, or Content-Length reached). */
   onEnd(): void
   onError(message: string): void
 }
 
 export interface Http1ResponseReader {
-  feed(bytes: Uint8Array): void
+  /**
+   * The next bytes of the response: `bytes[0, end)` (all of them by default). They need only be
+   * valid during the call: the reader copies what it keeps (a head split across reads).
+   */
+  feed(bytes: Uint8Array, end?: number): void
 }
 
 const CR = 13
 const LF = 10
+const SEMICOLON = 0x3b
+const SPACE = 0x20
+const TAB = 0x09
+/** At most 8 hex digits: chunks of up to 4 GiB, far past any SSE server's. */
+const MAX_SIZE_DIGITS = 8
 /** Headers larger than this are an error (they are a few hundred bytes from any SSE server). */
 const MAX_HEAD_BYTES = 64 * 1024
 
@@ -38,7 +50,13 @@ export function createHttp1ResponseReader(handlers: Http1ResponseHandlers): Http
   let state: State = State.Head
   let head: Uint8Array[] = []
   let headBytes = 0
-  let sizeText = ''
+  // The chunk-size line, read as it arrives (it may be split across reads): its value, digit
+  // count, whether digits have ended (whitespace after them) and whether an extension began.
+  let size = 0
+  let sizeDigits = 0
+  let sizeEnded = false
+  let inExtension = false
+  let sizeValid = true
   let remaining = 0
   let trailerLineEmpty = true
 
@@ -84,7 +102,8 @@ export function createHttp1ResponseReader(handlers: Http1ResponseHandlers): Http
         state = State.Done
         handlers.onError(`response head over ${MAX_HEAD_BYTES} bytes`)
       }
-      head = [all]
+      // Kept across reads, so copied: the caller may reuse its read buffer.
+      head = [all === bytes ? Buffer.from(bytes) : all]
       return bytes.length
     }
     head = []
@@ -94,37 +113,49 @@ export function createHttp1ResponseReader(handlers: Http1ResponseHandlers): Http
   }
 
   return {
-    feed(bytes) {
+    feed(bytes, end = bytes.length) {
       let i = 0
       if (state === State.Head) {
-        i = feedHead(bytes)
+        i = feedHead(end === bytes.length ? bytes : bytes.subarray(0, end))
         if (state === State.Head) return
       }
-      const n = bytes.length
+      const n = end
       while (i < n && state !== State.Done) {
         switch (state) {
           case State.ChunkSize: {
             const byte = bytes[i++]!
             if (byte === LF) {
-              const semicolon = sizeText.indexOf(';')
-              const hex = (semicolon >= 0 ? sizeText.slice(0, semicolon) : sizeText).trim()
-              sizeText = ''
-              if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) {
+              if (!sizeValid || sizeDigits === 0) {
                 state = State.Done
-                handlers.onError(`bad chunk size ${JSON.stringify(hex)}`)
+                handlers.onError('bad chunk size line')
                 return
               }
-              remaining = Number.parseInt(hex, 16)
+              remaining = size
+              size = 0
+              sizeDigits = 0
+              sizeEnded = false
+              inExtension = false
               if (remaining === 0) {
                 state = State.Trailer
                 trailerLineEmpty = true
               } else state = State.ChunkData
-            } else if (byte !== CR) sizeText += String.fromCharCode(byte)
+            } else if (byte === CR || inExtension) {
+              // The line's end, or a chunk extension (ignored).
+            } else if (byte === SEMICOLON) inExtension = true
+            else if (byte === SPACE || byte === TAB) sizeEnded = sizeDigits > 0
+            else {
+              const digit = hexDigit(byte)
+              if (digit < 0 || sizeEnded || sizeDigits === MAX_SIZE_DIGITS) sizeValid = false
+              else {
+                size = size * 16 + digit
+                sizeDigits++
+              }
+            }
             break
           }
           case State.ChunkData: {
             const take = Math.min(remaining, n - i)
-            handlers.onBody(bytes.subarray(i, i + take))
+            handlers.onBody(bytes, i, i + take)
             i += take
             remaining -= take
             if (remaining === 0) state = State.ChunkDataEnd
@@ -148,7 +179,7 @@ export function createHttp1ResponseReader(handlers: Http1ResponseHandlers): Http
           }
           case State.Length: {
             const take = Math.min(remaining, n - i)
-            handlers.onBody(bytes.subarray(i, i + take))
+            handlers.onBody(bytes, i, i + take)
             i += take
             remaining -= take
             if (remaining === 0) {
@@ -158,7 +189,7 @@ export function createHttp1ResponseReader(handlers: Http1ResponseHandlers): Http
             break
           }
           case State.UntilClose: {
-            handlers.onBody(bytes.subarray(i))
+            handlers.onBody(bytes, i, n)
             i = n
             break
           }
@@ -166,4 +197,12 @@ export function createHttp1ResponseReader(handlers: Http1ResponseHandlers): Http
       }
     },
   }
+}
+
+/** The value of an ASCII hex digit, or -1. */
+function hexDigit(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30
+  const lower = byte | 0x20
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10
+  return -1
 }

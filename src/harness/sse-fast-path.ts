@@ -64,8 +64,13 @@ export interface SseTickReaderOptions<S> extends SseParserOptions {
   onTick: (symbol: S, q: number, scheduledUs: number, id: number, type: TickEventType) => void
 }
 
-/** A drop-in for `SseParser` (same `feed`/`reset`/`lastEventId` contract), plus a counter. */
-export interface SseTickReader extends Pick<SseParser, 'feed' | 'reset' | 'lastEventId'> {
+/**
+ * A drop-in for `SseParser` (same `feed`/`reset`/`lastEventId` contract), plus a counter; `feed`
+ * also takes a range, so a caller reading into one reused buffer needs no view per read.
+ */
+export interface SseTickReader extends Pick<SseParser, 'reset' | 'lastEventId'> {
+  /** Feeds `chunk[from, to)` (the whole chunk by default); the bytes need only last the call. */
+  feed(chunk: Uint8Array, from?: number, to?: number): void
   /** Events taken by the fast path so far (the rest went through the parser). */
   readonly fastPathEvents: number
 }
@@ -130,17 +135,15 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
   }
 
   /**
-   * Index just past the first blank line at or after `from` in an LF-only view (`\n\n`, or an LF
-   * at `from` after an LF), or -1. The parser may still be inside a block there (CR endings):
-   * callers check `atBlockBoundary`.
+   * Index just past the first blank line in `chunk[from, to)` in an LF-only view (`\n\n`, or an
+   * LF at `from` after an LF), or -1. The parser may still be inside a block there (CR endings):
+   * callers check `atBlockBoundary`. (A byte loop: `indexOf` cannot stop at `to`, and past it lies
+   * whatever an earlier read left in a reused buffer.)
    */
-  function blankLineEnd(chunk: Uint8Array, from: number): number {
+  function blankLineEnd(chunk: Uint8Array, from: number, to: number): number {
     if (lastByteLf && chunk[from] === LF) return from + 1
-    const last = chunk.length - 1
-    let lf = chunk.indexOf(LF, from)
-    while (lf !== -1 && lf < last) {
-      if (chunk[lf + 1] === LF) return lf + 2
-      lf = chunk.indexOf(LF, lf + 2)
+    for (let i = from; i < to - 1; i++) {
+      if (chunk[i] === LF && chunk[i + 1] === LF) return i + 2
     }
     return -1
   }
@@ -190,47 +193,36 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
     }
   }
 
-  function feed(chunk: Uint8Array): void {
-    const len = chunk.length
-    if (len === 0) return
+  function feed(chunk: Uint8Array, from = 0, to = chunk.length): void {
+    if (from >= to) return
     const feedEpoch = epoch
-    // [spec] a lone CR ends a line too: no block is taken across a CR. One native search per
-    // chunk (memchr) is cheaper than looking for CRs block by block.
-    let cr = chunk.indexOf(CR)
-    let limit = cr === -1 ? len : cr
-    let pos = 0
+    let pos = from
     let handOffs = 0
-    let view: DataView | undefined
     for (;;) {
-      if (pos > cr && cr !== -1) {
-        cr = chunk.indexOf(CR, pos)
-        limit = cr === -1 ? len : cr
-      }
-      if (parser.atBlockBoundary) {
-        view ??= new DataView(chunk.buffer, chunk.byteOffset, len)
-        pos = takeBlocks(chunk, view, pos, limit, feedEpoch)
-        if (epoch !== feedEpoch) return
-        if (pos === len) return
+      if (parser.atBlockBoundary()) {
+        pos = takeBlocks(chunk, viewOf(chunk), pos, to, feedEpoch)
+        if (epoch !== feedEpoch || pos === to) return
       }
       // What the fast path cannot take goes to the parser up to the end of its block: the rest
-      // of a block begun in an earlier chunk (or the stream's start), a heartbeat, a snapshot.
-      // Past a few such blocks in one chunk (a stream that is not ours), the rest of the chunk
-      // goes: a parse per block would cost more than one per chunk.
-      const end = handOffs < MAX_HAND_OFFS_PER_CHUNK ? blankLineEnd(chunk, pos) : -1
+      // of a block begun in an earlier chunk (or the stream's start), a heartbeat, a snapshot,
+      // a block with a CR. Past a few such blocks in one chunk (a stream that is not ours), the
+      // rest of the chunk goes: a parse per block would cost more than one per chunk.
+      const end = handOffs < MAX_HAND_OFFS_PER_CHUNK ? blankLineEnd(chunk, pos, to) : -1
       handOffs++
       if (end === -1) {
-        toParser(chunk, pos, len)
+        toParser(chunk, pos, to)
         return
       }
       toParser(chunk, pos, end)
-      if (epoch !== feedEpoch || end === len) return
+      if (epoch !== feedEpoch || end === to) return
       pos = end
     }
   }
 
   /**
    * Takes the blocks of our shape from `pos` on, up to `limit`, the parser being at a block
-   * boundary; returns where it stopped: `limit`, or the start of a block it cannot take.
+   * boundary; returns where it stopped: `limit`, or the start of a block it cannot take (one
+   * that is not ours, runs past `limit`, or has a CR: [spec] a lone CR ends a line too).
    */
   function takeBlocks(
     chunk: Uint8Array,
@@ -327,6 +319,21 @@ const Q_2 = word('"q":')
 /** `\nevent: ` + `status\ndata: {"ts":`, the longest fixed run, checked for room once. */
 const EVENT_TO_TS_MAX_BYTES = 8 + 19
 const LF_WORD = 0x0a0a0a0a
+const CR_WORD = 0x0d0d0d0d
+
+/**
+ * A view of `chunk` for the scanner, made once per distinct chunk in a row: a caller that reads
+ * into one reused buffer (the SSE engine) gets the same view for every read.
+ */
+let viewChunk: Uint8Array | undefined
+let viewOfChunk: DataView | undefined
+function viewOf(chunk: Uint8Array): DataView {
+  if (chunk !== viewChunk || viewOfChunk === undefined) {
+    viewOfChunk = new DataView(chunk.buffer, chunk.byteOffset, chunk.length)
+    viewChunk = chunk
+  }
+  return viewOfChunk
+}
 
 /** The classic zero-byte test: the high bit of every zero byte of `word` set (and maybe above one). */
 function zeroBytes(word: number): number {
@@ -447,14 +454,17 @@ function scanTickBlock(chunk: Uint8Array, view: DataView, pos: number, limit: nu
   at = scanned.digitsEnd
   if (q > Number.MAX_SAFE_INTEGER) return -1
 
-  // The rest of the data line is not read, only searched for its LF (there is no CR before
-  // `limit`). Eight bytes a step: a word holds an LF when (word ^ LF×4) has a zero byte, and the
-  // lowest byte flagged by the classic zero-byte test is always a real one (false flags only sit
-  // above a real zero).
+  // The rest of the data line is not read, only searched for its end: an LF, or a CR (the fixed
+  // text and the digits cannot hold one; a block with a CR goes to the parser). Eight bytes a
+  // step: a word holds an LF when (word ^ LF×4) has a zero byte, and the lowest byte flagged by
+  // the classic zero-byte test is always a real one (false flags only sit above a real zero), so
+  // the lowest flag of the LF and CR tests together is the first LF or CR.
   let lf = -1
   while (at + 8 <= limit) {
-    const xFlags = zeroBytes(view.getInt32(at, true) ^ LF_WORD)
-    const yFlags = zeroBytes(view.getInt32(at + 4, true) ^ LF_WORD)
+    const x = view.getInt32(at, true)
+    const y = view.getInt32(at + 4, true)
+    const xFlags = zeroBytes(x ^ LF_WORD) | zeroBytes(x ^ CR_WORD)
+    const yFlags = zeroBytes(y ^ LF_WORD) | zeroBytes(y ^ CR_WORD)
     if ((xFlags | yFlags) !== 0) {
       lf = xFlags !== 0 ? at + lowestByte(xFlags) : at + 4 + lowestByte(yFlags)
       break
@@ -462,11 +472,11 @@ function scanTickBlock(chunk: Uint8Array, view: DataView, pos: number, limit: nu
     at += 8
   }
   if (lf === -1) {
-    while (at < limit && chunk[at] !== LF) at++
+    while (at < limit && chunk[at] !== LF && chunk[at] !== CR) at++
     lf = at
   }
   // …and a blank line.
-  if (lf + 1 >= limit || chunk[lf + 1] !== LF) return -1
+  if (lf + 1 >= limit || chunk[lf] !== LF || chunk[lf + 1] !== LF) return -1
 
   scanned.id = id
   scanned.type = type

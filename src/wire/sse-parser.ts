@@ -80,11 +80,12 @@ export interface SseParser {
    * the data, event type and id buffers as a blank line leaves them (the id buffer equal to
    * `lastEventId`). Its state is then a function of `lastEventId` alone, and the next byte starts
    * a new block, so a caller may interpret a whole block itself instead of feeding it (the load
-   * harness's fast path for tick events, `src/harness/sse-fast-path.ts`).
+   * harness's fast path for tick events, `src/harness/sse-fast-path.ts`). A method, not a getter:
+   * that path asks once per socket read, and a getter on an object per subscriber cost more.
    */
-  readonly atBlockBoundary: boolean
+  atBlockBoundary(): boolean
   /**
-   * Records a whole block that the caller interpreted itself while `atBlockBoundary`, whose `id`
+   * Records a whole block that the caller interpreted itself while `atBlockBoundary()`, whose `id`
    * field had the value `id` (no U+0000; the caller has dispatched its event). [spec] Its
    * dispatch sets the last event ID string to the id buffer, so both become `id`: the state
    * feeding the block would have left. Anywhere else it would corrupt the block being parsed,
@@ -539,9 +540,7 @@ export function createSseParser(options: SseParserOptions): SseParser {
     get lastEventId() {
       return lastEventId
     },
-    get atBlockBoundary() {
-      return atBlockBoundary()
-    },
+    atBlockBoundary,
     commitLastEventId,
   }
 }

@@ -67,8 +67,8 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
             onHead(code) {
               status = code
             },
-            onBody(chunk) {
-              body.push(Buffer.from(chunk))
+            onBody(bytes, from, to) {
+              body.push(Buffer.from(bytes.subarray(from, to)))
             },
             onEnd() {
               const text = Buffer.concat(body).toString('utf8')

@@ -92,10 +92,8 @@ export function createSseEngine(context: EngineContext): Engine {
         const startedUs = nowUs()
         const lastEventId = parser.lastEventId
         const head = lastEventId === '' ? request : `${request}Last-Event-ID: ${lastEventId}\r\n`
-        let headParsed = false
         const reader = createHttp1ResponseReader({
           onHead(status, headers) {
-            headParsed = true
             if (
               status !== 200 ||
               !(headers.get('content-type') ?? '').startsWith('text/event-stream')
@@ -111,7 +109,7 @@ export function createSseEngine(context: EngineContext): Engine {
             if (everConnected) observer.reconnected()
             everConnected = true
           },
-          onBody: (chunk) => parser.feed(chunk),
+          onBody: (bytes, from, to) => parser.feed(bytes, from, to),
           onEnd: () => current.destroy(),
           onError: (message) => {
             metrics.countError('http-protocol')
@@ -129,10 +127,8 @@ export function createSseEngine(context: EngineContext): Engine {
               // Everything in one read arrived at the same moment.
               receiptUs = nowUs()
               metrics.addBytes(bytesRead)
-              const bytes = buffer.subarray(0, bytesRead)
-              // The reader keeps the bytes of a response head split across reads: those get a
-              // copy, as the buffer is reused. Body bytes it does not keep (the parser copies).
-              reader.feed(headParsed ? bytes : Buffer.from(bytes))
+              // The reader and the SSE reader copy what they keep, so the buffer can be reused.
+              reader.feed(buffer, bytesRead)
               return true
             },
           },
