@@ -34,85 +34,102 @@ export interface ObservedSymbol {
 }
 
 export function createEventObserver(metrics: TransportMetrics): EventObserver {
-  const symbols = new Map<string, ObservedSymbol>()
-  const symbol = (name: string): ObservedSymbol => {
-    let observed = symbols.get(name)
+  return new Observer(metrics)
+}
+
+/**
+ * A class rather than closures for the same reason as the sequence tracker: one per subscriber,
+ * on every event's path. `symbol` is an arrow field, so engines may pass it on detached.
+ */
+class Observer implements EventObserver {
+  private readonly metrics: TransportMetrics
+  private readonly symbols = new Map<string, ObservedSymbol>()
+  private droppedAtUs = 0
+  private reconnectedAtUs = 0
+  private awaitingFirst = false
+  private replaying = false
+  private recovered = 0
+
+  constructor(metrics: TransportMetrics) {
+    this.metrics = metrics
+  }
+
+  readonly symbol = (name: string): ObservedSymbol => {
+    let observed = this.symbols.get(name)
     if (observed === undefined) {
       observed = { name, sequence: createSequenceTracker({ windowSize: 256 }) }
-      symbols.set(name, observed)
+      this.symbols.set(name, observed)
     }
     return observed
   }
-  let droppedAtUs = 0
-  let reconnectedAtUs = 0
-  let awaitingFirst = false
-  let replaying = false
-  let recovered = 0
 
-  const afterReconnect = (scheduledUs: number, receiptUs: number): void => {
-    if (awaitingFirst) {
-      awaitingFirst = false
-      metrics.recordRecoveryUs(receiptUs - droppedAtUs)
+  tick(symbol: ObservedSymbol, q: number, scheduledUs: number, receiptUs: number): void {
+    const metrics = this.metrics
+    metrics.recordLatencyUs(receiptUs - scheduledUs)
+    const tracker = symbol.sequence
+    switch (tracker.observe(q)) {
+      case 'gap':
+        metrics.addGap(tracker.gapSize)
+        break
+      case 'duplicate':
+        metrics.countDuplicate()
+        break
+      case 'out-of-order':
+        metrics.countOutOfOrder()
+        break
+      case 'ok':
+        break
     }
-    if (replaying) {
-      if (scheduledUs < reconnectedAtUs) recovered++
-      else {
-        replaying = false
-        metrics.addRecoveredByReplay(recovered)
-        recovered = 0
-      }
+    if (this.awaitingFirst || this.replaying) this.afterReconnect(scheduledUs, receiptUs)
+  }
+
+  private afterReconnect(scheduledUs: number, receiptUs: number): void {
+    if (this.awaitingFirst) {
+      this.awaitingFirst = false
+      this.metrics.recordRecoveryUs(receiptUs - this.droppedAtUs)
+    }
+    if (this.replaying) {
+      if (scheduledUs < this.reconnectedAtUs) this.recovered++
+      else this.endReplay()
     }
   }
 
-  return {
-    symbol,
-    tick(symbol, q, scheduledUs, receiptUs) {
-      metrics.recordLatencyUs(receiptUs - scheduledUs)
-      const tracker = symbol.sequence
-      switch (tracker.observe(q)) {
-        case 'gap':
-          metrics.addGap(tracker.gapSize)
-          break
-        case 'duplicate':
-          metrics.countDuplicate()
-          break
-        case 'out-of-order':
-          metrics.countOutOfOrder()
-          break
-        case 'ok':
-          break
-      }
-      if (awaitingFirst || replaying) afterReconnect(scheduledUs, receiptUs)
-    },
-    snapshot(quotes, reset, receiptUs) {
-      metrics.countSnapshot(reset)
-      for (const quote of quotes) {
-        const tracker = symbol(quote.sym).sequence
-        // After a reset, what was missed is gone by design: the snapshot replaces it.
-        if (reset) tracker.reset()
-        if (reset || tracker.highest < 0) tracker.observe(quote.q)
-      }
-      if (awaitingFirst) {
-        awaitingFirst = false
-        metrics.recordRecoveryUs(receiptUs - droppedAtUs)
-      }
-      if (replaying) {
-        replaying = false
-        metrics.addRecoveredByReplay(recovered)
-        recovered = 0
-      }
-    },
-    dropped() {
-      if (awaitingFirst) return // dropped again before recovering: the first drop time stands
-      metrics.countReconnect()
-      droppedAtUs = nowUs()
-      awaitingFirst = true
-    },
-    reconnected() {
-      reconnectedAtUs = nowUs()
-      replaying = true
-      recovered = 0
-    },
+  private endReplay(): void {
+    this.replaying = false
+    this.metrics.addRecoveredByReplay(this.recovered)
+    this.recovered = 0
+  }
+
+  snapshot(
+    quotes: readonly { readonly sym: string; readonly q: number }[],
+    reset: boolean,
+    receiptUs: number,
+  ): void {
+    this.metrics.countSnapshot(reset)
+    for (const quote of quotes) {
+      const tracker = this.symbol(quote.sym).sequence
+      // After a reset, what was missed is gone by design: the snapshot replaces it.
+      if (reset) tracker.reset()
+      if (reset || tracker.highest < 0) tracker.observe(quote.q)
+    }
+    if (this.awaitingFirst) {
+      this.awaitingFirst = false
+      this.metrics.recordRecoveryUs(receiptUs - this.droppedAtUs)
+    }
+    if (this.replaying) this.endReplay()
+  }
+
+  dropped(): void {
+    if (this.awaitingFirst) return // dropped again before recovering: the first drop time stands
+    this.metrics.countReconnect()
+    this.droppedAtUs = nowUs()
+    this.awaitingFirst = true
+  }
+
+  reconnected(): void {
+    this.reconnectedAtUs = nowUs()
+    this.replaying = true
+    this.recovered = 0
   }
 }
 

@@ -627,64 +627,70 @@ export interface SequenceTracker {
 export function createSequenceTracker(
   options: { readonly windowSize?: number } = {},
 ): SequenceTracker {
-  const windowSize = Math.max(32, Math.ceil((options.windowSize ?? 1024) / 32) * 32)
-  const words = windowSize / 32
-  const seen = new Uint32Array(words)
-  let highest = -1
-  let gapSize = 0
+  return new BitmapSequenceTracker(Math.max(32, Math.ceil((options.windowSize ?? 1024) / 32) * 32))
+}
+
+/**
+ * A class, not closures: the harness keeps one per symbol per subscriber (200k at 10k × 20), and
+ * it is touched on every event. Closures cost each tracker a context and a function object per
+ * method, and the event path a chase through them; this is one object and its bitmap.
+ */
+class BitmapSequenceTracker implements SequenceTracker {
+  highest = -1
+  gapSize = 0
+  private readonly windowSize: number
+  private readonly seen: Uint32Array
+
+  constructor(windowSize: number) {
+    this.windowSize = windowSize
+    this.seen = new Uint32Array(windowSize / 32)
+  }
 
   // Bit for seq s lives at s mod windowSize; valid for highest − windowSize < s ≤ highest.
-  function bitIndex(seq: number): number {
-    return seq % windowSize
-  }
-  function isSeen(seq: number): boolean {
-    const bit = bitIndex(seq)
-    return ((seen[bit >>> 5] ?? 0) & (1 << (bit & 31))) !== 0
-  }
-  function mark(seq: number): void {
-    const bit = bitIndex(seq)
-    seen[bit >>> 5] = (seen[bit >>> 5] ?? 0) | (1 << (bit & 31))
-  }
-  function clear(seq: number): void {
-    const bit = bitIndex(seq)
-    seen[bit >>> 5] = (seen[bit >>> 5] ?? 0) & ~(1 << (bit & 31))
+  private isSeen(seq: number): boolean {
+    const bit = seq % this.windowSize
+    return ((this.seen[bit >>> 5] ?? 0) & (1 << (bit & 31))) !== 0
   }
 
-  return {
-    observe(seq: number): SequenceObservation {
-      gapSize = 0
-      if (highest < 0) {
-        seen.fill(0)
-        highest = seq
-        mark(seq)
-        return 'ok'
-      }
-      if (seq > highest) {
-        const skipped = seq - highest - 1
-        // Clear the bits of the skipped numbers (at most a window's worth) before moving on.
-        if (skipped >= windowSize) seen.fill(0)
-        else for (let s = highest + 1; s < seq; s++) clear(s)
-        highest = seq
-        mark(seq)
-        if (skipped === 0) return 'ok'
-        gapSize = skipped
-        return 'gap'
-      }
-      if (seq <= highest - windowSize) return 'duplicate'
-      if (isSeen(seq)) return 'duplicate'
-      mark(seq)
-      return 'out-of-order'
-    },
-    get gapSize() {
-      return gapSize
-    },
-    get highest() {
-      return highest
-    },
-    reset(): void {
-      highest = -1
-      gapSize = 0
-    },
+  private mark(seq: number): void {
+    const bit = seq % this.windowSize
+    this.seen[bit >>> 5] = (this.seen[bit >>> 5] ?? 0) | (1 << (bit & 31))
+  }
+
+  private clear(seq: number): void {
+    const bit = seq % this.windowSize
+    this.seen[bit >>> 5] = (this.seen[bit >>> 5] ?? 0) & ~(1 << (bit & 31))
+  }
+
+  observe(seq: number): SequenceObservation {
+    this.gapSize = 0
+    const highest = this.highest
+    if (highest < 0) {
+      this.seen.fill(0)
+      this.highest = seq
+      this.mark(seq)
+      return 'ok'
+    }
+    if (seq > highest) {
+      const skipped = seq - highest - 1
+      // Clear the bits of the skipped numbers (at most a window's worth) before moving on.
+      if (skipped >= this.windowSize) this.seen.fill(0)
+      else for (let s = highest + 1; s < seq; s++) this.clear(s)
+      this.highest = seq
+      this.mark(seq)
+      if (skipped === 0) return 'ok'
+      this.gapSize = skipped
+      return 'gap'
+    }
+    if (seq <= highest - this.windowSize) return 'duplicate'
+    if (this.isSeen(seq)) return 'duplicate'
+    this.mark(seq)
+    return 'out-of-order'
+  }
+
+  reset(): void {
+    this.highest = -1
+    this.gapSize = 0
   }
 }
 
