@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createLoadPool, type LoadPool, type StreamTransport } from '../../src/harness/load-pool.js'
 import { decodeHistogram } from '../../src/harness/metrics.js'
@@ -9,6 +10,13 @@ const pools: LoadPool[] = []
 afterEach(() => {
   for (const pool of pools.splice(0)) pool.close()
 })
+
+/** One pool of `transport` subscribers on this thread, closed after the test. */
+function openPool(transport: StreamTransport, baseUrl: string): LoadPool {
+  const pool = createLoadPool({ transport, workerId: 0, baseUrl, retryMs: 50, localAddresses: [] })
+  pools.push(pool)
+  return pool
+}
 
 async function universe(url: string): Promise<string[]> {
   const body = (await (await fetch(`${url}/v1/symbols`)).json()) as {
@@ -27,14 +35,7 @@ describe.each<StreamTransport>(['sse', 'longpoll', 'ws', 'eventsource'])(
         pick: 'zipf',
         seed: 3,
       })
-      const pool = createLoadPool({
-        transport,
-        workerId: 0,
-        baseUrl: server.url,
-        retryMs: 50,
-        localAddresses: [],
-      })
-      pools.push(pool)
+      const pool = openPool(transport, server.url)
       pool.add(
         lists.map((symbols, index) => ({ index, symbols })),
         1000,
@@ -74,3 +75,41 @@ describe.each<StreamTransport>(['sse', 'longpoll', 'ws', 'eventsource'])(
     })
   },
 )
+
+/**
+ * States of the client sides of connections to a server on loopback `port` (their peer is that
+ * port), from /proc/net/tcp: addresses are hex `ip:port`, `st` 06 is TIME_WAIT.
+ */
+function clientSocketStates(port: number): string[] {
+  const peer = `:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[2]?.endsWith(peer))
+    .map((fields) => fields[3]!)
+}
+
+describe.each<StreamTransport>(['sse', 'longpoll', 'ws'])('%s engine, closing', (transport) => {
+  test('closed subscribers leave no TIME_WAIT behind (a FIN would hold a loopback port 60 s)', async () => {
+    // An idle market: with unread bytes in its buffer a closing socket sends a reset anyway.
+    const server = await startServer({ ratePerSec: 0.001 })
+    const port = Number(new URL(server.url).port)
+    const pool = openPool(transport, server.url)
+    pool.add(
+      Array.from({ length: 30 }, (_, index) => ({ index, symbols: null })),
+      1000,
+    )
+    await waitFor('30 connections', () => pool.progress().connections === 30, {
+      state: () => pool.progress(),
+    })
+    expect(clientSocketStates(port).length).toBeGreaterThanOrEqual(30)
+    pool.close()
+    await waitFor(
+      'every client socket closed or in TIME_WAIT',
+      () => clientSocketStates(port).every((state) => state === '06'),
+      { state: () => clientSocketStates(port) },
+    )
+    expect(clientSocketStates(port)).toEqual([])
+  })
+})

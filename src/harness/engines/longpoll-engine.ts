@@ -123,6 +123,7 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
       const line = createReconnecting({
         connect: connectOnce,
         cut: (socket) => socket.destroy(),
+        close: (socket) => socket.resetAndDestroy(),
         delayMs: () => context.retryMs,
       })
       return line.subscriber

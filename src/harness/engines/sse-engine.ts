@@ -152,6 +152,7 @@ export function createSseEngine(context: EngineContext): Engine {
       const line = createReconnecting({
         connect: connectOnce,
         cut: (socket) => socket.destroy(),
+        close: (socket) => socket.resetAndDestroy(),
         delayMs: () => retryMs,
       })
       return line.subscriber

@@ -1,3 +1,4 @@
+import { connect, type createConnection, type NetConnectOpts, type Socket } from 'node:net'
 import WebSocket from 'ws'
 import { nowUs } from '../../clock.js'
 import { createEventObserver } from '../event-observer.js'
@@ -18,12 +19,20 @@ export function createWsEngine(context: EngineContext): Engine {
       const observer = createEventObserver(metrics)
       let lastEventId: string | null = null
       let everConnected = false
+      // The TCP socket under the current WebSocket, kept to reset it on close (engine.ts).
+      let socket: Socket | undefined
 
       const connectOnce = (): WebSocket => {
         const startedUs = nowUs()
         const current = new WebSocket(url, {
           perMessageDeflate: false,
           ...(localAddress ? { localAddress } : {}),
+          // As ws's own netConnect does; `path` is the request's URL path here, which
+          // net.connect would take for a Unix socket's.
+          createConnection: ((options: NetConnectOpts & { socketPath?: string }) => {
+            socket = connect({ ...options, path: options.socketPath } as NetConnectOpts)
+            return socket
+          }) as typeof createConnection,
         })
         let open = false
         current.on('open', () => {
@@ -68,7 +77,11 @@ export function createWsEngine(context: EngineContext): Engine {
 
       const line = createReconnecting({
         connect: connectOnce,
-        cut: (socket) => socket.terminate(),
+        cut: (ws) => ws.terminate(),
+        close: (ws) => {
+          if (socket !== undefined && !socket.destroyed) socket.resetAndDestroy()
+          else ws.terminate()
+        },
         delayMs: () => context.retryMs,
       })
       return line.subscriber
