@@ -12,7 +12,7 @@ import { INVALID_SCENARIO, loadScenario } from '../harness/scenario.js'
 import { parseSegment } from '../harness/segment.js'
 import type { PresetName } from '../market/types.js'
 import { compareResults, formatComparison, renderComparisonHtml } from '../report/compare.js'
-import { formatProgressLine, formatRunSummary } from '../report/console.js'
+import { formatCount, formatProgressLine, formatRunSummary } from '../report/console.js'
 import { renderReportHtml } from '../report/html.js'
 import { mergeResultDirs } from '../report/merge.js'
 import { readResultDir } from '../report/read-result.js'
@@ -432,6 +432,12 @@ async function run(args: readonly string[]): Promise<number> {
   let lastPrintMs = 0
   const onProgress = (progress: RunProgress): void => {
     const line = formatProgressLine({ ...progress })
+    if (progress.allConnectedSec !== null) {
+      // Worth keeping on screen: how long the server took to take the whole ramp.
+      const took = `[${progress.transport}]  ${formatCount(progress.connected)} subscribers connected in ${progress.allConnectedSec.toFixed(2)} s`
+      process.stderr.write(tty ? `\r${took}\x1b[K\n` : `${took}\n`)
+      return
+    }
     if (tty) process.stderr.write(`\r${line}\x1b[K`)
     else if (Date.now() - lastPrintMs >= 5000) {
       lastPrintMs = Date.now()

@@ -68,6 +68,12 @@ export interface RunProgress {
   readonly deliveriesPerSec: number
   readonly p99Us: number
   readonly errors: number
+  /**
+   * On the report that finds a waited ramp complete: seconds from handing its subscribers to the
+   * pools to every one of them connected (polled every 25 ms; the harness's own start-up is not
+   * in it). Null on every other report.
+   */
+  readonly allConnectedSec: number | null
 }
 
 export interface RunOutcome {
@@ -77,6 +83,9 @@ export interface RunOutcome {
 
 /** How long a ramp may overrun its plan before the run gives up on full connection. */
 const RAMP_GRACE_SEC = 15
+/** How often a waited ramp asks the pools how many are connected (reports stay at 250 ms). */
+const RAMP_POLL_MS = 25
+const RAMP_REPORT_MS = 250
 
 /**
  * Runs a scenario: per transport (one after the other, each against a fresh embedded server or
@@ -588,6 +597,15 @@ function createSession(
 
   const tick = async (session: Session): Promise<number> => {
     const now = await progress()
+    report(session, now, null)
+    return now.connected
+  }
+
+  const report = (
+    session: Session,
+    now: Awaited<ReturnType<typeof progress>>,
+    allConnectedSec: number | null,
+  ): void => {
     const nowMs = Date.now()
     const deliveriesPerSec =
       now.deliveries >= lastDeliveries
@@ -605,8 +623,8 @@ function createSession(
       deliveriesPerSec,
       p99Us: now.p99Us,
       errors: now.errors,
+      allConnectedSec,
     })
-    return now.connected
   }
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -620,6 +638,7 @@ function createSession(
           .map((symbols, offset) => ({ index: running + offset, symbols }))
         const rate =
           rampSec !== undefined && rampSec > 0 ? (count - running) / rampSec : defaultRampPerSec
+        const rampStartedMs = Date.now()
         for (const [w, pool] of pools.entries()) {
           pool.add(
             add.filter((entry) => entry.index % pools.length === w),
@@ -630,16 +649,26 @@ function createSession(
         running = count
         if (!waitForConnections) return
         const deadline = Date.now() + (planned + RAMP_GRACE_SEC) * 1000
+        let reportedMs = 0
         for (;;) {
-          const connected = await tick(session)
-          if (connected >= count) return
-          if (Date.now() > deadline) {
+          const now = await progress()
+          const connected = now.connected
+          const nowMs = Date.now()
+          if (connected >= count) {
+            report(session, now, (nowMs - rampStartedMs) / 1000)
+            return
+          }
+          if (nowMs - reportedMs >= RAMP_REPORT_MS) {
+            report(session, now, null)
+            reportedMs = nowMs
+          }
+          if (nowMs > deadline) {
             throw new TickstormError(
               ERROR_CODES.LISTEN_FAILED,
               `only ${connected} of ${count} ${transport} subscribers connected within ${Math.ceil(planned + RAMP_GRACE_SEC)} s`,
             )
           }
-          await sleep(250)
+          await sleep(RAMP_POLL_MS)
         }
       } else if (count < running) {
         const remove = running - count

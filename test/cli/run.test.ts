@@ -39,6 +39,14 @@ describe('tickstorm run, report and compare', () => {
     expect(await run.exit, run.stderr()).toBe(0)
     const out = run.stdout()
     for (const label of ['SSE', 'Long polling', 'WebSocket']) expect(out).toContain(label)
+    // Each ramp reports how long it took to connect everyone, measured from the ramp's start.
+    for (const transport of ['sse', 'longpoll', 'ws']) {
+      const took = new RegExp(`\\[${transport}\\]  30 subscribers connected in (\\d+\\.\\d\\d) s`)
+      const seconds = Number(took.exec(run.stderr())?.[1])
+      // 30 at 300/s are handed out over 0.1 s: the ramp cannot be done before that.
+      expect(seconds, run.stderr()).toBeGreaterThanOrEqual(0.09)
+      expect(seconds).toBeLessThan(10)
+    }
     expect(out).toContain('PASSED')
     const [resultDir] = await readdir(results)
     expect(resultDir).toMatch(/^\d{8}T\d{6}Z-small$/)
