@@ -3,7 +3,7 @@
  * server and a `ws` WebSocket server, `bench/baselines/`), driven by tickstorm's own harness with
  * the same workload in one run, one server at a time (2 cores: server and harness share them).
  *
- *   npm run build && node dist/bench/fanout.bench.js [broadcast|idle|http|ticker ...] [--quick]
+ *   npm run build && node dist/bench/fanout.bench.js [broadcast|idle|http|ticker|harness ...] [--quick]
  *
  * - broadcast: N subscribers × one symbol, everyone gets everything, at R events/s (1k at 10 and
  *   100, 5k at 10, 10k at 5 and 10); per transport.
@@ -14,6 +14,9 @@
  * - http: autocannon on /v1/snapshot and /v1/poll (no events) against tickstorm and node:http.
  * - ticker: normal and stress presets, 10k subscribers on 20-symbol Zipf watch-lists; the highest
  *   market rate with p99 ≤ 50 ms and zero loss (doubling, then one bisection).
+ * - harness: the harness's own CPU per delivered event against tickstorm, framed (300 SSE
+ *   subscribers on all of a 20-symbol market at 2,000 events/s in 50-ms frames: ~100 events per
+ *   write) and one event per write (1,000 on one symbol at 100 events/s in 5-ms frames).
  *
  * Each workload prints a table and writes `results/bench-fanout/<workload>.{txt,json}` with the
  * machine, Node version and commit.
@@ -36,7 +39,8 @@ import { benchHeader, COLUMNS, failedRow, fmt, kilo, line, saveResult } from './
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const workloads = args.filter((arg) => !arg.startsWith('--'))
-const selected = workloads.length > 0 ? workloads : ['broadcast', 'idle', 'http', 'ticker']
+const selected =
+  workloads.length > 0 ? workloads : ['broadcast', 'idle', 'http', 'ticker', 'harness']
 const RESULTS = fileURLToPath(new URL('../../results/bench-fanout/', import.meta.url))
 
 const header = benchHeader(`node dist/bench/fanout.bench.js ${args.join(' ')}`)
@@ -300,12 +304,54 @@ async function ticker(): Promise<void> {
   save('ticker', [...lines, '', ...summary], rows)
 }
 
-const runners: Record<string, () => Promise<void>> = { broadcast, idle, http, ticker }
+async function harness(): Promise<void> {
+  const lines = [COLUMNS]
+  const rows: Row[] = []
+  const summary: string[] = []
+  console.log(COLUMNS)
+  const cases = [
+    { name: 'framed', target: 0.5, subscribers: 300, symbols: 20, ratePerSec: 2000, frameMs: 50 },
+    {
+      name: 'one event per write',
+      target: 2,
+      subscribers: 1000,
+      symbols: 1,
+      ratePerSec: 100,
+      frameMs: 5,
+    },
+  ] as const
+  for (const c of cases) {
+    const base = {
+      workload: `harness-${c.name.replaceAll(' ', '-')}`,
+      server: 'tickstorm',
+      transport: 'sse',
+      subscribers: c.subscribers,
+      ratePerSec: c.ratePerSec,
+      watchList: `{ size: ${c.symbols} }`,
+      rampPerSec: rampFor(c.subscribers),
+      warmupSec: 3,
+      durationSec: quick ? 5 : 10,
+    } as const
+    const embedded = `{ preset: quiet, seed: 1, symbols: ${c.symbols}, frameMs: ${c.frameMs}, ratePerSec: ${c.ratePerSec} }`
+    const row = await streamRow(base, 'tickstorm', embedded)
+    rows.push(row)
+    lines.push(line(row))
+    console.log(line(row))
+    const cost = row.harnessCpuUsPerEvent
+    summary.push(
+      `${c.name}: ${cost === null ? '—' : `${fmt(cost, 2)} µs`} of harness CPU per delivered event (target ≤ ${c.target} µs: ${cost === null ? 'not measured' : cost <= c.target ? 'met' : `missed ×${fmt(cost / c.target, 2)}`})`,
+    )
+    console.log(summary.at(-1))
+  }
+  save('harness', [...lines, '', ...summary], rows)
+}
+
+const runners: Record<string, () => Promise<void>> = { broadcast, idle, http, ticker, harness }
 console.log(header)
 for (const workload of selected) {
   const run = runners[workload]
   if (run === undefined)
-    throw new Error(`unknown workload ${workload}: broadcast, idle, http, ticker`)
+    throw new Error(`unknown workload ${workload}: broadcast, idle, http, ticker, harness`)
   console.log(`\n== ${workload}`)
   await run()
 }
