@@ -99,39 +99,69 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
   if (typeof options.onTick !== 'function')
     problems.add('onTick', 'must be a function', options.onTick)
   problems.throwIfAny('SSE tick reader options')
-  const { symbol: symbolFor, onTick, ...parserOptions } = options
-  const parser = createSseParser(parserOptions)
-  const maxLineBytes = options.maxLineBytes ?? DEFAULT_SSE_PARSER_OPTIONS.maxLineBytes
+  const { symbol, onTick, ...parserOptions } = options
+  return new TickReader(
+    createSseParser(parserOptions),
+    options.maxLineBytes ?? DEFAULT_SSE_PARSER_OPTIONS.maxLineBytes,
+    symbol,
+    onTick,
+  )
+}
+
+/** One subscriber's reader: a class, for the same reason as the parser (one per subscriber). */
+class TickReader<S> implements SseTickReader {
+  private readonly parser: SseParser
+  private readonly maxLineBytes: number
+  private readonly symbolFor: (name: string) => S
+  private readonly onTick: SseTickReaderOptions<S>['onTick']
 
   // Symbols: an open-addressing table from a key packed from the symbol's letters (5 bits each,
   // A = 1, so keys of different lengths differ and 0 marks a free slot) to the caller's handle.
-  let tableBits = 4
-  let keys = new Int32Array(1 << tableBits)
-  let handles: (S | undefined)[] = new Array<S | undefined>(1 << tableBits)
-  let symbolCount = 0
-  let lastKey = 0
-  let lastSymbol: S | undefined
+  private tableBits = 4
+  private keys = new Int32Array(1 << 4)
+  private handles: (S | undefined)[] = new Array<S | undefined>(1 << 4)
+  private symbolCount = 0
+  private lastKey = 0
+  private lastSymbol: S | undefined = undefined
 
   /** The last block the fast path took whose id the parser has not been told yet, or -1. */
-  let uncommittedId = -1
+  private uncommittedId = -1
   /** The last byte the parser was given (or the fast path took) was an LF. */
-  let lastByteLf = false
+  private lastByteLf = false
   /** Bumped by `reset()`, so a callback that resets stops the current chunk, as in the parser. */
-  let epoch = 0
-  let fastPathEvents = 0
+  private epoch = 0
+  /** Events taken by the fast path so far (the rest went through the parser). */
+  fastPathEvents = 0
 
-  function commit(): void {
-    if (uncommittedId >= 0) {
-      parser.commitLastEventId(String(uncommittedId))
-      uncommittedId = -1
+  constructor(
+    parser: SseParser,
+    maxLineBytes: number,
+    symbolFor: (name: string) => S,
+    onTick: SseTickReaderOptions<S>['onTick'],
+  ) {
+    this.parser = parser
+    this.maxLineBytes = maxLineBytes
+    this.symbolFor = symbolFor
+    this.onTick = onTick
+  }
+
+  get lastEventId(): string {
+    this.commit()
+    return this.parser.lastEventId
+  }
+
+  private commit(): void {
+    if (this.uncommittedId >= 0) {
+      this.parser.commitLastEventId(String(this.uncommittedId))
+      this.uncommittedId = -1
     }
   }
 
   /** Gives `chunk[from, to)` to the parser. */
-  function toParser(chunk: Uint8Array, from: number, to: number): void {
-    commit()
-    lastByteLf = chunk[to - 1] === LF
-    parser.feed(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to))
+  private toParser(chunk: Uint8Array, from: number, to: number): void {
+    this.commit()
+    this.lastByteLf = chunk[to - 1] === LF
+    this.parser.feed(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to))
   }
 
   /**
@@ -140,81 +170,81 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
    * callers check `atBlockBoundary`. (A byte loop: `indexOf` cannot stop at `to`, and past it lies
    * whatever an earlier read left in a reused buffer.)
    */
-  function blankLineEnd(chunk: Uint8Array, from: number, to: number): number {
-    if (lastByteLf && chunk[from] === LF) return from + 1
+  private blankLineEnd(chunk: Uint8Array, from: number, to: number): number {
+    if (this.lastByteLf && chunk[from] === LF) return from + 1
     for (let i = from; i < to - 1; i++) {
       if (chunk[i] === LF && chunk[i + 1] === LF) return i + 2
     }
     return -1
   }
 
-  function lookup(key: number): S | undefined {
-    const mask = (1 << tableBits) - 1
-    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - tableBits)
+  private lookup(key: number): S | undefined {
+    const mask = (1 << this.tableBits) - 1
+    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - this.tableBits)
     for (;;) {
-      const found = keys[slot]
-      if (found === key) return handles[slot]
+      const found = this.keys[slot]
+      if (found === key) return this.handles[slot]
       if (found === 0) return undefined
       slot = (slot + 1) & mask
     }
   }
 
   /** Registers the symbol whose letters start at `chunk[from]`; undefined when the table is full. */
-  function intern(key: number, chunk: Uint8Array, from: number): S | undefined {
-    if (symbolCount >= MAX_FAST_PATH_SYMBOLS) return undefined
-    if ((symbolCount + 1) * 2 > 1 << tableBits) grow()
+  private intern(key: number, chunk: Uint8Array, from: number): S | undefined {
+    if (this.symbolCount >= MAX_FAST_PATH_SYMBOLS) return undefined
+    if ((this.symbolCount + 1) * 2 > 1 << this.tableBits) this.grow()
     let name = ''
     for (let i = from; chunk[i]! >= UPPER_A && chunk[i]! <= UPPER_Z; i++) {
       name += String.fromCharCode(chunk[i]!)
     }
-    const handle = symbolFor(name)
-    insert(key, handle)
-    symbolCount++
+    const handle = this.symbolFor(name)
+    this.insert(key, handle)
+    this.symbolCount++
     return handle
   }
 
-  function insert(key: number, handle: S): void {
-    const mask = (1 << tableBits) - 1
-    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - tableBits)
-    while (keys[slot] !== 0) slot = (slot + 1) & mask
-    keys[slot] = key
-    handles[slot] = handle
+  private insert(key: number, handle: S): void {
+    const mask = (1 << this.tableBits) - 1
+    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - this.tableBits)
+    while (this.keys[slot] !== 0) slot = (slot + 1) & mask
+    this.keys[slot] = key
+    this.handles[slot] = handle
   }
 
-  function grow(): void {
-    const oldKeys = keys
-    const oldHandles = handles
-    tableBits++
-    keys = new Int32Array(1 << tableBits)
-    handles = new Array<S | undefined>(1 << tableBits)
+  private grow(): void {
+    const oldKeys = this.keys
+    const oldHandles = this.handles
+    this.tableBits++
+    this.keys = new Int32Array(1 << this.tableBits)
+    this.handles = new Array<S | undefined>(1 << this.tableBits)
     for (let slot = 0; slot < oldKeys.length; slot++) {
       const key = oldKeys[slot]!
-      if (key !== 0) insert(key, oldHandles[slot] as S)
+      if (key !== 0) this.insert(key, oldHandles[slot] as S)
     }
   }
 
-  function feed(chunk: Uint8Array, from = 0, to = chunk.length): void {
+  feed(chunk: Uint8Array, from = 0, to = chunk.length): void {
     if (from >= to) return
-    const feedEpoch = epoch
+    const feedEpoch = this.epoch
     let pos = from
     let handOffs = 0
     for (;;) {
-      if (parser.atBlockBoundary()) {
-        pos = takeBlocks(chunk, viewOf(chunk), pos, to, feedEpoch)
-        if (epoch !== feedEpoch || pos === to) return
+      if (this.parser.atBlockBoundary()) {
+        pos = this.takeBlocks(chunk, viewOf(chunk), pos, to, feedEpoch)
+        if (this.epoch !== feedEpoch || pos === to) return
       }
       // What the fast path cannot take goes to the parser up to the end of its block: the rest
       // of a block begun in an earlier chunk (or the stream's start), a heartbeat, a snapshot,
       // a block with a CR. Past a few such blocks in one chunk (a stream that is not ours), the
       // rest of the chunk goes: a parse per block would cost more than one per chunk.
-      const end = handOffs < MAX_HAND_OFFS_PER_CHUNK ? blankLineEnd(chunk, pos, to) : -1
+      const end = handOffs < MAX_HAND_OFFS_PER_CHUNK ? this.blankLineEnd(chunk, pos, to) : -1
       handOffs++
       if (end === -1) {
-        toParser(chunk, pos, to)
+        this.toParser(chunk, pos, to)
         return
       }
-      toParser(chunk, pos, end)
-      if (epoch !== feedEpoch || end === to) return
+      this.toParser(chunk, pos, end)
+      if (this.epoch !== feedEpoch || end === to) return
       pos = end
     }
   }
@@ -224,7 +254,7 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
    * boundary; returns where it stopped: `limit`, or the start of a block it cannot take (one
    * that is not ours, runs past `limit`, or has a CR: [spec] a lone CR ends a line too).
    */
-  function takeBlocks(
+  private takeBlocks(
     chunk: Uint8Array,
     view: DataView,
     pos: number,
@@ -234,44 +264,32 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
     while (pos < limit) {
       const end = scanTickBlock(chunk, view, pos, limit)
       // [spec] the parser drops a line over `maxLineBytes`; a block within the bound has none.
-      if (end === -1 || end - pos > maxLineBytes) return pos
+      if (end === -1 || end - pos > this.maxLineBytes) return pos
       const key = scanned.symbolKey
       // Most subscribers watch few symbols: the last one is checked before the table.
-      let symbol = key === lastKey ? lastSymbol : lookup(key)
+      let symbol = key === this.lastKey ? this.lastSymbol : this.lookup(key)
       if (symbol === undefined) {
-        symbol = intern(key, chunk, scanned.symbolFrom)
+        symbol = this.intern(key, chunk, scanned.symbolFrom)
         if (symbol === undefined) return pos
       }
-      lastKey = key
-      lastSymbol = symbol
-      uncommittedId = scanned.id
-      lastByteLf = true
+      this.lastKey = key
+      this.lastSymbol = symbol
+      this.uncommittedId = scanned.id
+      this.lastByteLf = true
       pos = end
-      fastPathEvents++
-      onTick(symbol, scanned.q, scanned.ts, scanned.id, TICK_TYPES[scanned.type]!)
-      if (epoch !== feedEpoch) return pos
+      this.fastPathEvents++
+      this.onTick(symbol, scanned.q, scanned.ts, scanned.id, TICK_TYPES[scanned.type]!)
+      if (this.epoch !== feedEpoch) return pos
     }
     return pos
   }
 
-  function reset(): void {
-    epoch++
+  reset(): void {
+    this.epoch++
     // The id of a block taken before the reset was committed by its dispatch: keep it.
-    commit()
-    parser.reset()
-    lastByteLf = false
-  }
-
-  return {
-    feed,
-    reset,
-    get lastEventId() {
-      commit()
-      return parser.lastEventId
-    },
-    get fastPathEvents() {
-      return fastPathEvents
-    },
+    this.commit()
+    this.parser.reset()
+    this.lastByteLf = false
   }
 }
 
