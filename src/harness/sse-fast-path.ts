@@ -90,6 +90,8 @@ const MAX_SYMBOL_BYTES = 5
 /** Blocks of another shape handed to the parser one by one in a chunk, before it gets the rest. */
 const MAX_HAND_OFFS_PER_CHUNK = 4
 const TICK_TYPES: readonly TickEventType[] = ['quote', 'trade', 'status']
+/** A new reader's symbol table: 16 slots, kept at most half full: 8 symbols before it grows. */
+const INITIAL_TABLE_BITS = 4
 
 /** Creates a reader for one subscriber's event stream; `reset()` it for each new connection. */
 export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTickReader {
@@ -117,9 +119,9 @@ class TickReader<S> implements SseTickReader {
 
   // Symbols: an open-addressing table from a key packed from the symbol's letters (5 bits each,
   // A = 1, so keys of different lengths differ and 0 marks a free slot) to the caller's handle.
-  private tableBits = 4
-  private keys = new Int32Array(1 << 4)
-  private handles: (S | undefined)[] = new Array<S | undefined>(1 << 4)
+  private tableBits = INITIAL_TABLE_BITS
+  private keys = new Int32Array(1 << INITIAL_TABLE_BITS)
+  private handles: (S | undefined)[] = new Array<S | undefined>(1 << INITIAL_TABLE_BITS)
   private symbolCount = 0
   private lastKey = 0
   private lastSymbol: S | undefined = undefined
