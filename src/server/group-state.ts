@@ -1,4 +1,3 @@
-import type { Fanout, Group } from './fanout.js'
 import type { PollSlot } from './poll-hub.js'
 import type { SseSlot } from './sse-hub.js'
 import type { WsSlot } from './ws-hub.js'
@@ -9,9 +8,6 @@ export interface GroupState {
   readonly poll: PollSlot
   readonly ws: WsSlot
 }
-
-export type ServerGroup = Group<GroupState>
-export type ServerFanout = Fanout<GroupState>
 
 export function createGroupState(_subscription: unknown, id: number): GroupState {
   return { sse: { members: [] }, poll: { parked: [] }, ws: { members: 0, topic: `g${id}` } }

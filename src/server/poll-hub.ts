@@ -3,7 +3,7 @@ import type { EventLog } from '../feed/event-log.js'
 import { encodePollBody } from '../wire/event-json.js'
 import type { ClientRegistry } from './client-registry.js'
 import type { CorsDecision } from './cors.js'
-import type { ServerFanout, ServerGroup } from './group-state.js'
+import type { Fanout, Group } from './fanout.js'
 import { sendError, sendJson } from './http.js'
 import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpResponse } from './native-uws.js'
@@ -22,9 +22,13 @@ export interface PollSlot {
   readonly parked: Poller[]
 }
 
+/** A subscription group as this hub sees it: only its own slot (group-state.ts holds them all). */
+type HubGroup = Group<{ readonly poll: PollSlot }>
+type HubFanout = Fanout<{ readonly poll: PollSlot }>
+
 interface Poller {
   readonly res: HttpResponse
-  readonly group: ServerGroup
+  readonly group: HubGroup
   index: number
   readonly deadlineMs: number
   readonly cors: CorsDecision
@@ -61,7 +65,7 @@ export interface PollHub {
   /** Answers at once when events after the cursor exist, otherwise parks the request. */
   handle(res: HttpResponse, subscription: Subscription, request: PollRequest): void
   /** Answers every request parked on `group` with this frame's events (one body for all). */
-  deliver(group: ServerGroup, lastSeq: number): void
+  deliver(group: HubGroup, lastSeq: number): void
   /** Answers every parked request with an empty batch (shutdown). */
   drain(): void
   /** Cuts the connections of up to `count` parked requests, as a network fault would. */
@@ -87,7 +91,7 @@ const CACHE_LIMIT = 256
  */
 export function createPollHub(
   feed: EventLog,
-  fanout: ServerFanout,
+  fanout: HubFanout,
   clients: ClientRegistry,
   limiter: ConnectionLimiter,
   options: PollHubOptions,

@@ -8,7 +8,7 @@ import {
 } from '../wire/sse-frame.js'
 import type { ClientRegistry } from './client-registry.js'
 import { type CorsDecision, writeCorsHeaders } from './cors.js'
-import type { ServerFanout, ServerGroup } from './group-state.js'
+import type { Fanout, Group } from './fanout.js'
 import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpResponse } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
@@ -60,11 +60,15 @@ export interface SseSlot {
   readonly members: Subscriber[]
 }
 
+/** A subscription group as this hub sees it: only its own slot (group-state.ts holds them all). */
+type HubGroup = Group<{ readonly sse: SseSlot }>
+type HubFanout = Fanout<{ readonly sse: SseSlot }>
+
 export interface SseHub {
   /** Starts a stream on `res`. Must run inside a uWS callback for `res` (it is corked there). */
   open(res: HttpResponse, subscription: Subscription, start: StreamStart): void
   /** Writes a group's events of this frame to its live members; `lastSeq` ends the frame. */
-  deliver(group: ServerGroup, lastSeq: number): void
+  deliver(group: HubGroup, lastSeq: number): void
   /** Ends every stream with a jittered `retry:` and closes its connection. */
   drain(): void
   /**
@@ -84,7 +88,7 @@ interface Subscriber {
   readonly res: HttpResponse
   readonly subscription: Subscription
   /** The group it is a live member of, or null while behind. */
-  group: ServerGroup | null
+  group: HubGroup | null
   memberIndex: number
   /** While behind: the last sequence handed to uWS; replay continues after it. */
   cursor: number
@@ -153,7 +157,7 @@ export function drainRetryMs(
  */
 export function createSseHub(
   feed: EventLog,
-  fanout: ServerFanout,
+  fanout: HubFanout,
   clients: ClientRegistry,
   limiter: ConnectionLimiter,
   options: SseHubOptions,
@@ -286,7 +290,7 @@ export function createSseHub(
     }
   }
 
-  const deliver = (group: ServerGroup, lastSeq: number): void => {
+  const deliver = (group: HubGroup, lastSeq: number): void => {
     const members = group.state.sse.members
     if (members.length === 0) return
     const events = group.events

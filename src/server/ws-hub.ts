@@ -3,7 +3,7 @@ import type { EventLog } from '../feed/event-log.js'
 import { encodeEventArray } from '../wire/event-json.js'
 import type { Grant } from './auth.js'
 import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
-import type { ServerFanout, ServerGroup } from './group-state.js'
+import type { Fanout, Group } from './fanout.js'
 import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './native-uws.js'
 import { CATCH_UP_WAIT_MS, canReplay, parseResumeId, replayAfter, snapshotEvent } from './replay.js'
@@ -24,9 +24,13 @@ export interface WsSlot {
   readonly topic: string
 }
 
+/** A subscription group as this hub sees it: only its own slot (group-state.ts holds them all). */
+type HubGroup = Group<{ readonly ws: WsSlot }>
+type HubFanout = Fanout<{ readonly ws: WsSlot }>
+
 /** Per-socket state (uWS user data). */
 interface Connection {
-  group: ServerGroup | null
+  group: HubGroup | null
   subscription: Subscription | null
   /** While catching up from the ring: the last sequence sent. */
   cursor: number
@@ -69,7 +73,7 @@ export interface WsHubStats {
 }
 
 export interface WsHub {
-  deliver(group: ServerGroup, lastSeq: number): void
+  deliver(group: HubGroup, lastSeq: number): void
   /** One application-level heartbeat to every socket (a single publish). */
   heartbeat(): void
   /** Closes every socket with 1001 "going away". */
@@ -107,7 +111,7 @@ export const WS_CLOSE = Object.freeze({ GOING_AWAY: 1001, POLICY: 1008, TRY_AGAI
 export function createWsHub(
   app: TemplatedApp,
   feed: EventLog,
-  fanout: ServerFanout,
+  fanout: HubFanout,
   resolve: (symbols: readonly string[] | null, grant: Grant) => Subscription,
   clients: ClientRegistry,
   limiter: ConnectionLimiter,
