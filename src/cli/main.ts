@@ -431,13 +431,13 @@ async function run(args: readonly string[]): Promise<number> {
   const tty = process.stderr.isTTY === true
   let lastPrintMs = 0
   const onProgress = (progress: RunProgress): void => {
-    const line = formatProgressLine({ ...progress })
     if (progress.allConnectedSec !== null) {
       // Worth keeping on screen: how long the server took to take the whole ramp.
       const took = `[${progress.transport}]  ${formatCount(progress.connected)} subscribers connected in ${progress.allConnectedSec.toFixed(2)} s`
       process.stderr.write(tty ? `\r${took}\x1b[K\n` : `${took}\n`)
       return
     }
+    const line = formatProgressLine({ ...progress })
     if (tty) process.stderr.write(`\r${line}\x1b[K`)
     else if (Date.now() - lastPrintMs >= 5000) {
       lastPrintMs = Date.now()

@@ -54,7 +54,7 @@ export interface RedisEdge extends EventLog {
   stop(): void
   /** Called after the log started over past a gap: open streams must reconnect and resume. */
   onResync(listener: () => void): void
-  /** Resolves once this edge has read `seq` (or after `timeoutMs`): see FeedSource.awaitSeq. */
+  /** Resolves once this edge has read `seq` (or after `timeoutMs`): see EventLog.awaitSeq. */
   awaitSeq(seq: number, timeoutMs: number): Promise<void>
   describe(): Readonly<Record<string, unknown>>
   edgeStats(): RedisEdgeStats

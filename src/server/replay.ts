@@ -11,15 +11,27 @@ import { includes, type Subscription } from './subscription.js'
  */
 const RESUME_ID = /^\d{1,15}$/
 
-/** The resume point as a sequence, or null when it is malformed. */
 /**
  * How long a resume from an id a following copy of the log has not reached yet may wait for it
- * (FeedSource.awaitSeq), before it is treated as unknown (a reset snapshot).
+ * (EventLog.awaitSeq), before it is treated as unknown (a reset snapshot).
  */
 export const CATCH_UP_WAIT_MS = 1000
 
+/** The resume point as a sequence, or null when it is malformed. */
 export function parseResumeId(id: string): number | null {
   return RESUME_ID.test(id) ? Number(id) : null
+}
+
+/**
+ * For a resume from `id` on a log that follows another one (an edge a moment behind the client's
+ * previous edge): a promise that settles once the log has the id, or after CATCH_UP_WAIT_MS.
+ * Null when the resume can go on at once (no id, a malformed one, one already here, or a log
+ * that follows nothing). Every transport's resume waits through this one rule.
+ */
+export function catchUpFor(feed: EventLog, id: string | null): Promise<void> | null {
+  const seq = id === null ? null : parseResumeId(id)
+  if (feed.awaitSeq === undefined || seq === null || seq <= feed.headSeq) return null
+  return feed.awaitSeq(seq, CATCH_UP_WAIT_MS)
 }
 
 /** Whether a resume from `id` can be served by replay alone, with no gap. */

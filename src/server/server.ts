@@ -43,7 +43,7 @@ import {
 } from './native-uws.js'
 import { createPollHub } from './poll-hub.js'
 import { createServerMetrics, type MetricsJson } from './prometheus.js'
-import { CATCH_UP_WAIT_MS, parseResumeId, snapshotEvent } from './replay.js'
+import { catchUpFor, snapshotEvent } from './replay.js'
 import {
   FEED_OPTION_KEYS,
   marketOptionsOf,
@@ -291,8 +291,8 @@ export async function createServer(
   }
 
   /**
-   * Continues a resume once this server's log has the id it names, when the log follows another
-   * one (awaitSeq) and is behind it; at once otherwise. Same AsyncFunction rules as withGrant.
+   * Continues a resume once this server's log has the id it names (catchUpFor); at once when there
+   * is nothing to wait for. Same AsyncFunction rules as withGrant.
    */
   const afterCatchUp = (
     res: HttpResponse,
@@ -300,8 +300,8 @@ export async function createServer(
     id: string | null,
     then: () => void,
   ): void => {
-    const seq = id === null ? null : parseResumeId(id)
-    if (feed.awaitSeq === undefined || seq === null || seq <= feed.headSeq) {
+    const waiting = catchUpFor(feed, id)
+    if (waiting === null) {
       then()
       return
     }
@@ -309,7 +309,7 @@ export async function createServer(
     res.onAborted(() => {
       aborted = true
     })
-    void feed.awaitSeq(seq, CATCH_UP_WAIT_MS).then(() => {
+    void waiting.then(() => {
       if (!aborted) res.cork(() => guard(res, cors, then))
     })
   }

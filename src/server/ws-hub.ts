@@ -6,7 +6,7 @@ import { CLIENT_ID, type ClientRegistry } from './client-registry.js'
 import type { Fanout, Group } from './fanout.js'
 import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './native-uws.js'
-import { CATCH_UP_WAIT_MS, canReplay, parseResumeId, replayAfter, snapshotEvent } from './replay.js'
+import { canReplay, catchUpFor, replayAfter, snapshotEvent } from './replay.js'
 import { parseSubscribeRequest, type SubscribeRequest } from './subscribe-request.js'
 import type { Subscription } from './subscription.js'
 
@@ -38,7 +38,7 @@ interface Connection {
   closed: boolean
   /**
    * Set while a subscribe waits for this server's log to reach its lastEventId (a following
-   * copy, FeedSource.awaitSeq): the socket's later messages queue behind it, in order.
+   * copy, EventLog.awaitSeq): the socket's later messages queue behind it, in order.
    */
   waiting: Promise<void> | null
   /** The client's own id from the upgrade URL (`?client=`), or null. */
@@ -228,8 +228,18 @@ export function createWsHub(
     join(ws, data)
   }
 
-  const handle = (ws: WebSocket<Connection>, data: Connection, text: string): void => {
+  /** Runs `act`; a TickstormError it throws is answered on the socket, as an error message. */
+  const answering = (ws: WebSocket<Connection>, act: () => void): void => {
     try {
+      act()
+    } catch (error) {
+      if (!(error instanceof TickstormError)) throw error
+      sendError(ws, error)
+    }
+  }
+
+  const handle = (ws: WebSocket<Connection>, data: Connection, text: string): void =>
+    answering(ws, () => {
       const message = parseClientMessage(text)
       if (message.op === 'unsubscribe') {
         leave(ws, data)
@@ -237,34 +247,18 @@ export function createWsHub(
         ws.send('{"op":"unsubscribed"}')
         return
       }
-      const seq = message.lastEventId === null ? null : parseResumeId(message.lastEventId)
-      if (feed.awaitSeq !== undefined && seq !== null && seq > feed.headSeq) {
-        // Resolve the symbols now, so a bad subscribe is answered at once.
-        resolve(message.symbols, data.grant)
-        data.waiting = feed.awaitSeq(seq, CATCH_UP_WAIT_MS).then(() => {
-          data.waiting = null
-          if (!data.closed) ws.cork(() => handleSubscribe(ws, data, message))
-        })
+      const waiting = catchUpFor(feed, message.lastEventId)
+      if (waiting === null) {
+        subscribe(ws, data, message)
         return
       }
-      subscribe(ws, data, message)
-    } catch (error) {
-      if (!(error instanceof TickstormError)) throw error
-      sendError(ws, error)
-    }
-  }
-  const handleSubscribe = (
-    ws: WebSocket<Connection>,
-    data: Connection,
-    message: SubscribeRequest,
-  ): void => {
-    try {
-      subscribe(ws, data, message)
-    } catch (error) {
-      if (!(error instanceof TickstormError)) throw error
-      sendError(ws, error)
-    }
-  }
+      // Resolve the symbols now, so a bad subscribe is answered at once.
+      resolve(message.symbols, data.grant)
+      data.waiting = waiting.then(() => {
+        data.waiting = null
+        if (!data.closed) ws.cork(() => answering(ws, () => subscribe(ws, data, message)))
+      })
+    })
 
   app.ws<Connection>('/v1/ws', {
     maxPayloadLength: 16 * 1024,
