@@ -18,7 +18,7 @@ import { connect, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startEmbeddedServer } from '../src/harness/embedded-target.js'
 import { sourceAddresses } from '../src/harness/runner.js'
-import { measureStream, SERVER_BIN } from './fanout/measure.js'
+import { IDLE_MARKET, measureStream, SERVER_BIN, serverBlock } from './fanout/measure.js'
 import { benchHeader, fmt, saveResult } from './fanout/report.js'
 
 const quick = process.argv.includes('--quick')
@@ -26,14 +26,6 @@ const COUNT = quick ? 3000 : 19_000
 const IN_FLIGHT = 400
 const RESULT = fileURLToPath(new URL('../../results/bench-connect', import.meta.url))
 const header = benchHeader(`node dist/bench/connect.bench.js${quick ? ' --quick' : ''}`)
-const IDLE_MARKET = {
-  preset: 'quiet',
-  seed: 1,
-  frameMs: 5,
-  speed: 1,
-  symbols: 1,
-  ratePerSec: 0.001,
-}
 
 interface BareResult {
   readonly seconds: number
@@ -117,9 +109,7 @@ const harness = await measureStream({
   transport: 'sse',
   subscribers: COUNT,
   ratePerSec: 0,
-  target: {
-    embedded: `{ preset: quiet, seed: 1, symbols: 1, frameMs: 5, ratePerSec: 0.001 }`,
-  },
+  target: { embedded: serverBlock(IDLE_MARKET) },
   watchList: '{ size: 1 }',
   rampPerSec: 20_000,
   warmupSec: 1,

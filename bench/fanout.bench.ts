@@ -27,11 +27,14 @@ import { startEmbeddedServer } from '../src/harness/embedded-target.js'
 import {
   type BaselineName,
   type HttpMeasurement,
+  IDLE_MARKET,
   measureHttp,
   measureStream,
+  oneSymbolMarket,
   type Row,
   SERVER_BIN,
   type StreamRun,
+  serverBlock,
   startBaseline,
 } from './fanout/measure.js'
 import { benchHeader, COLUMNS, failedRow, fmt, kilo, line, saveResult } from './fanout/report.js'
@@ -90,7 +93,7 @@ async function broadcast(): Promise<void> {
       ]
   console.log(COLUMNS)
   for (const [subscribers, ratePerSec] of plan) {
-    const embedded = `{ preset: quiet, seed: 1, symbols: 1, frameMs: 5, ratePerSec: ${ratePerSec} }`
+    const embedded = serverBlock(oneSymbolMarket(ratePerSec))
     const cases: ['tickstorm' | BaselineName, 'sse' | 'longpoll' | 'ws'][] = [
       ['node:http', 'sse'],
       ['tickstorm', 'sse'],
@@ -162,8 +165,7 @@ async function idle(): Promise<void> {
         durationSec: 4,
       },
       server,
-      // An idle market: one symbol and one event every 1,000 s on average.
-      '{ preset: quiet, seed: 1, symbols: 1, frameMs: 5, ratePerSec: 0.001 }',
+      serverBlock(IDLE_MARKET),
     )
     rows.push(row)
     lines.push(
@@ -191,15 +193,7 @@ async function http(): Promise<void> {
   for (const server of ['node:http', 'tickstorm'] as const) {
     const target =
       server === 'tickstorm'
-        ? await startEmbeddedServer({
-            bin: SERVER_BIN,
-            preset: 'quiet',
-            seed: 1,
-            frameMs: 5,
-            speed: 1,
-            symbols: 1,
-            ratePerSec: 0.001,
-          })
+        ? await startEmbeddedServer({ bin: SERVER_BIN, ...IDLE_MARKET })
         : await startBaseline('node:http', 0)
     try {
       const symbol = server === 'tickstorm' ? 'AAPL' : 'AAAA'

@@ -23,6 +23,7 @@ import {
   type HttpMeasurement,
   measureHttp,
   measureStream,
+  oneSymbolMarket,
   type Row,
   SERVER_BIN,
 } from './fanout/measure.js'
@@ -57,12 +58,7 @@ async function broadcast(subscribers: number, ratePerSec: number, workers: numbe
   } as const
   const server = await startEmbeddedServer({
     bin: SERVER_BIN,
-    preset: 'quiet',
-    seed: 1,
-    symbols: 1,
-    frameMs: 5,
-    speed: 1,
-    ratePerSec,
+    ...oneSymbolMarket(ratePerSec),
     workers,
   })
   try {

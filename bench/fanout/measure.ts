@@ -71,6 +71,21 @@ export function embeddedServerPid(): number {
   throw new Error('no embedded tickstorm server among the child processes')
 }
 
+/** The benchmarks' one-symbol quiet market at `ratePerSec` (broadcast, idle, http, workers). */
+export function oneSymbolMarket(ratePerSec: number) {
+  return { preset: 'quiet', seed: 1, frameMs: 5, speed: 1, symbols: 1, ratePerSec } as const
+}
+
+/** An idle market: one symbol and one event every 1,000 s on average. */
+export const IDLE_MARKET = oneSymbolMarket(0.001)
+
+/** A market as the flow mapping of an embedded scenario's `server:` block. */
+export function serverBlock(market: Readonly<Record<string, string | number>>): string {
+  return `{ ${Object.entries(market)
+    .map(([key, value]) => `${key}: ${value}`)
+    .join(', ')} }`
+}
+
 /** One measured run, as the report needs it. */
 export interface Row {
   readonly workload: string

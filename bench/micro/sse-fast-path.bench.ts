@@ -22,6 +22,7 @@ import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import {
   createEventObserver,
+  type EventObserver,
   readTickFields,
   type TickFields,
 } from '../../src/harness/event-observer.js'
@@ -29,7 +30,7 @@ import { createTransportMetrics } from '../../src/harness/metrics.js'
 import { createSseTickReader } from '../../src/harness/sse-fast-path.js'
 import type { Tick } from '../../src/market/types.js'
 import { encodeSseEvent } from '../../src/wire/sse-frame.js'
-import { createSseParser } from '../../src/wire/sse-parser.js'
+import { createSseParser, type SseEvent } from '../../src/wire/sse-parser.js'
 import { encodeTickJson } from '../../src/wire/tick-json.js'
 import { median } from './median.js'
 
@@ -112,7 +113,24 @@ interface Subject {
   readonly samplesMs: number[]
 }
 
-/** The parser alone, then the engine's old per-event work: the fields, the symbol by string. */
+/**
+ * The engine's per-event work on a parsed event (all of it before the fast path): the fields, the
+ * symbol by string. Returns whether the event was a tick.
+ */
+function parsedTick(
+  event: SseEvent,
+  fields: TickFields,
+  observer: EventObserver,
+  observe: boolean,
+): boolean {
+  if (event.type === 'snapshot' || !readTickFields(event.data, fields)) return false
+  if (observe)
+    observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, fields.ts + LATENCY_US)
+  else checksum = (checksum + fields.sym.length + fields.q + fields.ts) | 0
+  return true
+}
+
+/** The parser alone, then the engine's old per-event work. */
 function parserSubject(observe: boolean): () => number {
   return () => {
     let count = 0
@@ -120,11 +138,7 @@ function parserSubject(observe: boolean): () => number {
     const fields: TickFields = { ts: 0, sym: '', q: 0 }
     const parser = createSseParser({
       onEvent(event) {
-        if (event.type === 'snapshot' || !readTickFields(event.data, fields)) return
-        count++
-        if (observe)
-          observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, fields.ts + LATENCY_US)
-        else checksum = (checksum + fields.sym.length + fields.q + fields.ts) | 0
+        if (parsedTick(event, fields, observer, observe)) count++
       },
     })
     for (const chunk of chunks) parser.feed(chunk)
@@ -137,6 +151,7 @@ function fastPathSubject(observe: boolean): () => number {
   return () => {
     let count = 0
     const observer = createEventObserver(metrics)
+    const fields: TickFields = { ts: 0, sym: '', q: 0 }
     const reader = createSseTickReader({
       symbol: observer.symbol,
       onTick(symbol, q, scheduledUs) {
@@ -145,12 +160,7 @@ function fastPathSubject(observe: boolean): () => number {
         else checksum = (checksum + symbol.name.length + q + scheduledUs) | 0
       },
       onEvent(event) {
-        const fields: TickFields = { ts: 0, sym: '', q: 0 }
-        if (!readTickFields(event.data, fields)) return
-        count++
-        if (observe)
-          observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, fields.ts + LATENCY_US)
-        else checksum = (checksum + fields.sym.length + fields.q + fields.ts) | 0
+        if (parsedTick(event, fields, observer, observe)) count++
       },
     })
     for (const chunk of chunks) reader.feed(chunk)
