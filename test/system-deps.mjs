@@ -7,17 +7,10 @@
 //
 // Plain Node, no dependencies: it runs before `npm ci` has built anything.
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, readFileSync } from 'node:fs'
 
-/** Program the tests run → the Debian package that ships it. The one list; keep it complete. */
-const SYSTEM_DEPS = Object.freeze([
-  { program: '/usr/bin/chromium', package: 'chromium', for: 'the live page in a real browser' },
-  { program: '/usr/sbin/nginx', package: 'nginx', for: 'the proxy and deployment tests' },
-  { program: '/usr/bin/redis-server', package: 'redis-server', for: 'the several-host tests' },
-  { program: '/usr/bin/openssl', package: 'openssl', for: 'TLS certificates for nginx' },
-  { program: '/usr/bin/curl', package: 'curl', for: 'requests from a client we did not write' },
-  { program: '/usr/bin/ab', package: 'apache2-utils', for: 'ApacheBench, an HTTP/1.0 client' },
-])
+/** Program the tests run → the Debian package that ships it (the one list, read by a test too). */
+const SYSTEM_DEPS = JSON.parse(readFileSync(new URL('./system-deps.json', import.meta.url), 'utf8'))
 
 function runnable(path) {
   try {
