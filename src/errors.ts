@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   UWS_NOT_NATIVE: 'TS_ERR_UWS_NOT_NATIVE',
   /** The server could not bind its host and port. */
   LISTEN_FAILED: 'TS_ERR_LISTEN_FAILED',
+  /**
+   * A run's URL target did not answer (`details.cause`: ECONNREFUSED, ENOTFOUND, a timeout …): the
+   * server is down or elsewhere, not the scenario wrong, so `run` exits 1, not 2.
+   */
+  TARGET_UNREACHABLE: 'TS_ERR_TARGET_UNREACHABLE',
   /** A worker thread of a `--workers` server died; the server drained the others and stopped. */
   WORKER_CRASHED: 'TS_ERR_WORKER_CRASHED',
   /** A requested symbol is not in the universe. */
