@@ -147,6 +147,7 @@ process.on('uncaughtException', crash)
 process.on('unhandledRejection', crash)
 
 const hooks = {
+  sharesPort: true,
   dropClient: (clientId: string) => ask<number>({ op: 'drop', clientId }),
   health: () => ask<HealthDocument>({ op: 'health' }),
   metrics: () => ask<string>({ op: 'metrics' }),

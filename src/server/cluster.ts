@@ -1,4 +1,3 @@
-import { createServer as createNetServer } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
 import type { FeedStats, TickFrame } from '../feed/event-log.js'
@@ -18,6 +17,7 @@ import {
 } from './cluster-messages.js'
 import type { ReplicaJoin } from './frame-replica.js'
 import { type HealthDocument, mergeHealth, sumFields } from './health.js'
+import { reservePort } from './listen.js'
 import { aggregateMetrics } from './prometheus.js'
 import { createServer, type TickstormServer } from './server.js'
 import {
@@ -423,30 +423,6 @@ function resolveClusterOptions(partial: Partial<ServerOptions>, workers: number)
   }
   problems.throwIfAny('server options')
   return options!
-}
-
-/**
- * Checks that the port is free (another process's socket on it, with or without SO_REUSEPORT,
- * makes this bind fail) and resolves port 0 to a free port, which every worker then binds.
- */
-function reservePort(host: string, port: number): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const probe = createNetServer()
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        new TickstormError(
-          ERROR_CODES.LISTEN_FAILED,
-          `cannot listen on ${host}:${port} (in use, or not an address of this host)`,
-          { details: { host, port, cause: error.code ?? error.message } },
-        ),
-      )
-    })
-    probe.listen({ host, port, exclusive: true }, () => {
-      const address = probe.address()
-      const bound = typeof address === 'object' && address !== null ? address.port : port
-      probe.close(() => resolve(bound))
-    })
-  })
 }
 
 /** A worker's startup error as the main thread's own (a listen failure keeps its code). */

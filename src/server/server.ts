@@ -35,12 +35,8 @@ import {
   sendJson,
 } from './http.js'
 import { createConnectionLimiter } from './limits.js'
-import {
-  type HttpRequest,
-  type HttpResponse,
-  nativeUws,
-  type us_listen_socket,
-} from './native-uws.js'
+import { listenApp } from './listen.js'
+import { type HttpRequest, type HttpResponse, nativeUws } from './native-uws.js'
 import { createPollHub } from './poll-hub.js'
 import { createServerMetrics, type MetricsJson } from './prometheus.js'
 import { catchUpFor, snapshotEvent } from './replay.js'
@@ -84,6 +80,11 @@ export interface ServerHooks {
   health?(): Promise<HealthDocument>
   /** The whole server's /metrics exposition. */
   metrics?(): Promise<string>
+  /**
+   * This server is one of several on its port (a cluster's worker, whose port the cluster checked):
+   * bind with SO_REUSEPORT. Otherwise the bind is exclusive and fails on a port anyone holds.
+   */
+  readonly sharesPort?: boolean
 }
 
 export interface TickstormServer {
@@ -693,20 +694,7 @@ export async function createServer(
     auth: { unauthorized: unauthorizedCount, forbidden: forbiddenCount },
   })
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(options.host, options.port, (socket) => {
-      if (socket) resolve(socket)
-      else {
-        reject(
-          new TickstormError(
-            ERROR_CODES.LISTEN_FAILED,
-            `cannot listen on ${options.host}:${options.port} (in use, or not an address of this host)`,
-            { details: { host: options.host, port: options.port } },
-          ),
-        )
-      }
-    })
-  })
+  const listenSocket = await listenApp(app, options.host, options.port, hooks.sharesPort === true)
   const port = uWS.us_socket_local_port(listenSocket)
   feed.start()
 
