@@ -1,9 +1,18 @@
 import 'uplot/dist/uPlot.min.css'
 import './styles.css'
-import { formatChange, formatPercent, formatPrice } from './format.js'
+import {
+  changeParts,
+  formatCount,
+  formatLatencyUs,
+  formatPercent,
+  formatPrice,
+  joinParts,
+  priceParts,
+} from './format.js'
 import { createLatencyChart, LATENCY_SAMPLE_MS } from './latency-chart.js'
 import { openLongPoll } from './poll-transport.js'
 import { createPriceChart } from './price-chart.js'
+import { writePrice } from './price-text.js'
 import { createQuoteBook } from './quote-book.js'
 import { createQuoteTable } from './quote-table.js'
 import { openSse } from './sse-transport.js'
@@ -32,6 +41,7 @@ const SLOW_RENDER_MS = 250
 interface Instrument {
   readonly symbol: string
   readonly startPrice: number
+  readonly tickSize: number
 }
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -55,7 +65,7 @@ async function start(): Promise<void> {
   if (!response.ok) throw new Error(`GET /v1/symbols answered ${response.status}`)
   const instruments = ((await response.json()) as { symbols: Instrument[] }).symbols
   const universe = instruments.map((instrument) => instrument.symbol)
-  const startPrices = new Map(instruments.map((entry) => [entry.symbol, entry.startPrice]))
+  const bySymbol = new Map(instruments.map((entry) => [entry.symbol, entry]))
 
   const clientId = newClientId()
   const params = new URLSearchParams(location.search)
@@ -64,7 +74,7 @@ async function start(): Promise<void> {
   let watchList = initialWatchList(universe, location.search)
   let selected: string | null = watchList[0] ?? null
 
-  const book = createQuoteBook((symbol) => startPrices.get(symbol) ?? Number.NaN)
+  const book = createQuoteBook((symbol) => bySymbol.get(symbol))
   const stats = createStreamStats()
   const chart = createPriceChart(byId('chart'))
   const latencyChart = createLatencyChart(byId('latency-chart'))
@@ -96,8 +106,14 @@ async function start(): Promise<void> {
       handlers: {
         onEvent(event) {
           if (current !== generation) return
-          stats.observe(event, nowUs())
+          const caughtUp = stats.observe(event, nowUs())
           book.apply(event)
+          if (caughtUp !== null && caughtUp.events > 0) {
+            panel.log(
+              'catchup',
+              `caught up: ${formatCount(caughtUp.events)} replayed events, the oldest ${formatLatencyUs(caughtUp.maxLatencyUs)} late (the outage); the latency figures leave them out`,
+            )
+          }
           if (event.type === 'snapshot' && event.data.reset) {
             panel.log(
               'warn',
@@ -109,7 +125,11 @@ async function start(): Promise<void> {
           if (current !== generation) return
           panel.setState(change, name)
           if (change.state === 'reconnecting') reconnects++
-          if (change.resumedFrom !== undefined) resumedFrom = change.resumedFrom
+          if (change.resumedFrom !== undefined) {
+            resumedFrom = change.resumedFrom
+            // What this connection replays is late by the outage, not by the transport.
+            if (change.state === 'open') stats.resumed(nowUs())
+          }
           panel.setReconnects(reconnects, resumedFrom)
           panel.log(
             change.resumedFrom === undefined ? 'state' : 'resume',
@@ -143,7 +163,7 @@ async function start(): Promise<void> {
     table.setSelected(symbol)
     const state = symbol === null ? undefined : book.get(symbol)
     byId('chart-symbol').textContent = symbol ?? '—'
-    if (state !== undefined) chart.show(state.history)
+    if (state !== undefined) chart.show(state.history, state.tickSize)
     renderChartHeader()
   }
 
@@ -170,15 +190,18 @@ async function start(): Promise<void> {
     const state = selected === null ? undefined : book.get(selected)
     const price = state === undefined ? Number.NaN : state.last
     const change = state === undefined ? Number.NaN : price - state.reference
-    byId('chart-price').textContent = formatPrice(price)
+    const tickSize = state?.tickSize ?? Number.NaN
+    writePrice(byId('chart-price'), priceParts(price, tickSize))
     const changeNode = byId('chart-change')
     changeNode.textContent =
       state === undefined
         ? ''
-        : `${formatChange(change, state.reference)} (${formatPercent(change / state.reference)})`
+        : `${joinParts(changeParts(change, tickSize))} (${formatPercent(change / state.reference)})`
     changeNode.dataset['dir'] = change > 0 ? 'up' : change < 0 ? 'down' : 'flat'
     byId('chart-quote').textContent =
-      state === undefined ? '' : `bid ${formatPrice(state.bid)} · ask ${formatPrice(state.ask)}`
+      state === undefined
+        ? ''
+        : `bid ${formatPrice(state.bid, tickSize)} · ask ${formatPrice(state.ask, tickSize)}`
   }
 
   for (const button of transportButtons) {

@@ -30,8 +30,9 @@ export interface LatencyChart {
 
 /**
  * Latency over time, coloured by transport, so a switch from SSE to long polling or WebSocket
- * shows on the same axes: p50 solid, p99 dashed, on a log scale (a reconnect's replayed events
- * are late by the whole outage, two orders of magnitude above the usual few milliseconds).
+ * shows on the same axes: p50 solid, p99 dashed, on a log scale (a long poll's p99 or a stall
+ * can sit two orders of magnitude above the usual few milliseconds). Like the latency tile, it
+ * leaves out the events a reconnect replays (stream-stats.ts says why).
  */
 export function createLatencyChart(container: HTMLElement): LatencyChart {
   const time: number[] = []
@@ -41,7 +42,7 @@ export function createLatencyChart(container: HTMLElement): LatencyChart {
     splits.map((split) => (isPowerOfTen(split) ? split : null))
   const chart = new uPlot(
     {
-      width: Math.max(container.clientWidth, 300),
+      width: Math.max(container.clientWidth, 200),
       height: 190,
       legend: { show: false },
       cursor: { points: { size: 5 }, drag: { x: false, y: false } },
@@ -80,7 +81,7 @@ export function createLatencyChart(container: HTMLElement): LatencyChart {
     container,
   )
   new ResizeObserver(() => {
-    const width = Math.max(container.clientWidth, 300)
+    const width = Math.max(container.clientWidth, 200)
     if (width !== chart.width) chart.setSize({ width, height: 190 })
   }).observe(container)
 

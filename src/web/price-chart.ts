@@ -1,6 +1,6 @@
 import uPlot from 'uplot'
 import { AXIS, TIME_AXIS } from './chart-style.js'
-import { formatPrice } from './format.js'
+import { tickDecimals } from './format.js'
 import type { PriceHistory } from './price-history.js'
 
 const COLORS = {
@@ -11,8 +11,8 @@ const COLORS = {
 }
 
 export interface PriceChart {
-  /** Shows this history from now on (the selected symbol changed). */
-  show(history: PriceHistory): void
+  /** Shows this history, of an instrument with this tick size, from now on (a new selection). */
+  show(history: PriceHistory, tickSize: number): void
   /** Redraws if the history moved since the last draw. */
   update(): void
 }
@@ -24,9 +24,10 @@ export interface PriceChart {
 export function createPriceChart(container: HTMLElement): PriceChart {
   let history: PriceHistory | null = null
   let drawnVersion = -1
+  let decimals = 2
   const stepped = uPlot.paths.stepped!({ align: 1 })
   const options: uPlot.Options = {
-    width: Math.max(container.clientWidth, 300),
+    width: Math.max(container.clientWidth, 200),
     height: 300,
     legend: { show: false },
     cursor: { points: { size: 6 }, drag: { x: false, y: false } },
@@ -36,7 +37,12 @@ export function createPriceChart(container: HTMLElement): PriceChart {
       {
         ...AXIS,
         size: 64,
-        values: (_chart, ticks) => ticks.map((tick) => formatPrice(tick)),
+        // One number of decimals per axis: the tick's, or the step's when finer (a half-penny
+        // step between trade prints), never 41.83 beside 41.835.
+        values: (_chart, ticks, _axis, _space, step) => {
+          const places = Math.max(decimals, tickDecimals(step))
+          return ticks.map((tick) => tick.toFixed(places))
+        },
       },
     ],
     series: [
@@ -49,13 +55,14 @@ export function createPriceChart(container: HTMLElement): PriceChart {
   }
   const chart = new uPlot(options, [[], [], [], []], container)
   new ResizeObserver(() => {
-    const width = Math.max(container.clientWidth, 300)
+    const width = Math.max(container.clientWidth, 200)
     if (width !== chart.width) chart.setSize({ width, height: 300 })
   }).observe(container)
 
   return {
-    show(next) {
+    show(next, tickSize) {
       history = next
+      decimals = tickDecimals(tickSize)
       drawnVersion = -1
     },
     update() {

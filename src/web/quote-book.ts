@@ -1,3 +1,4 @@
+import { defaultTickSize } from './format.js'
 import { createPriceHistory, type PriceHistory } from './price-history.js'
 import type { StreamEvent } from './stream-event.js'
 
@@ -6,6 +7,8 @@ export interface SymbolState {
   readonly symbol: string
   /** The instrument's start price (`/v1/symbols`): "change" is measured from it. */
   readonly reference: number
+  /** The instrument's minimum price increment (`/v1/symbols`): its prices show its decimals. */
+  readonly tickSize: number
   bid: number
   bidSize: number
   ask: number
@@ -27,21 +30,34 @@ export interface QuoteBook {
   readonly symbols: readonly string[]
 }
 
-export function createQuoteBook(referencePrice: (symbol: string) => number): QuoteBook {
+/** What `/v1/symbols` says of an instrument that the page uses. */
+export interface InstrumentInfo {
+  readonly startPrice: number
+  readonly tickSize: number
+}
+
+export function createQuoteBook(
+  describe: (symbol: string) => InstrumentInfo | undefined,
+): QuoteBook {
   let states = new Map<string, SymbolState>()
 
-  const blank = (symbol: string): SymbolState => ({
-    symbol,
-    reference: referencePrice(symbol),
-    bid: Number.NaN,
-    bidSize: 0,
-    ask: Number.NaN,
-    askSize: 0,
-    last: Number.NaN,
-    halted: false,
-    version: 0,
-    history: createPriceHistory(),
-  })
+  const blank = (symbol: string): SymbolState => {
+    const info = describe(symbol)
+    const reference = info?.startPrice ?? Number.NaN
+    return {
+      symbol,
+      reference,
+      tickSize: info?.tickSize ?? defaultTickSize(reference),
+      bid: Number.NaN,
+      bidSize: 0,
+      ask: Number.NaN,
+      askSize: 0,
+      last: Number.NaN,
+      halted: false,
+      version: 0,
+      history: createPriceHistory(),
+    }
+  }
 
   const touch = (state: SymbolState, tsUs: number): void => {
     state.version++

@@ -1,4 +1,5 @@
-import { formatChange, formatPercent, formatPrice, formatSize } from './format.js'
+import { changeParts, formatPercent, formatSize, priceParts } from './format.js'
+import { writePrice } from './price-text.js'
 import type { QuoteBook, SymbolState } from './quote-book.js'
 import { createSparkline, type Sparkline } from './sparkline.js'
 
@@ -34,6 +35,7 @@ interface Row {
   readonly last: PriceCell
   readonly bid: PriceCell
   readonly ask: PriceCell
+  /** The `.price` span of the change cell: a change has the decimals of its price. */
   readonly change: HTMLElement
   readonly percent: HTMLElement
   readonly sparkline: Sparkline
@@ -65,12 +67,12 @@ function priceCell(column: string, withSize: boolean): PriceCell {
  * Writes a price into its cell and, when it moved, flashes the cell green (up) or red (down).
  * The flash is a Web Animation on the cell, so a new tick simply starts a new one.
  */
-function setPrice(target: PriceCell, value: number, size: number | null): void {
+function setPrice(target: PriceCell, value: number, tickSize: number, size: number | null): void {
   if (size !== null && target.size !== null) target.size.textContent = formatSize(size)
   if (value === target.value || (Number.isNaN(value) && Number.isNaN(target.value))) return
   const previous = target.value
   target.value = value
-  target.price.textContent = formatPrice(value)
+  writePrice(target.price, priceParts(value, tickSize))
   if (!Number.isFinite(previous) || !Number.isFinite(value)) return
   const up = value > previous
   target.cell.classList.toggle('up', up)
@@ -108,7 +110,9 @@ export function createQuoteTable(
     const sparkBox = element('div', 'spark-box')
     sparkCell.append(sparkBox)
     const last = priceCell('last', false)
-    const change = element('td', 'num chg')
+    const changeCell = element('td', 'num chg')
+    const change = element('span', 'price')
+    changeCell.append(change)
     const percent = element('td', 'num pct')
     const bid = priceCell('bid', true)
     const ask = priceCell('ask', true)
@@ -122,7 +126,7 @@ export function createQuoteTable(
       handlers.onRemove(state.symbol)
     })
     removeCell.append(remove)
-    tr.append(symbolCell, sparkCell, last.cell, change, percent, bid.cell, ask.cell, removeCell)
+    tr.append(symbolCell, sparkCell, last.cell, changeCell, percent, bid.cell, ask.cell, removeCell)
     const select = () => handlers.onSelect(state.symbol)
     tr.addEventListener('click', select)
     tr.addEventListener('keydown', (event) => {
@@ -152,12 +156,12 @@ export function createQuoteTable(
         const state = book.get(symbol)
         if (state === undefined || state.version === row.drawnVersion) continue
         row.drawnVersion = state.version
-        setPrice(row.last, state.last, null)
-        setPrice(row.bid, state.bid, state.bidSize)
-        setPrice(row.ask, state.ask, state.askSize)
+        setPrice(row.last, state.last, state.tickSize, null)
+        setPrice(row.bid, state.bid, state.tickSize, state.bidSize)
+        setPrice(row.ask, state.ask, state.tickSize, state.askSize)
         const change = trendOf(state)
         const direction = change > 0 ? 'up' : change < 0 ? 'down' : 'flat'
-        row.change.textContent = formatChange(change, state.reference)
+        writePrice(row.change, changeParts(change, state.tickSize))
         row.percent.textContent = formatPercent(change / state.reference)
         row.change.dataset['dir'] = direction
         row.percent.dataset['dir'] = direction

@@ -1,5 +1,5 @@
 import { formatClock, formatCount, formatLatencyUs } from './format.js'
-import type { StreamStats } from './stream-stats.js'
+import { LATENCY_WINDOW_MS, type StreamStats } from './stream-stats.js'
 import {
   type ConnectionState,
   type StateChange,
@@ -24,7 +24,7 @@ const READY_STATES: Readonly<Record<ConnectionState, string>> = {
   closed: 'readyState 2 · CLOSED',
 }
 
-export type LogKind = 'state' | 'resume' | 'drop' | 'switch' | 'watch' | 'warn'
+export type LogKind = 'state' | 'resume' | 'catchup' | 'drop' | 'switch' | 'watch' | 'warn'
 
 export interface StatusPanel {
   setState(change: StateChange, transport: TransportName): void
@@ -81,7 +81,13 @@ export function createStatusPanel(): StatusPanel {
       setFigure(events, `${formatCount(stats.events)} events received`, stats.events)
       const latency = stats.latency(nowMs)
       setFigure(p50, formatLatencyUs(latency.p50Us), Math.round(latency.p50Us))
-      latencyDetail.textContent = `p99 ${formatLatencyUs(latency.p99Us)} · last ${formatLatencyUs(latency.lastUs)}`
+      // Both percentiles cover the same window, which the tile names: a p99 means little
+      // without the span it is taken over.
+      const p99 = formatLatencyUs(latency.p99Us)
+      const text = `p99 ${p99} · last ${LATENCY_WINDOW_MS / 1000}\u00a0s`
+      if (latencyDetail.textContent !== text) latencyDetail.textContent = text
+      latencyDetail.dataset['p99'] = String(Math.round(latency.p99Us))
+      latencyDetail.dataset['windowMs'] = String(LATENCY_WINDOW_MS)
       setFigure(gaps, formatCount(stats.gaps), stats.gaps)
       gaps.dataset['ok'] = String(stats.gaps === 0)
       gapsDetail.textContent = `${formatCount(stats.duplicates)} duplicates · ${formatCount(stats.resets)} resets`

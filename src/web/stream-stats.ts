@@ -4,8 +4,17 @@ import type { StreamEvent } from './stream-event.js'
 const RATE_BUCKET_MS = 100
 const RATE_BUCKETS = 10
 /** Latency percentiles cover the last few seconds, from at most this many samples. */
-const LATENCY_WINDOW_MS = 5_000
+export const LATENCY_WINDOW_MS = 5_000
 const LATENCY_CAPACITY = 8192
+
+/**
+ * The events a resumed stream replayed: scheduled before the new connection opened, so each is
+ * late by (most of) the outage. `maxLatencyUs` is the oldest one's lateness.
+ */
+export interface CatchUp {
+  readonly events: number
+  readonly maxLatencyUs: number
+}
 
 export interface LatencySummary {
   /** Microseconds; NaN until a first sample. */
@@ -22,7 +31,16 @@ export interface LatencySummary {
  * scheduled time `ts`, so time spent anywhere (generator, server, network, this page) counts.
  */
 export interface StreamStats {
-  observe(event: StreamEvent, receivedUs: number): void
+  /**
+   * Counts one event. Returns the catch-up of the last resume when this is the first live event
+   * after it (once per resume), else null.
+   */
+  observe(event: StreamEvent, receivedUs: number): CatchUp | null
+  /**
+   * A resumed stream opened at `openedUs`: the events it replays (scheduled before that) are
+   * counted as its catch-up and left out of the latency figures.
+   */
+  resumed(openedUs: number): void
   /** A fresh subscription (new watch-list): forget baselines; its snapshot sets new ones. */
   forgetBaselines(): void
   readonly events: number
@@ -56,6 +74,17 @@ export function createStreamStats(): StreamStats {
   let latencyCount = 0
   let lastLatencyUs = Number.NaN
 
+  // After a drop, the replayed events are late by the outage (the retry interval plus the
+  // reconnect): a second or two, against a few milliseconds live. Kept in the window, they set
+  // p99 to the outage for the next five seconds, and the tile says "p99 1,480 ms" of a stream that
+  // is delivering in 5 ms again. Resetting the window on the resume would not help (the replay
+  // arrives after it) and would throw away true samples, so the replayed events are excluded
+  // instead: the latency figures describe live delivery, and the outage is reported beside the
+  // reconnect (its length is a fact about the fault, not about the transport).
+  let catchUpBeforeUs = Number.NEGATIVE_INFINITY
+  let catchUpEvents = 0
+  let catchUpMaxUs = 0
+
   const countRate = (nowMs: number): void => {
     const slot = Math.floor(nowMs / RATE_BUCKET_MS)
     const index = slot % RATE_BUCKETS
@@ -74,7 +103,7 @@ export function createStreamStats(): StreamStats {
       if (event.type === 'snapshot') {
         if (event.data.reset) resets++
         for (const quote of event.data.quotes) lastQ.set(quote.sym, quote.q)
-        return
+        return null
       }
       const { sym, q, ts } = event.data
       const previous = lastQ.get(sym)
@@ -83,11 +112,28 @@ export function createStreamStats(): StreamStats {
         gaps += q - previous - 1
         lastQ.set(sym, q)
       } else duplicates++
+      if (ts < catchUpBeforeUs) {
+        catchUpEvents++
+        catchUpMaxUs = Math.max(catchUpMaxUs, receivedUs - ts)
+        return null
+      }
+      let finished: CatchUp | null = null
+      if (catchUpBeforeUs !== Number.NEGATIVE_INFINITY) {
+        // Replays come in id order, so the first live event ends the catch-up.
+        catchUpBeforeUs = Number.NEGATIVE_INFINITY
+        finished = { events: catchUpEvents, maxLatencyUs: catchUpMaxUs }
+      }
       lastLatencyUs = receivedUs - ts
       latencyAtMs[latencyNext] = receivedUs / 1000
       latencyUs[latencyNext] = lastLatencyUs
       latencyNext = (latencyNext + 1) % LATENCY_CAPACITY
       if (latencyCount < LATENCY_CAPACITY) latencyCount++
+      return finished
+    },
+    resumed(openedUs) {
+      catchUpBeforeUs = openedUs
+      catchUpEvents = 0
+      catchUpMaxUs = 0
     },
     forgetBaselines() {
       lastQ.clear()

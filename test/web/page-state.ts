@@ -9,6 +9,9 @@ export interface PageState {
   readonly events: number
   readonly ratePerSec: number
   readonly latencyP50Us: number
+  readonly latencyP99Us: number
+  /** The latency tile's second line: "p99 4.20 ms · last 5 s". */
+  readonly latencyDetail: string
   readonly gaps: number
   readonly duplicates: number
   readonly resets: number
@@ -47,6 +50,8 @@ const READ_PAGE = `(() => {
     events: Number(value('stat-events')),
     ratePerSec: Number(value('stat-rate')),
     latencyP50Us: Number(byId('stat-latency').dataset.value ?? NaN),
+    latencyP99Us: Number(byId('stat-latency-detail').dataset.p99 ?? NaN),
+    latencyDetail: byId('stat-latency-detail').textContent,
     gaps: Number(value('stat-gaps')),
     duplicates: Number(gapsDetail.duplicates ?? 0),
     resets: Number(gapsDetail.resets ?? 0),

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -13,23 +14,45 @@ import { type PageState, price, readPage, waitForPage } from './page-state.js'
  * Debian's headless Chromium. Every figure asserted is read from the page as a person sees it;
  * the server's own counters confirm what the page claims (one stream, a resume from the ring).
  */
-const SCREENSHOT = fileURLToPath(new URL('../../results/ticker-page.png', import.meta.url))
+/**
+ * Screenshots go to a temporary directory, so a test run never rewrites a tracked file. The
+ * README's picture is refreshed on purpose, from the transport-switch test at 1400 px:
+ * `TICKSTORM_UPDATE_SCREENSHOT=1 npx vitest run test/web/page.test.ts -t 'transport switch'`.
+ */
+const README_SCREENSHOT = fileURLToPath(new URL('../../results/ticker-page.png', import.meta.url))
+const UPDATE_README_SCREENSHOT = process.env['TICKSTORM_UPDATE_SCREENSHOT'] === '1'
+/** A desktop window, and the common phone width (iPhone 12 to 15). */
+const WIDE = { width: 1400, height: 960 }
+const PHONE = { width: 390, height: 844 }
 
 let browser: Browser
+let shots: string
 
 beforeAll(async () => {
   browser = await launchBrowser()
+  shots = mkdtempSync(join(tmpdir(), 'tickstorm-page-shots-'))
 })
 
 afterAll(async () => {
   await browser?.close()
+  if (shots !== undefined) rmSync(shots, { recursive: true, force: true })
 })
 
-/** A short `retry:` so EventSource comes back at once after a drop. */
-const serve = () => startServer({ retryMs: 100 })
+/** A full-page screenshot in the temporary directory; returns its path and pixel size. */
+async function screenshot(page: Page, name: string) {
+  const path = join(shots, name)
+  await page.screenshot({ path, fullPage: true })
+  // PNG: the IHDR chunk's width and height, big-endian, at bytes 16 and 20.
+  const png = readFileSync(path)
+  return { path, width: png.readUInt32BE(16), height: png.readUInt32BE(20) }
+}
 
-async function openPage(server: TickstormServer, path = '/') {
+/** A short `retry:` so EventSource comes back at once after a drop. */
+const serve = (retryMs = 100) => startServer({ retryMs })
+
+async function openPage(server: TickstormServer, path = '/', viewport = WIDE) {
   const { page, errors } = await browser.newPage()
+  await page.setViewportSize(viewport)
   await page.goto(`${server.url}${path}`)
   return { page, errors }
 }
@@ -50,6 +73,61 @@ async function defaultWatchList(server: TickstormServer): Promise<string[]> {
   const body = (await response.json()) as { symbols: { symbol: string }[] }
   return body.symbols.slice(0, 8).map((entry) => entry.symbol)
 }
+
+/** The `retry:` of the drop test, and so (within a few ms) the outage a drop causes there. */
+const OUTAGE_MS = 1500
+
+interface Layout {
+  readonly scrollWidth: number
+  readonly innerWidth: number
+  readonly priceCells: readonly { what: string; left: number; right: number }[]
+  readonly columns: readonly { column: string; grid: string; sub: string; subLeft: number }[]
+  readonly log: {
+    scrollWidth: number
+    clientWidth: number
+    cardRight: number
+    messages: readonly { text: string; right: number; scrollWidth: number; clientWidth: number }[]
+  }
+}
+
+// A string, as in page-state.ts: it runs in the page.
+const MEASURE_LAYOUT = `(() => {
+  const priceCells = []
+  const columns = []
+  for (const tr of document.querySelectorAll('#quotes tr')) {
+    for (const column of ['last', 'bid', 'ask']) {
+      const price = tr.querySelector('td.' + column + ' .price')
+      const rect = price.getBoundingClientRect()
+      const what = tr.dataset.symbol + ' ' + column
+      priceCells.push({ what, left: rect.left, right: rect.right })
+      const sub = price.querySelector('.sub')
+      columns.push({
+        column,
+        grid: price.firstChild.data,
+        sub: sub.textContent,
+        subLeft: sub.getBoundingClientRect().left,
+      })
+    }
+  }
+  const log = document.getElementById('log')
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    priceCells,
+    columns,
+    log: {
+      scrollWidth: log.scrollWidth,
+      clientWidth: log.clientWidth,
+      cardRight: log.closest('.card').getBoundingClientRect().right,
+      messages: [...log.querySelectorAll('.message')].map((node) => ({
+        text: node.textContent,
+        right: node.getBoundingClientRect().right,
+        scrollWidth: node.scrollWidth,
+        clientWidth: node.clientWidth,
+      })),
+    },
+  }
+})()`
 
 const closePages = (...pages: Page[]) => Promise.all(pages.map((page) => page.close()))
 
@@ -93,7 +171,8 @@ describe('the live ticker page', () => {
   })
 
   test('drop connection: EventSource reconnects with Last-Event-ID, the server replays, no gap', async () => {
-    const server = await serve()
+    // A `retry:` of 1.5 s: an outage long enough to tell the replayed events from live ones.
+    const server = await serve(OUTAGE_MS)
     const { page, errors } = await openPage(server)
     const before = await waitForPage(page, 'an open SSE stream', isOpenWith('sse', 100))
     const replayHits = server.stats().sse.replayHits
@@ -127,6 +206,19 @@ describe('the live ticker page', () => {
     expect(Number(flowing.lastId)).toBeGreaterThan(Number(resumed.resumedFrom))
     expect(continuity(flowing)).toEqual(CONTINUOUS)
     expect(flowing.reconnects).toBe(1)
+
+    // The replay is late by the outage; the log says so, and the latency tile, which names its
+    // window, leaves it out: its p99 is the live stream's, not the 1.5 s of the drop.
+    const catchUp = flowing.log.find((entry) => entry.kind === 'catchup')
+    const [, replayed, oldestMs] =
+      /^caught up: ([\d,]+) replayed events, the oldest ([\d,.]+)\u00a0ms late/.exec(
+        catchUp?.text ?? '',
+      ) ?? []
+    expect(Number(replayed?.replaceAll(',', ''))).toBeGreaterThan(0)
+    expect(Number(oldestMs?.replaceAll(',', ''))).toBeGreaterThanOrEqual(OUTAGE_MS * 0.9)
+    expect(flowing.latencyDetail).toMatch(/^p99 [\d,.]+\u00a0ms · last 5\u00a0s$/)
+    expect(flowing.latencyP99Us).toBeGreaterThan(0)
+    expect(flowing.latencyP99Us).toBeLessThan((OUTAGE_MS / 2) * 1000)
     expect(errors).toEqual([])
     await closePages(page)
   })
@@ -181,8 +273,9 @@ describe('the live ticker page', () => {
     expect(errors).toEqual([])
 
     // The picture in the README: after a tour of the three transports, back on SSE.
-    mkdirSync(dirname(SCREENSHOT), { recursive: true })
-    await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    const shot = await screenshot(page, 'ticker-page.png')
+    expect(shot.width).toBe(WIDE.width)
+    if (UPDATE_README_SCREENSHOT) copyFileSync(shot.path, README_SCREENSHOT)
     await closePages(page)
   })
 
@@ -245,5 +338,62 @@ describe('the live ticker page', () => {
     expect(Object.keys(fresh.rows)).toEqual(Object.keys(state.rows))
     expect([...errors, ...other.errors]).toEqual([])
     await closePages(page, other.page)
+  })
+
+  test('on a 390 px phone: no sideways scroll, every price on screen, the log wraps in its card, one number of decimals per column', async () => {
+    const server = await serve()
+    const { page, errors } = await openPage(server, '/', PHONE)
+    await waitForPage(page, 'an open SSE stream', isOpenWith('sse', 100))
+    // A drop puts the long lines in the log (a catch-up, a reconnect with its Last-Event-ID).
+    await page.click('#drop')
+    await waitForPage(page, 'a resume and its catch-up', (state) =>
+      state.log.some((entry) => entry.kind === 'catchup'),
+    )
+    // An off-exchange print at a half penny: about one trade in eight, so one soon shows.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#quotes td.last .sub')].some((node) => node.textContent)`,
+      null,
+      { timeout: 15_000 },
+    )
+    const layout = (await page.evaluate(MEASURE_LAYOUT)) as Layout
+
+    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.innerWidth)
+    expect(layout.priceCells).toHaveLength(8 * 3)
+    for (const cell of layout.priceCells) {
+      expect(cell.left, `${cell.what} left edge`).toBeGreaterThanOrEqual(0)
+      expect(cell.right, `${cell.what} right edge`).toBeLessThanOrEqual(layout.innerWidth)
+    }
+    // The log wraps its lines inside the card: nothing runs past it, nothing to scroll sideways.
+    expect(layout.log.scrollWidth).toBeLessThanOrEqual(layout.log.clientWidth)
+    expect(layout.log.messages.length).toBeGreaterThanOrEqual(6)
+    for (const message of layout.log.messages) {
+      expect(message.right, message.text).toBeLessThanOrEqual(layout.log.cardRight)
+      expect(message.scrollWidth, message.text).toBeLessThanOrEqual(message.clientWidth)
+    }
+
+    // These symbols trade above $1 on the $0.01 grid: every price shows two decimals, and a
+    // half-penny print its third digit apart, in a slot every row keeps (decimal points align).
+    const symbols = (await (await fetch(`${server.url}/v1/symbols`)).json()) as {
+      symbols: { symbol: string; tickSize: number }[]
+    }
+    expect(symbols.symbols.slice(0, 8).map((entry) => entry.tickSize)).toEqual(Array(8).fill(0.01))
+    for (const column of ['last', 'bid', 'ask']) {
+      const cells = layout.columns.filter((cell) => cell.column === column)
+      for (const cell of cells) expect(cell.grid, `${column} ${cell.grid}`).toMatch(/^\d+\.\d\d$/)
+      // Within half a pixel: a "5" is a hair wider than the "0" that sizes the empty slot.
+      const lefts = cells.map((cell) => cell.subLeft)
+      expect(Math.max(...lefts) - Math.min(...lefts), `${column} decimal points`).toBeLessThan(0.5)
+    }
+    const subTicks = layout.columns.filter((cell) => cell.column === 'last' && cell.sub !== '')
+    expect(subTicks.length).toBeGreaterThan(0)
+    for (const cell of subTicks) expect(cell.sub).toBe('5')
+    for (const cell of layout.columns.filter((cell) => cell.column !== 'last')) {
+      expect(cell.sub, `${cell.column}: quotes sit on the grid`).toBe('')
+    }
+
+    const shot = await screenshot(page, 'ticker-page-390.png')
+    expect(shot.width).toBe(PHONE.width)
+    expect(errors).toEqual([])
+    await closePages(page)
   })
 })
