@@ -39,3 +39,38 @@ export function substitute(site: string, placeholders: readonly Placeholder[]): 
   }
   return result
 }
+
+/**
+ * The README's block with only what a test must change: where nginx listens, where the two edges
+ * are, where the certificate and key are. The same values `nginx.test.ts` replaces.
+ */
+export function readmeNginxSiteFor(target: {
+  port: number
+  edgePorts: readonly [number, number]
+  certPath: string
+  keyPath: string
+}): string {
+  const [a, b] = target.edgePorts
+  return substitute(readmeNginxSite(), [
+    {
+      what: 'the listen port',
+      readme: 'listen 443 ssl http2;',
+      replacement: `listen 127.0.0.1:${target.port} ssl http2;`,
+    },
+    { what: 'edge 1', readme: 'server 127.0.0.1:8081;', replacement: `server 127.0.0.1:${a};` },
+    { what: 'edge 2', readme: 'server 127.0.0.1:8082;', replacement: `server 127.0.0.1:${b};` },
+    {
+      what: 'the certificate',
+      readme: '/etc/ssl/tickstorm/fullchain.pem',
+      replacement: target.certPath,
+    },
+    { what: 'the key', readme: '/etc/ssl/tickstorm/privkey.pem', replacement: target.keyPath },
+  ])
+}
+
+/**
+ * The lines that make nginx speak HTTP/1.1 to the edges. uWebSockets.js never answers HTTP/1.0,
+ * nginx's default upstream protocol, so without the first every proxied request gets a 502; the
+ * second keeps upstream connections alive (nginx sends "Connection: close" otherwise).
+ */
+export const UPSTREAM_HTTP11_LINES = ['proxy_http_version 1.1;', 'proxy_set_header Connection "";']
