@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   NOT_FOUND: 'TS_ERR_NOT_FOUND',
   /** The route exists but not for this method. */
   METHOD_NOT_ALLOWED: 'TS_ERR_METHOD_NOT_ALLOWED',
+  /** A WebSocket endpoint was asked for without `Upgrade: websocket`. */
+  UPGRADE_REQUIRED: 'TS_ERR_UPGRADE_REQUIRED',
   /** A WebSocket message is not valid JSON or not a known operation. */
   BAD_MESSAGE: 'TS_ERR_BAD_MESSAGE',
   /**

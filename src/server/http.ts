@@ -11,6 +11,7 @@ const STATUS_LINES: Readonly<Record<number, string>> = {
   404: '404 Not Found',
   405: '405 Method Not Allowed',
   413: '413 Payload Too Large',
+  426: '426 Upgrade Required',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 }
@@ -25,9 +26,54 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ERROR_CODES.FORBIDDEN]: 403,
   [ERROR_CODES.NOT_FOUND]: 404,
   [ERROR_CODES.METHOD_NOT_ALLOWED]: 405,
+  [ERROR_CODES.UPGRADE_REQUIRED]: 426,
   [ERROR_CODES.SHUTTING_DOWN]: 503,
   [ERROR_CODES.OVERLOADED]: 503,
   [ERROR_CODES.INTERNAL]: 500,
+}
+
+/**
+ * The responses that answer a HEAD request. uWS cannot tell a response which method it answers,
+ * and `res.end(body)` on a HEAD writes the body anyway (a keep-alive client then reads it as the
+ * start of its next response; curl says "Excess found"). Every answer ends in `endWith`, so that is
+ * where HEAD is honoured, without threading a flag through every path that may answer (the route,
+ * the token check, an error). uWS makes a response object per request, so an entry never outlives
+ * its request; a WeakSet adds no property to the native object.
+ */
+const headResponses = new WeakSet<HttpResponse>()
+
+/** Marks `res` as the answer to a HEAD request: GET's status and headers, no content. */
+export function markHead(res: HttpResponse): void {
+  headResponses.add(res)
+}
+
+export function isHead(res: HttpResponse): boolean {
+  return headResponses.has(res)
+}
+
+/**
+ * Ends an answer with `content`; for HEAD (RFC 9110 §9.3.2) with the Content-Length a GET would
+ * get and no content. `null` content: a HEAD whose GET content is not known in advance (a long
+ * poll's), answered with no Content-Length. This uWS build's `endWithoutBody(length)` writes
+ * nothing and leaves the response open (so does passing `undefined`), so the length is written as
+ * a header and `endWithoutBody()` is called with no argument.
+ */
+export function endWith(
+  res: HttpResponse,
+  content: string | Uint8Array | null,
+  closeConnection = false,
+): void {
+  if (!headResponses.has(res)) {
+    res.end(content ?? undefined, closeConnection)
+    return
+  }
+  if (content !== null) {
+    const length = typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength
+    res.writeHeader('Content-Length', String(length))
+  }
+  // No `closeConnection` here: passing any argument trips the bug above. A HEAD holds no stream,
+  // so keeping its connection alive costs nothing.
+  res.endWithoutBody()
 }
 
 /**
@@ -37,7 +83,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 export function sendJson(
   res: HttpResponse,
   status: number,
-  json: string | Uint8Array,
+  json: string | Uint8Array | null,
   cors: CorsDecision,
   extraHeaders: HeaderList = [],
 ): void {
@@ -47,7 +93,7 @@ export function sendJson(
     res.writeHeader('Content-Type', 'application/json; charset=utf-8')
     res.writeHeader('Cache-Control', 'no-store')
     for (const [name, value] of extraHeaders) res.writeHeader(name, value)
-    res.end(json)
+    endWith(res, json)
   })
 }
 

@@ -26,6 +26,9 @@ import { createFanout } from './fanout.js'
 import { createGroupState, type GroupState } from './group-state.js'
 import type { HealthDocument } from './health.js'
 import {
+  endWith,
+  isHead,
+  markHead,
   parseFlag,
   parseIntParam,
   parseQuery,
@@ -48,7 +51,7 @@ import {
   type ServerOptions,
 } from './server-options.js'
 import type { ServerStats } from './server-stats.js'
-import { createSseHub, drainRetryMs, shedSse } from './sse-hub.js'
+import { createSseHub, drainRetryMs, headOfSse, shedSse } from './sse-hub.js'
 import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files.js'
 import { parseSubscribeRequest } from './subscribe-request.js'
 import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
@@ -116,16 +119,19 @@ export interface TickstormServer {
 const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot', 'client', TOKEN_QUERY] as const
 const POLL_QUERY = ['symbols', 'cursor', 'timeoutMs', 'client', TOKEN_QUERY] as const
 
-/** The routes, for 405 answers and the index document. */
+/**
+ * The routes and their methods, for 404 and 405 answers (`Allow`). Every GET route answers HEAD
+ * too (RFC 9110 §9.3.2: a general-purpose server must; uptime monitors use it).
+ */
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
-  '/': ['GET'],
-  '/v1/stream': ['GET', 'POST'],
-  '/v1/poll': ['GET'],
-  '/v1/ws': ['GET'],
-  '/v1/snapshot': ['GET'],
-  '/v1/symbols': ['GET'],
-  '/healthz': ['GET'],
-  '/metrics': ['GET'],
+  '/': ['GET', 'HEAD'],
+  '/v1/stream': ['GET', 'HEAD', 'POST'],
+  '/v1/poll': ['GET', 'HEAD'],
+  '/v1/ws': ['GET', 'HEAD'],
+  '/v1/snapshot': ['GET', 'HEAD'],
+  '/v1/symbols': ['GET', 'HEAD'],
+  '/healthz': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
   '/v1/drop': ['POST'],
 }
 
@@ -389,7 +395,19 @@ export async function createServer(
     shedSse(res, cors, drainRetryMs(options))
   }
 
-  app.get('/v1/stream', (res, req) => {
+  /**
+   * A GET route that answers HEAD with the same handler: same checks, status and headers, and
+   * `endWith` leaves the content out. A stream route asks `isHead` before opening anything.
+   */
+  const getAndHead = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => {
+    app.get(pattern, handler)
+    app.head(pattern, (res, req) => {
+      markHead(res)
+      handler(res, req)
+    })
+  }
+
+  getAndHead('/v1/stream', (res, req) => {
     const lastEventIdHeader = req.getHeader('last-event-id')
     const query = req.getQuery() ?? ''
     const cors = corsOf(req)
@@ -407,6 +425,7 @@ export async function createServer(
       withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
         if (draining) return shedStream(res, cors)
         const subscription = subscriptionOf(names, grant)
+        if (isHead(res)) return headOfSse(res, cors)
         afterCatchUp(res, cors, lastEventId, () =>
           hub.open(res, subscription, { lastEventId, snapshot, clientId, cors }),
         )
@@ -457,7 +476,7 @@ export async function createServer(
     )
   })
 
-  app.get('/v1/poll', (res, req) => {
+  getAndHead('/v1/poll', (res, req) => {
     const query = req.getQuery() ?? ''
     const cors = corsOf(req)
     const credentials = credentialsOf(req)
@@ -485,6 +504,8 @@ export async function createServer(
           throw new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
         }
         const subscription = subscriptionOf(names, grant)
+        // A HEAD parks nothing: the JSON headers a poll's answer has, without its (unknown) length.
+        if (isHead(res)) return sendJson(res, 200, null, cors)
         afterCatchUp(res, cors, request.cursor, () => polls.handle(res, subscription, request))
       })
     })
@@ -513,7 +534,7 @@ export async function createServer(
     })
   })
 
-  app.get('/v1/snapshot', (res, req) => {
+  getAndHead('/v1/snapshot', (res, req) => {
     const query = req.getQuery() ?? ''
     const cors = corsOf(req)
     const credentials = credentialsOf(req)
@@ -538,7 +559,7 @@ export async function createServer(
       startPrice: Number(formatPrice(instrument.startPrice)),
     })),
   })
-  app.get('/v1/symbols', (res, req) => {
+  getAndHead('/v1/symbols', (res, req) => {
     const query = req.getQuery() ?? ''
     const cors = corsOf(req)
     guard(res, cors, () => {
@@ -577,7 +598,7 @@ export async function createServer(
     }
   }
 
-  app.get('/healthz', (res, req) => {
+  getAndHead('/healthz', (res, req) => {
     const cors = corsOf(req)
     const answer = (health: HealthDocument) =>
       sendJson(res, health.status === 'ok' ? 200 : 503, JSON.stringify(health), cors)
@@ -587,18 +608,18 @@ export async function createServer(
 
   // Prometheus scrape. Open like /healthz (operational data, no market data): restrict it on the
   // network if needed. prom-client renders asynchronously, hence the AsyncFunction pattern.
-  app.get('/metrics', (res, req) => {
+  getAndHead('/metrics', (res, req) => {
     const cors = corsOf(req)
     answerLater(res, cors, hooks.metrics?.() ?? metrics.render(), (text) => {
       res.writeStatus('200 OK')
       writeCorsHeaders(res, cors)
       res.writeHeader('Content-Type', metrics.contentType)
       res.writeHeader('Cache-Control', 'no-store')
-      res.end(text)
+      endWith(res, text)
     })
   })
 
-  app.get('/*', (res, req) => {
+  getAndHead('/*', (res, req) => {
     const cors = corsOf(req)
     const file = staticFiles.get(req.getUrl())
     if (file !== undefined) {
@@ -607,19 +628,13 @@ export async function createServer(
         writeCorsHeaders(res, cors)
         res.writeHeader('Content-Type', file.contentType)
         res.writeHeader('Cache-Control', 'no-cache')
-        res.end(file.bytes)
+        endWith(res, file.bytes)
       })
       return
     }
     const path = req.getUrl()
     if (path !== '/') {
-      sendError(
-        res,
-        new TickstormError(ERROR_CODES.NOT_FOUND, `no route for GET ${path}`, {
-          details: { routes: Object.keys(ROUTES) },
-        }),
-        cors,
-      )
+      noRoute(res, isHead(res) ? 'HEAD' : 'GET', path, cors)
       return
     }
     sendJson(
@@ -657,30 +672,46 @@ export async function createServer(
   })
 
   app.any('/*', (res, req: HttpRequest) => {
-    const path = req.getUrl()
-    const method = req.getCaseSensitiveMethod()
-    const cors = corsOf(req)
+    noRoute(res, req.getCaseSensitiveMethod(), req.getUrl(), corsOf(req))
+  })
+
+  /**
+   * What no handler took: 405 with `Allow` on a route that lacks the method (a HEAD's without
+   * content, as every answer to HEAD), 426 for /v1/ws without an upgrade, 404 elsewhere.
+   */
+  const noRoute = (res: HttpResponse, method: string, path: string, cors: CorsDecision): void => {
     const allowed = ROUTES[path]
-    if (allowed !== undefined) {
+    if (allowed === undefined) {
+      sendError(
+        res,
+        new TickstormError(ERROR_CODES.NOT_FOUND, `no route for ${method} ${path}`, {
+          details: { routes: Object.keys(ROUTES) },
+        }),
+        cors,
+      )
+    } else if (allowed.includes(method)) {
+      // Only /v1/ws gets here: uWS hands its handler only requests that ask for an upgrade.
+      sendError(
+        res,
+        new TickstormError(
+          ERROR_CODES.UPGRADE_REQUIRED,
+          `${path} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)`,
+        ),
+        cors,
+        [['Upgrade', 'websocket']],
+      )
+    } else {
       sendError(
         res,
         new TickstormError(
           ERROR_CODES.METHOD_NOT_ALLOWED,
-          `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+          `${method} is not allowed on ${path}; use ${allowed.join(', ')}`,
         ),
         cors,
         [['Allow', [...allowed, 'OPTIONS'].join(', ')]],
       )
-      return
     }
-    sendError(
-      res,
-      new TickstormError(ERROR_CODES.NOT_FOUND, `no route for ${method} ${path}`, {
-        details: { routes: Object.keys(ROUTES) },
-      }),
-      cors,
-    )
-  })
+  }
 
   const currentStats = (): ServerStats => ({
     uptimeMs: Date.now() - startedAt,

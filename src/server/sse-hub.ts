@@ -9,6 +9,7 @@ import {
 import type { ClientRegistry } from './client-registry.js'
 import { type CorsDecision, writeCorsHeaders } from './cors.js'
 import type { Fanout, Group } from './fanout.js'
+import { endWith } from './http.js'
 import { type ConnectionLimiter, remoteAddress } from './limits.js'
 import type { HttpResponse } from './native-uws.js'
 import { canReplay, replayAfter, snapshotEvent } from './replay.js'
@@ -123,16 +124,37 @@ function writeCorked(res: HttpResponse, bytes: Uint8Array): boolean {
 const DRAIN_NUDGE = new TextEncoder().encode(':\n')
 
 /**
+ * A stream's status and headers, the same for a live stream, a shed one and a HEAD. no-transform
+ * keeps compressing proxies from buffering; X-Accel-Buffering turns nginx's proxy buffering off for
+ * this response (reference/sse.md §4.1, §5).
+ */
+function writeStreamHead(res: HttpResponse, cors: CorsDecision): void {
+  res.writeStatus('200 OK')
+  res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
+  res.writeHeader('Cache-Control', 'no-store, no-transform')
+  res.writeHeader('X-Accel-Buffering', 'no')
+  writeCorsHeaders(res, cors)
+}
+
+/**
  * Sheds a stream: 200, a `retry:` and the end. Never 503: a browser's EventSource gives up for
  * good on any non-200 status, while a `retry:` brings it back later (reference/sse.md §4.2).
  */
 export function shedSse(res: HttpResponse, cors: CorsDecision, retryMs: number): void {
   res.cork(() => {
-    res.writeStatus('200 OK')
-    writeCorsHeaders(res, cors)
-    res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
-    res.writeHeader('Cache-Control', 'no-store, no-transform')
-    res.end(encodeSseRetry(retryMs), true)
+    writeStreamHead(res, cors)
+    endWith(res, encodeSseRetry(retryMs), true)
+  })
+}
+
+/**
+ * HEAD of a stream (RFC 9110 §9.3.2): the headers a GET would get, then the end. No stream is
+ * opened and no connection slot taken; there is no Content-Length, since a stream has none.
+ */
+export function headOfSse(res: HttpResponse, cors: CorsDecision): void {
+  res.cork(() => {
+    writeStreamHead(res, cors)
+    endWith(res, null)
   })
 }
 
@@ -365,13 +387,7 @@ export function createSseHub(
         return catchUp(sub)
       })
 
-      res.writeStatus('200 OK')
-      res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
-      // no-transform keeps compressing proxies from buffering; X-Accel-Buffering turns nginx's
-      // proxy buffering off for this response (reference/sse.md §4.1, §5).
-      res.writeHeader('Cache-Control', 'no-store, no-transform')
-      res.writeHeader('X-Accel-Buffering', 'no')
-      writeCorsHeaders(res, start.cors)
+      writeStreamHead(res, start.cors)
       const head = feed.headSeq
       res.write(encodeSsePreamble(options.retryMs, head))
 

@@ -219,6 +219,6 @@ describe('bad input gets a coded JSON error and never hurts the server', () => {
   test('405 says which methods are allowed', async () => {
     const server = await startServer()
     const { headers } = await getJson(`${server.url}/v1/stream`, { method: 'PUT' })
-    expect(headers.get('allow')).toBe('GET, POST, OPTIONS')
+    expect(headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS')
   })
 })
