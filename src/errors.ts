@@ -31,6 +31,11 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: 'TS_ERR_METHOD_NOT_ALLOWED',
   /** A WebSocket endpoint was asked for without `Upgrade: websocket`. */
   UPGRADE_REQUIRED: 'TS_ERR_UPGRADE_REQUIRED',
+  /**
+   * A subscription names no symbol: an empty list, or a JSON body or WebSocket message without
+   * `symbols`. Every symbol is asked for with `"*"`, never by leaving the list empty.
+   */
+  NO_SYMBOLS: 'TS_ERR_NO_SYMBOLS',
   /** A WebSocket message is not valid JSON or not a known operation. */
   BAD_MESSAGE: 'TS_ERR_BAD_MESSAGE',
   /**

@@ -27,6 +27,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ERROR_CODES.NOT_FOUND]: 404,
   [ERROR_CODES.METHOD_NOT_ALLOWED]: 405,
   [ERROR_CODES.UPGRADE_REQUIRED]: 426,
+  [ERROR_CODES.NO_SYMBOLS]: 400,
   [ERROR_CODES.SHUTTING_DOWN]: 503,
   [ERROR_CODES.OVERLOADED]: 503,
   [ERROR_CODES.INTERNAL]: 500,
@@ -139,18 +140,6 @@ export function parseQuery(query: string, allowed: readonly string[]): URLSearch
     seen.add(key)
   }
   return params
-}
-
-/** `a,b,c` → names; absent → null (meaning all). */
-export function parseSymbolsParam(value: string | null): string[] | null {
-  if (value === null) return null
-  if (value === '') {
-    throw new TickstormError(
-      ERROR_CODES.BAD_QUERY,
-      'symbols: empty list (omit it for every symbol)',
-    )
-  }
-  return value.split(',')
 }
 
 /** A boolean query flag: `true`/`1` or `false`/`0`. */

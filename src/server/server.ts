@@ -32,7 +32,6 @@ import {
   parseFlag,
   parseIntParam,
   parseQuery,
-  parseSymbolsParam,
   readBody,
   sendError,
   sendJson,
@@ -54,7 +53,12 @@ import type { ServerStats } from './server-stats.js'
 import { createSseHub, drainRetryMs, headOfSse, shedSse } from './sse-hub.js'
 import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files.js'
 import { parseSubscribeRequest } from './subscribe-request.js'
-import { createSymbolIndex, resolveSubscription, type Subscription } from './subscription.js'
+import {
+  askedSymbols,
+  createSymbolIndex,
+  resolveSubscription,
+  type Subscription,
+} from './subscription.js'
 import { createWsHub, type WsAdmit } from './ws-hub.js'
 
 export type { ServerStats } from './server-stats.js'
@@ -416,7 +420,7 @@ export async function createServer(
       checkOrigin(cors)
       if (draining) return shedStream(res, cors)
       const params = parseQuery(query, STREAM_QUERY)
-      const names = parseSymbolsParam(params.get('symbols'))
+      const names = askedSymbols(params.get('symbols'), 'query', ERROR_CODES.BAD_QUERY)
       const snapshot = parseFlag('snapshot', params.get('snapshot'), true)
       // The header wins: a browser EventSource keeps its original URL (with any lastEventId
       // query) and sends the newer id in the header when it reconnects.
@@ -486,7 +490,7 @@ export async function createServer(
         throw new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
       }
       const params = parseQuery(query, POLL_QUERY)
-      const names = parseSymbolsParam(params.get('symbols'))
+      const names = askedSymbols(params.get('symbols'), 'query', ERROR_CODES.BAD_QUERY)
       const timeoutMs = parseIntParam(
         'timeoutMs',
         params.get('timeoutMs'),
@@ -541,7 +545,7 @@ export async function createServer(
     guard(res, cors, () => {
       checkOrigin(cors)
       const params = parseQuery(query, ['symbols', TOKEN_QUERY])
-      const names = parseSymbolsParam(params.get('symbols'))
+      const names = askedSymbols(params.get('symbols'), 'query', ERROR_CODES.BAD_QUERY)
       withGrant(res, cors, tokenFrom(credentials, cors, params.get(TOKEN_QUERY)), (grant) => {
         const subscription = subscriptionOf(names, grant)
         sendJson(res, 200, snapshotEvent(feed, subscription, false).json, cors)
@@ -645,7 +649,8 @@ export async function createServer(
         page: 'not built: run `npm run build` for the live ticker page',
         endpoints: {
           'GET /v1/stream?symbols=AAPL,MSFT': 'Server-Sent Events: quote, trade, status, snapshot',
-          'POST /v1/stream': 'the same stream, subscribed with a JSON body {"symbols": [...]}',
+          'POST /v1/stream':
+            'the same stream, subscribed with a JSON body {"symbols": [...]} or {"symbols": "*"}',
           'GET /v1/poll?symbols=…&cursor=…': 'long polling: the events after cursor, as JSON',
           'GET /v1/ws': 'WebSocket: send {"op":"subscribe","symbols":[...],"lastEventId"?}',
           'GET /v1/snapshot?symbols=…': 'latest values as JSON',

@@ -1,9 +1,10 @@
 import { type ErrorCode, TickstormError } from '../errors.js'
+import { askedSymbols } from './subscription.js'
 
 /** A subscription asked for in JSON: a POST /v1/stream body or a WebSocket subscribe message. */
 export interface SubscribeRequest {
-  /** Symbol names, or null for every symbol (absent or empty). */
-  readonly symbols: string[] | null
+  /** Symbol names, or null for every symbol (`"symbols": "*"`; see askedSymbols). */
+  readonly symbols: readonly string[] | null
   readonly lastEventId: string | null
   /** Whether a fresh subscription starts with a snapshot (default true). */
   readonly snapshot: boolean
@@ -12,8 +13,9 @@ export interface SubscribeRequest {
 const KEYS = ['symbols', 'lastEventId', 'snapshot']
 
 /**
- * Validates `{symbols?, lastEventId?, snapshot?}` strictly: an unknown key is an error (a typo
- * such as `symbol` would otherwise subscribe to everything). Errors carry `code`.
+ * Validates `{symbols, lastEventId?, snapshot?}` strictly: an unknown key is an error (a typo such
+ * as `symbol` would otherwise leave `symbols` out). `symbols` follows askedSymbols: `"*"` or a
+ * non-empty list, never absent. Errors carry `code` (TS_ERR_NO_SYMBOLS for a missing or empty list).
  */
 export function parseSubscribeRequest(
   value: unknown,
@@ -22,7 +24,7 @@ export function parseSubscribeRequest(
 ): SubscribeRequest {
   const fail = (message: string) => new TickstormError(code, message)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw fail('expected a JSON object like {"symbols": ["AAPL"]}')
+    throw fail('expected a JSON object like {"symbols": ["AAPL"]} or {"symbols": "*"}')
   }
   const record = value as Record<string, unknown>
   const unknown = Object.keys(record).filter(
@@ -34,22 +36,15 @@ export function parseSubscribeRequest(
       `unknown key${unknown.length > 1 ? 's' : ''} ${names}; expected ${[...extraKeys, ...KEYS].join(', ')}`,
     )
   }
-  const { symbols, lastEventId, snapshot } = record
-  if (
-    symbols !== undefined &&
-    (!Array.isArray(symbols) || symbols.some((symbol) => typeof symbol !== 'string'))
-  ) {
-    throw fail('`symbols` must be an array of strings')
-  }
+  const { lastEventId, snapshot } = record
   if (lastEventId !== undefined && typeof lastEventId !== 'string') {
     throw fail('`lastEventId` must be a string')
   }
   if (snapshot !== undefined && typeof snapshot !== 'boolean') {
     throw fail('`snapshot` must be a boolean')
   }
-  const list = symbols as string[] | undefined
   return {
-    symbols: list === undefined || list.length === 0 ? null : list,
+    symbols: askedSymbols(record['symbols'], 'json', code),
     lastEventId: (lastEventId as string | undefined) ?? null,
     snapshot: (snapshot as boolean | undefined) ?? true,
   }

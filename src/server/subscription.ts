@@ -28,9 +28,63 @@ export function createSymbolIndex(names: readonly string[]): SymbolIndex {
   return { names, byName: new Map(names.map((name, index) => [name, index])) }
 }
 
+/** Where a client named its symbols: the `symbols` query parameter, or a JSON body or message. */
+export type SymbolsSource = 'query' | 'json'
+
+/** `*` asks for every symbol, alone in a query (`symbols=*`) or as the JSON value `"symbols": "*"`. */
+export const EVERY_SYMBOL = '*'
+
 /**
- * Resolves requested symbol names (case-insensitive, duplicates folded) to a subscription. An
- * empty request means every symbol. Unknown names are reported all at once, with a hint.
+ * The one rule for how a client names its symbols, on every route and over WebSocket; returns the
+ * names, or null for every symbol.
+ * - Every symbol is asked for explicitly: `*` (`symbols=*`, `"symbols": "*"`). The one exception
+ *   is a GET without a `symbols` parameter, documented as "every symbol" since the first release.
+ * - An empty list (`symbols=`, `"symbols": []`) is an error, `TS_ERR_NO_SYMBOLS`, never "every
+ *   symbol": a client whose watch-list became empty would otherwise get the whole feed.
+ * - A JSON body or message without `symbols` (an empty POST body, `{}`) is the same error: what a
+ *   client forgot to say is not taken to mean everything.
+ * `badInput` is the code for a value of the wrong shape (a query, a body and a message each have
+ * their own).
+ */
+export function askedSymbols(
+  value: unknown,
+  source: SymbolsSource,
+  badInput: ErrorCode,
+): readonly string[] | null {
+  const hint =
+    source === 'query'
+      ? 'name them (symbols=AAPL,MSFT) or ask for every symbol with symbols=*'
+      : 'name them ("symbols": ["AAPL", "MSFT"]) or ask for every symbol with "symbols": "*"'
+  let names: readonly string[]
+  if (source === 'query') {
+    if (value === null || value === undefined) return null
+    names = value === '' ? [] : String(value).split(',')
+  } else if (value === undefined) {
+    throw new TickstormError(ERROR_CODES.NO_SYMBOLS, `"symbols" is missing: ${hint}`, {
+      details: { reason: 'missing' },
+    })
+  } else if (value === EVERY_SYMBOL) {
+    return null
+  } else if (Array.isArray(value) && value.every((name) => typeof name === 'string')) {
+    names = value as string[]
+  } else {
+    throw new TickstormError(badInput, `"symbols" must be "*" or an array of symbol names`)
+  }
+  if (names.length === 0) {
+    throw new TickstormError(ERROR_CODES.NO_SYMBOLS, `symbols: the list is empty; ${hint}`, {
+      details: { reason: 'empty' },
+    })
+  }
+  if (names.includes(EVERY_SYMBOL)) {
+    if (names.length === 1) return null
+    throw new TickstormError(badInput, 'symbols: "*" (every symbol) cannot be mixed with names')
+  }
+  return names
+}
+
+/**
+ * Resolves requested symbol names (case-insensitive, duplicates folded) to a subscription; null
+ * (from `askedSymbols`) is every symbol. Unknown names are reported all at once, with a hint.
  */
 export function resolveSubscription(
   requested: readonly string[] | null,

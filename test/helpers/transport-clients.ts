@@ -144,7 +144,7 @@ export const connectWs: Connect = async (baseUrl, options = {}) => {
     socket.once('error', reject)
   })
   const subscribe: Record<string, unknown> = { op: 'subscribe' }
-  if (options.symbols !== undefined) subscribe['symbols'] = options.symbols
+  subscribe['symbols'] = options.symbols ?? '*'
   if (options.lastEventId !== undefined) subscribe['lastEventId'] = options.lastEventId
   if (options.snapshot !== undefined) subscribe['snapshot'] = options.snapshot
   socket.send(JSON.stringify(subscribe))

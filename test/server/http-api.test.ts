@@ -112,7 +112,7 @@ describe('bad input gets a coded JSON error and never hurts the server', () => {
       status: 400,
       code: 'TS_ERR_UNKNOWN_SYMBOL',
     },
-    { name: 'empty symbols', path: '/v1/stream?symbols=', status: 400, code: 'TS_ERR_BAD_QUERY' },
+    { name: 'empty symbols', path: '/v1/stream?symbols=', status: 400, code: 'TS_ERR_NO_SYMBOLS' },
     {
       name: 'empty name in list',
       path: '/v1/stream?symbols=AAPL,,MSFT',

@@ -99,7 +99,7 @@ describe('slow consumers', () => {
     const socket = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ws`)
     socket.on('error', () => {})
     await new Promise((resolve) => socket.once('open', resolve))
-    socket.send('{"op":"subscribe","snapshot":false}')
+    socket.send('{"op":"subscribe","symbols":"*","snapshot":false}')
     await new Promise((resolve) => socket.once('message', resolve))
     // Stop reading: the kernel buffers fill, then uWS's own buffer passes the bound.
     ;(socket as unknown as { _socket: { pause(): void } })._socket.pause()

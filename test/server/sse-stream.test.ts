@@ -227,7 +227,7 @@ describe('POST /v1/stream', () => {
     const from = observer.events[10]!.lastEventId
     const stream = await openSse(`${server.url}/v1/stream`, {
       method: 'POST',
-      body: JSON.stringify({ lastEventId: from }),
+      body: JSON.stringify({ symbols: '*', lastEventId: from }),
     })
     await waitFor('resumed events', () => stream.events.length >= 1)
     observer.close()
