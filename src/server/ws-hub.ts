@@ -90,6 +90,28 @@ const OVERLOADED_BODY = JSON.stringify({
   error: { code: ERROR_CODES.OVERLOADED, message: 'too many connections; retry later' },
 })
 
+/**
+ * The subprotocols this server speaks, by `Sec-WebSocket-Protocol` name: none. Its messages are
+ * its own JSON ops, which the page and the harness send without naming a subprotocol.
+ */
+const SUBPROTOCOLS: readonly string[] = []
+
+/**
+ * The offered subprotocol to agree to, or '' for none. RFC 6455 §4.2.2: a server that does not
+ * agree to any offered subprotocol "MUST NOT send back a |Sec-WebSocket-Protocol| header field";
+ * the handshake still succeeds and the client decides whether to go on without one (a browser or
+ * `ws` that required one fails the connection itself, §4.1). Refusing the upgrade would be a rule
+ * of our own, and would cut off clients that offer a subprotocol only as a preference. uWS's
+ * `upgrade` answers with the first name of whatever header it is given, so it gets only this.
+ */
+export function chooseSubprotocol(offered: string): string {
+  for (const token of offered.split(',')) {
+    const name = token.trim()
+    if (SUBPROTOCOLS.includes(name)) return name
+  }
+  return ''
+}
+
 /** uWS `send` results. */
 const SENT = 1
 const DROPPED = 2
@@ -271,7 +293,7 @@ export function createWsHub(
     upgrade: (res, req, context) => {
       // Read now: admission may finish after an await, when `req` is no longer valid.
       const key = req.getHeader('sec-websocket-key')
-      const protocol = req.getHeader('sec-websocket-protocol')
+      const protocol = chooseSubprotocol(req.getHeader('sec-websocket-protocol'))
       const extensions = req.getHeader('sec-websocket-extensions')
       const clientId = clientIdOf(req.getQuery('client'))
       const address = remoteAddress(res)
@@ -396,7 +418,17 @@ export function parseClientMessage(text: string): ClientMessage {
     )
   }
   const op =
-    typeof value === 'object' && value !== null ? (value as { op?: unknown }).op : undefined
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as { op?: unknown }).op
+      : undefined
+  if (op === undefined) {
+    // `[1,2]`, `"text"`, `{}`: valid JSON that is no operation at all.
+    throw new TickstormError(
+      ERROR_CODES.BAD_MESSAGE,
+      'a message must be a JSON object with an "op" field: {"op":"subscribe","symbols":["AAPL"]} ' +
+        '(or "symbols":"*"), or {"op":"unsubscribe"}',
+    )
+  }
   if (op === 'unsubscribe') {
     if (Object.keys(value as object).length !== 1) {
       throw new TickstormError(ERROR_CODES.BAD_MESSAGE, 'unsubscribe takes no other keys')
@@ -406,7 +438,7 @@ export function parseClientMessage(text: string): ClientMessage {
   if (op !== 'subscribe') {
     throw new TickstormError(
       ERROR_CODES.BAD_MESSAGE,
-      `unknown op ${JSON.stringify(op) ?? 'undefined'}; use "subscribe" or "unsubscribe"`,
+      `unknown op ${JSON.stringify(op)}; use "subscribe" or "unsubscribe"`,
     )
   }
   return { op: 'subscribe', ...parseSubscribeRequest(value, ERROR_CODES.BAD_MESSAGE, ['op']) }
