@@ -203,13 +203,42 @@ export function runCharts(result: RunResult): ChartSpec[] {
 // ---------------------------------------------------------------------------------------------
 // The page
 
-/** Runs in the browser: draws every ChartSpec in the embedded data with uPlot. */
+/** Chart widths in CSS pixels: the container's, within these bounds. */
+export const CHART_MIN_WIDTH = 280
+export const CHART_MAX_WIDTH = 1100
+
+/**
+ * Runs in the browser: draws every ChartSpec in the embedded data with uPlot, and keeps the plots
+ * in `window.tickstormCharts` (for a console, and for the test that measures their axes).
+ *
+ * The y axis is sized to its widest tick label. uPlot's default is a fixed 50 px for the ticks,
+ * the gap and the labels together, and the axis title sits in its own 30 px band outside that:
+ * "40,000" in the 12 px axis font is 40 px, plus a 10 px tick and the 5 px gap is 55, so the
+ * numbers ran into the rotated "deliveries/s". Measuring each label with the canvas's own font
+ * (uPlot's axis-autosize recipe) makes room for any width; uPlot calls `size` again until the
+ * layout settles, and the third call keeps the size it has.
+ */
 const CLIENT_SCRIPT = `
 (function () {
   var data = JSON.parse(document.getElementById('tickstorm-data').textContent);
+  var plots = [];
   function ninesLabel(n) {
     var p = 100 * (1 - Math.pow(10, -n));
     return (Math.round(p * 10000) / 10000) + '%';
+  }
+  function widthFor(el) {
+    return Math.max(${CHART_MIN_WIDTH}, Math.min(${CHART_MAX_WIDTH}, el.clientWidth || 900));
+  }
+  function fitLabels(u, values, axisIdx, cycleNum) {
+    var axis = u.axes[axisIdx];
+    if (cycleNum > 1) return axis._size;
+    // axis.font[0] is in device pixels (uPlot scales it by uPlot.pxRatio), and so is the width.
+    var widest = 0;
+    u.ctx.font = axis.font[0];
+    (values || []).forEach(function (value) {
+      widest = Math.max(widest, u.ctx.measureText(String(value)).width / (uPlot.pxRatio || 1));
+    });
+    return Math.ceil(axis.ticks.size + axis.gap + widest + 2);
   }
   data.charts.forEach(function (spec) {
     var el = document.getElementById('chart-' + spec.id);
@@ -227,27 +256,43 @@ const CLIENT_SCRIPT = `
     }
     var opts = {
       title: spec.title,
-      width: Math.max(480, Math.min(1100, el.clientWidth || 900)),
+      width: widthFor(el),
       height: 320,
       scales: { x: { time: false } },
-      axes: [xAxis, { label: spec.yLabel }],
+      axes: [xAxis, { label: spec.yLabel, size: fitLabels }],
       series: [xSeries].concat(spec.series.map(function (s) {
         var out = { label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: false } };
         if (s.dash) out.dash = [6, 4];
         return out;
       })),
     };
-    new uPlot(opts, [spec.x].concat(spec.series.map(function (s) { return s.values; })), el);
+    var plot = new uPlot(opts, [spec.x].concat(spec.series.map(function (s) { return s.values; })), el);
+    plots.push({ plot: plot, el: el });
+  });
+  if (typeof window === 'undefined') return;
+  window.tickstormCharts = plots.map(function (entry) { return entry.plot; });
+  // A phone turned sideways, a window resized: the charts follow their containers.
+  window.addEventListener('resize', function () {
+    plots.forEach(function (entry) {
+      var width = widthFor(entry.el);
+      if (width !== entry.plot.width) entry.plot.setSize({ width: width, height: 320 });
+    });
   });
 })();
 `
 
+// A wide summary table scrolls inside itself (display: block makes the table its own scroll box),
+// so a phone never scrolls the whole page sideways. Values never wrap: "9.30 ms" on two lines
+// reads as two numbers; a no-break space holds each unit to its number as well (keepUnits).
 const PAGE_CSS = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+@media (max-width: 640px) { body { margin: 12px; } }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
 .meta { color: #555; } .meta td { padding: 1px 12px 1px 0; white-space: pre-line; }
-table.summary { border-collapse: collapse; margin: 8px 0; }
-table.summary th, table.summary td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+.meta td:first-child { white-space: nowrap; } .meta td + td { overflow-wrap: anywhere; }
+table.summary { border-collapse: collapse; margin: 8px 0; display: block; max-width: 100%; overflow-x: auto; font-size: 13px; }
+table.summary th, table.summary td { border-bottom: 1px solid #ddd; padding: 4px 6px; text-align: right; }
+table.summary td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 table.summary th:first-child, table.summary td:first-child { text-align: left; }
 .invalid { color: #b00020; font-weight: 600; border: 2px solid #b00020; padding: 8px 12px; margin: 12px 0; }
 .passed { color: #1b7f3b; font-weight: 700; } .failed { color: #b00020; font-weight: 700; }
@@ -289,9 +334,15 @@ ${chartDivs}
 `
 }
 
+/** "9.30 ms" → "9.30\u00a0ms": a unit stays on its number's line. */
+export function keepUnits(text: string): string {
+  return text.replace(/(\d) (?=[^\d\s])/g, '$1\u00a0')
+}
+
 function row(cells: readonly string[], header = false): string {
   const tag = header ? 'th' : 'td'
-  return `<tr>${cells.map((cell) => `<${tag}>${escapeHtml(cell)}</${tag}>`).join('')}</tr>`
+  const text = header ? (cell: string) => cell : keepUnits
+  return `<tr>${cells.map((cell) => `<${tag}>${escapeHtml(text(cell))}</${tag}>`).join('')}</tr>`
 }
 
 function summaryTable(transports: readonly TransportResult[]): string {

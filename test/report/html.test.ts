@@ -1,15 +1,21 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { runInNewContext } from 'node:vm'
-import { describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   alignSeries,
   type ChartSpec,
   escapeHtml,
   jsonForScript,
+  keepUnits,
   loadUplotAssets,
   renderReportHtml,
   toNines,
 } from '../../src/report/html.js'
 import { buildTransportResult } from '../../src/report/result-schema.js'
+import { type Browser, launchBrowser } from '../web/browser.js'
 import { context, measure, runResult } from './fixtures.js'
 
 const EVIL = '<script>alert("x")</script>&'
@@ -102,7 +108,10 @@ describe('report.html', () => {
   test('the drawing script runs and hands uPlot aligned data for every chart', () => {
     const scripts = [...html.matchAll(/<script>(.*?)<\/script>/gs)].map((m) => m[1]!)
     const clientScript = scripts.at(-1)!
-    const drawn: { opts: { title: string; series: unknown[] }; data: unknown[][] }[] = []
+    const drawn: {
+      opts: { title: string; series: unknown[]; axes: { label: string; size?: unknown }[] }
+      data: unknown[][]
+    }[] = []
     const elements: Record<string, unknown> = {
       'tickstorm-data': { textContent: jsonForScript(embeddedData(html)) },
     }
@@ -122,7 +131,16 @@ describe('report.html', () => {
     for (const { opts, data } of drawn) {
       expect(data).toHaveLength(opts.series.length)
       for (const column of data) expect(column).toHaveLength(data[0]!.length)
+      // The y axis is sized to its labels (measured in Chromium below), not uPlot's fixed 50 px.
+      expect(typeof opts.axes[1]!.size, opts.axes[1]!.label).toBe('function')
     }
+  })
+
+  test('value cells hold a unit to its number: a no-break space, and no wrapping', () => {
+    const cells = [...html.matchAll(/<td>([^<]*)<\/td>/g)].map((match) => match[1]!)
+    expect(cells.filter((cell) => /\d\u00a0(ms|µs|s|KiB)$/.test(cell)).length).toBeGreaterThan(10)
+    expect(cells.filter((cell) => /\d (ms|µs|s|KiB|MiB|B)$/.test(cell))).toEqual([])
+    expect(html).toMatch(/table\.summary td \{ white-space: nowrap;/)
   })
 
   test('a capacity run adds the capacity curve chart', () => {
@@ -144,7 +162,116 @@ describe('report.html', () => {
   })
 })
 
+/**
+ * The report as a reader sees it: opened from a file in Debian's headless Chromium, at a phone's
+ * width and a desktop's. uPlot draws on a canvas, so the axes are measured from the plots' own
+ * geometry and the canvas's text metrics.
+ */
+describe('report.html in Chromium', () => {
+  let browser: Browser
+  let dir: string
+  let url: string
+
+  beforeAll(async () => {
+    browser = await launchBrowser()
+    dir = mkdtempSync(join(tmpdir(), 'tickstorm-report-'))
+    const file = join(dir, 'report.html')
+    writeFileSync(file, report().html)
+    url = pathToFileURL(file).href
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  })
+
+  // A string: it runs in the page (see test/web/page-state.ts).
+  const MEASURE = `(() => {
+    const ctx = document.createElement('canvas').getContext('2d')
+    const axes = window.tickstormCharts.map((u) => {
+      const axis = u.axes[1]
+      ctx.font = axis.font[0]
+      const widest = Math.max(...axis._values.map((v) => ctx.measureText(v).width)) / uPlot.pxRatio
+      // Left to right: the rotated axis title's band (labelSize), then the tick labels, right
+      // aligned at the plot's left edge less the tick and the gap.
+      const plotLeft = u.over.offsetLeft
+      return {
+        label: axis.label,
+        values: axis._values,
+        labelsLeft: plotLeft - axis.ticks.size - axis.gap - widest,
+        titleRight: axis.labelSize,
+        chartRight: u.root.getBoundingClientRect().right,
+      }
+    })
+    const cells = [...document.querySelectorAll('table.summary td')].map((td) => {
+      const range = document.createRange()
+      range.selectNodeContents(td)
+      const tops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)))
+      return { text: td.textContent, lines: tops.size }
+    })
+    return {
+      axes,
+      cells,
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+    }
+  })()`
+
+  interface Measured {
+    axes: {
+      label: string
+      values: string[]
+      labelsLeft: number
+      titleRight: number
+      chartRight: number
+    }[]
+    cells: { text: string; lines: number }[]
+    scrollWidth: number
+    innerWidth: number
+  }
+
+  for (const width of [390, 1400]) {
+    test(`at ${width} px: y-axis titles clear of their numbers, value cells on one line, no sideways scroll`, async () => {
+      const { page, errors } = await browser.newPage()
+      await page.setViewportSize({ width, height: 900 })
+      await page.goto(url)
+      await page.waitForFunction('window.tickstormCharts?.length === 4')
+      const measured = (await page.evaluate(MEASURE)) as Measured
+
+      expect(measured.axes.map((axis) => axis.label)).toEqual([
+        'latency (ms)',
+        'deliveries/s',
+        'p99 (ms)',
+        'connections',
+      ])
+      for (const axis of measured.axes) {
+        expect(axis.values.length, axis.label).toBeGreaterThan(1)
+        expect(axis.labelsLeft, `${axis.label}: ${axis.values.join(' ')}`).toBeGreaterThanOrEqual(
+          axis.titleRight,
+        )
+        expect(axis.chartRight, axis.label).toBeLessThanOrEqual(width)
+      }
+      // "10,000" is the widest deliveries/s label of the fixture: the case that overlapped.
+      expect(measured.axes[1]!.values).toContain('10,000')
+      expect(measured.cells.length).toBeGreaterThan(20)
+      for (const cell of measured.cells) expect(cell.lines, cell.text).toBe(1)
+      // The wide summary scrolls inside its own box; the page does not.
+      expect(measured.scrollWidth).toBeLessThanOrEqual(measured.innerWidth)
+      await page.screenshot({ path: join(dir, `report-${width}.png`), fullPage: true })
+      expect(errors).toEqual([])
+      await page.close()
+    })
+  }
+})
+
 describe('helpers', () => {
+  test('keepUnits joins a number and its unit with a no-break space', () => {
+    expect(keepUnits('9.30 ms')).toBe('9.30\u00a0ms')
+    expect(keepUnits('33.7 KiB')).toBe('33.7\u00a0KiB')
+    expect(keepUnits('60% of 200%')).toBe('60% of 200%')
+    expect(keepUnits('SSE')).toBe('SSE')
+  })
+
   test('escapeHtml and jsonForScript', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe(
       '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
