@@ -111,7 +111,7 @@ async function start(): Promise<void> {
           if (caughtUp !== null && caughtUp.events > 0) {
             panel.log(
               'catchup',
-              `caught up: ${formatCount(caughtUp.events)} replayed events, the oldest ${formatLatencyUs(caughtUp.maxLatencyUs)} late (the outage); the latency figures leave them out`,
+              `caught up: ${formatCount(caughtUp.events)} replayed events, the oldest ${formatLatencyUs(caughtUp.maxLatencyUs)} late (the time between connections); the latency figures leave them out`,
             )
           }
           if (event.type === 'snapshot' && event.data.reset) {
