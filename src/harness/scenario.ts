@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
+import { describeFileError } from '../file-error.js'
 import { PRESETS } from '../market/presets.js'
 import { addZodIssues } from '../zod-problems.js'
 import { type ParsedScenario, scenarioSchema, serverSchema } from './scenario-schema.js'
@@ -45,8 +46,19 @@ export type Scenario = DeepReadonly<
   }
 >
 
+/** Reads and validates a scenario file; a file that cannot be read is a bad scenario too. */
 export async function loadScenario(path: string): Promise<Scenario> {
-  return parseScenario(await readFile(path, 'utf8'), path)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    const why = describeFileError(cause)
+    throw new TickstormError(INVALID_SCENARIO, `cannot read scenario ${path}: ${why}`, {
+      cause,
+      details: { file: path, problems: [why] },
+    })
+  }
+  return parseScenario(text, path)
 }
 
 export function parseScenario(yamlText: string, fileName: string): Scenario {

@@ -5,6 +5,7 @@
  */
 
 import type { RunResult, TransportResult } from './result-schema.js'
+import { formatVerdict } from './verdict.js'
 
 export type Align = 'left' | 'right'
 
@@ -207,7 +208,7 @@ export function formatProvenance(result: RunResult): string {
   return [`merged from ${result.mergedFrom.length} harness runs:`, ...inputs].join('\n')
 }
 
-/** Every transport's block, then the capacity curves and the verdict. */
+/** Every transport's block, then the capacity curves and the verdict with its reasons. */
 export function formatRunSummary(result: RunResult): string {
   const parts = [
     `${result.scenario.name} (${result.scenario.file}) on ${result.machine.cpuModel} × ${result.machine.cores}, Node ${result.nodeVersion}, commit ${result.commit}`,
@@ -230,6 +231,9 @@ export function formatRunSummary(result: RunResult): string {
       )}`,
     )
   }
-  parts.push(result.passed ? 'PASSED' : 'FAILED')
+  if (result.interrupted === true && result.transports.length === 0) {
+    parts.push('nothing was measured before the run was interrupted')
+  }
+  parts.push(formatVerdict(result))
   return parts.join('\n\n')
 }

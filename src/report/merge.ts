@@ -247,6 +247,11 @@ function checkInputs(inputs: readonly LoadedResult[], force: boolean, problems: 
         `${labelOf(input)} is a capacity search: each step was decided from one host's measurements, so steps of several hosts do not add up`,
       )
     }
+    if (result.interrupted === true) {
+      problems.push(
+        `${labelOf(input)} was interrupted (${result.interruption?.signal ?? 'a signal'}): its share was not measured in full, so the sum would not be the workload's; run it again`,
+      )
+    }
     if (result.target === 'embedded') {
       problems.push(
         `${labelOf(input)} ran against an embedded server, one of its own: only runs against one URL target add up (target: { url: … })`,

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Histogram } from 'hdr-histogram-js'
 import { TickstormError } from '../errors.js'
+import { describeFileError } from '../file-error.js'
 import type { TransportName } from '../harness/metrics.js'
 import { type HlogInterval, parseHlog, sumIntervals } from './hlog.js'
 import { INVALID_RESULT, type RunResult, validateRunResult } from './result-schema.js'
@@ -24,9 +25,10 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (cause) {
-    throw new TickstormError(INVALID_RESULT, `cannot read ${what} ${path}`, {
+    const why = describeFileError(cause)
+    throw new TickstormError(INVALID_RESULT, `cannot read ${what} ${path}: ${why}`, {
       cause,
-      details: { source: path, problems: [`cannot read ${path}`] },
+      details: { source: path, problems: [`cannot read ${path}: ${why}`] },
     })
   }
 }

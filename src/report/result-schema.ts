@@ -20,7 +20,15 @@ import type { Thresholds } from '../harness/scenario-schema.js'
 import { addZodIssues } from '../zod-problems.js'
 import { evaluateThresholds } from './thresholds.js'
 
-export const RESULT_SCHEMA_VERSION = 1
+/**
+ * The version this tickstorm writes. 2 added `interrupted` and `interruption` (a run stopped by a
+ * signal); nothing else changed, so version 1 files read as they are. An older tickstorm refuses a
+ * version-2 file by its version, instead of half-reading an interrupted run as a whole one.
+ */
+export const RESULT_SCHEMA_VERSION = 2
+
+/** The versions this tickstorm reads. */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2]
 
 /** A result directory is missing, not ours, of another schema version, or fails validation. */
 export const INVALID_RESULT = ERROR_CODES.INVALID_RESULT
@@ -197,33 +205,88 @@ export const mergedFromSchema = z.strictObject({
   passed: z.boolean(),
 })
 
-export const runResultSchema = z.strictObject({
-  schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
-  runId: z.string().min(1),
-  scenario: z.strictObject({
-    name: z.string(),
-    file: z.string(),
-    /** The scenario as parsed, defaults filled in. */
-    parsed: z.record(z.string(), z.unknown()),
-  }),
-  machine: machineSchema,
-  nodeVersion: z.string(),
-  commit: z.string(),
-  startedAt: z.iso.datetime(),
-  endedAt: z.iso.datetime(),
-  target: z.string(),
-  /** This run was one host's share of the workload (`--segment`); absent: the whole of it. */
-  segment: segmentSchema.optional(),
-  /**
-   * This result is `tickstorm merge` of these runs (several harness hosts on one target):
-   * histograms added, counts summed, rates over the window they all measured.
-   */
-  mergedFrom: z.array(mergedFromSchema).min(2).optional(),
-  transports: z.array(transportResultSchema),
-  capacity: z.array(capacityResultSchema).optional(),
-  /** All thresholds of all transports passed (and every transport run was valid). */
-  passed: z.boolean(),
+/** Where a run was when a signal stopped it. */
+export const RUN_PHASES = [
+  'starting',
+  'ramp',
+  'warm-up',
+  'measuring',
+  'between transports',
+] as const
+
+export type RunPhase = (typeof RUN_PHASES)[number]
+
+export const interruptionSchema = z.strictObject({
+  /** SIGINT (Ctrl-C), SIGTERM, SIGHUP. */
+  signal: z.string().min(1),
+  /** The transport under way when it came; null before the first one started. */
+  transport: transportName.nullable(),
+  phase: z.enum(RUN_PHASES),
+  /** The scenario's transports with no result here: cut before their measurement began. */
+  notMeasured: z.array(transportName),
 })
+
+export const runResultSchema = z
+  .strictObject({
+    schemaVersion: z.union([z.literal(1), z.literal(2)]),
+    runId: z.string().min(1),
+    scenario: z.strictObject({
+      name: z.string(),
+      file: z.string(),
+      /** The scenario as parsed, defaults filled in. */
+      parsed: z.record(z.string(), z.unknown()),
+    }),
+    machine: machineSchema,
+    nodeVersion: z.string(),
+    commit: z.string(),
+    startedAt: z.iso.datetime(),
+    endedAt: z.iso.datetime(),
+    target: z.string(),
+    /** This run was one host's share of the workload (`--segment`); absent: the whole of it. */
+    segment: segmentSchema.optional(),
+    /**
+     * This result is `tickstorm merge` of these runs (several harness hosts on one target):
+     * histograms added, counts summed, rates over the window they all measured.
+     */
+    mergedFrom: z.array(mergedFromSchema).min(2).optional(),
+    transports: z.array(transportResultSchema),
+    capacity: z.array(capacityResultSchema).optional(),
+    /**
+     * A signal stopped the run before it finished (schema version 2): `transports` holds what was
+     * measured until then (the transport under way with its measurement so far), and it never passes.
+     */
+    interrupted: z.boolean().optional(),
+    interruption: interruptionSchema.optional(),
+    /** All thresholds of all transports passed (and every transport run was valid). */
+    passed: z.boolean(),
+  })
+  .superRefine((result, context) => {
+    const interrupted = result.interrupted === true
+    if (interrupted !== (result.interruption !== undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['interruption'],
+        message: 'must be given exactly when interrupted is true',
+        input: result.interruption,
+      })
+    }
+    if (interrupted && result.passed) {
+      context.addIssue({
+        code: 'custom',
+        path: ['passed'],
+        message: 'must be false for an interrupted run',
+        input: result.passed,
+      })
+    }
+    if (result.schemaVersion < 2 && (result.interrupted !== undefined || result.interruption)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['schemaVersion'],
+        message: 'must be 2 for a result that says whether it was interrupted',
+        input: result.schemaVersion,
+      })
+    }
+  })
 
 export type Percentiles = z.infer<typeof percentilesSchema>
 export type DistributionPoint = z.infer<typeof distributionPointSchema>
@@ -237,6 +300,7 @@ export type ServerCost = z.infer<typeof serverCostSchema>
 export type HarnessCost = z.infer<typeof harnessCostSchema>
 export type Validity = z.infer<typeof validitySchema>
 export type MergedFrom = z.infer<typeof mergedFromSchema>
+export type Interruption = z.infer<typeof interruptionSchema>
 
 /**
  * Validates a parsed result.json. The version is checked before the shape, so a newer file gets
@@ -247,13 +311,14 @@ export function validateRunResult(value: unknown, source = 'result.json'): RunRe
     typeof value === 'object' && value !== null
       ? (value as Record<string, unknown>)['schemaVersion']
       : undefined
-  if (version !== RESULT_SCHEMA_VERSION) {
+  if (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version)) {
+    const readable = READABLE_SCHEMA_VERSIONS.join(' and ')
     const why =
       version === undefined
         ? 'has no schemaVersion: not a tickstorm result'
         : typeof version === 'number' && version > RESULT_SCHEMA_VERSION
-          ? `has schemaVersion ${version}, newer than this tickstorm reads (${RESULT_SCHEMA_VERSION})`
-          : `has schemaVersion ${JSON.stringify(version)}; this tickstorm reads ${RESULT_SCHEMA_VERSION}`
+          ? `has schemaVersion ${version}, newer than this tickstorm reads (${readable})`
+          : `has schemaVersion ${JSON.stringify(version)}; this tickstorm reads ${readable}`
     throw new TickstormError(INVALID_RESULT, `${source} ${why}`, {
       details: { source, schemaVersion: version, problems: [why] },
     })

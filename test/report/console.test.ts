@@ -136,3 +136,53 @@ describe('end-of-run tables', () => {
     expect(text.endsWith('\n\nFAILED')).toBe(true)
   })
 })
+
+describe('the verdict line', () => {
+  const sse = buildTransportResult(measure('sse'), context({ thresholds: { p99Ms: 5 } }))
+  const ws = buildTransportResult(
+    measure('ws'),
+    context({ thresholds: { maxLossRatio: 0, maxErrorRate: 0.001, minDeliveriesPerSec: 1e9 } }),
+  )
+
+  test('names every failed threshold of every transport, with the value and the limit', () => {
+    // Invented outcomes for loss and error rate: the fixture loses nothing.
+    ws.thresholds[0] = { name: 'maxLossRatio', limit: 0, actual: 0.002, passed: false }
+    ws.thresholds[1] = { name: 'maxErrorRate', limit: 0.001, actual: 0.0125, passed: false }
+    const text = formatRunSummary(runResult([sse, ws], { passed: false }))
+    expect(text.split('\n').at(-1)).toBe(
+      'FAILED: sse p99 9.9 ms > 5 ms; ws loss 0.2 % > 0 %; ws error rate 1.25 % > 0.1 %; ws deliveries/s 10,000 < 1,000,000,000',
+    )
+  })
+
+  test('an interrupted run says where the signal came and what was not measured', () => {
+    const ok = buildTransportResult(measure('sse'), context({ thresholds: { p99Ms: 50 } }))
+    const text = formatRunSummary(
+      runResult([ok], {
+        schemaVersion: 2,
+        interrupted: true,
+        interruption: {
+          signal: 'SIGTERM',
+          transport: 'sse',
+          phase: 'measuring',
+          notMeasured: ['longpoll', 'ws'],
+        },
+        passed: false,
+      }),
+    )
+    expect(text.split('\n').at(-1)).toBe(
+      'INTERRUPTED: SIGTERM during the sse measurement; not measured: longpoll, ws',
+    )
+    const early = formatRunSummary(
+      runResult([], {
+        schemaVersion: 2,
+        interrupted: true,
+        interruption: { signal: 'SIGINT', transport: 'sse', phase: 'ramp', notMeasured: ['sse'] },
+        passed: false,
+      }),
+    )
+    expect(early).toContain('\n\nnothing was measured before the run was interrupted\n\n')
+    expect(early.split('\n').at(-1)).toBe(
+      'INTERRUPTED: SIGINT during the sse ramp; not measured: sse',
+    )
+  })
+})

@@ -117,6 +117,7 @@ interface HostOptions {
   readonly scenario?: string
   readonly target?: string
   readonly validity?: TransportResult['validity']
+  readonly interrupted?: boolean
 }
 
 /** A result directory as `tickstorm run` writes it (the real builder and writer). */
@@ -145,8 +146,15 @@ async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Pr
         thresholds: { p99Ms: 1000, maxLossRatio: 1 },
       },
     },
-    passed: transport.validity.valid,
+    passed: transport.validity.valid && options.interrupted !== true,
     ...(options.segment ? { segment: options.segment } : {}),
+    ...(options.interrupted
+      ? {
+          schemaVersion: 2,
+          interrupted: true,
+          interruption: { signal: 'SIGINT', transport: 'sse', phase: 'measuring', notMeasured: [] },
+        }
+      : {}),
   }
   const path = fresh(options.segment ? `seg${options.segment.index}` : 'whole')
   await writeResultDir(path, runResult([transport], overrides), {
@@ -326,6 +334,15 @@ describe('merge refuses what does not add up: exit 2 and every problem named', (
     await refused(
       [embedded, embedded2, '--force'],
       `${embedded} ran against an embedded server, one of its own: only runs against one URL target add up`,
+    )
+  })
+
+  test('an interrupted segment: its share is partial, so the sum would not be the workload', async () => {
+    const a = await writeHost(halves[0]!, { segment: { index: 1, count: 2 } })
+    const cut = await writeHost(halves[1]!, { segment: { index: 2, count: 2 }, interrupted: true })
+    await refused(
+      [a, cut],
+      `segment 2/2 (${cut}) was interrupted (SIGINT): its share was not measured in full`,
     )
   })
 

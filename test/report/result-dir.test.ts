@@ -79,10 +79,10 @@ describe('result directories', () => {
   test('refuse a newer result.json with a coded error', async () => {
     const { result, hlogs } = fullRun({ sse: 1 })
     await writeResultDir(dir, result, hlogs)
-    await writeFile(join(dir, 'result.json'), JSON.stringify({ ...result, schemaVersion: 2 }))
+    await writeFile(join(dir, 'result.json'), JSON.stringify({ ...result, schemaVersion: 3 }))
     await expect(readResultDir(dir)).rejects.toMatchObject({
       code: 'TS_ERR_INVALID_RESULT',
-      message: `${join(dir, 'result.json')} has schemaVersion 2, newer than this tickstorm reads (1)`,
+      message: `${join(dir, 'result.json')} has schemaVersion 3, newer than this tickstorm reads (1 and 2)`,
     })
   })
 
@@ -94,7 +94,7 @@ describe('result directories', () => {
     await rm(join(dir, 'sse.hlog'))
     await expect(readResultDir(dir)).rejects.toMatchObject({
       code: 'TS_ERR_INVALID_RESULT',
-      message: `cannot read the HDR log ${join(dir, 'sse.hlog')}`,
+      message: `cannot read the HDR log ${join(dir, 'sse.hlog')}: no such file`,
     })
   })
 

@@ -131,13 +131,45 @@ describe('validateRunResult', () => {
 
   test('refuses a newer schema version with a coded error', () => {
     const error = catchError(() =>
-      validateRunResult({ ...valid, schemaVersion: 2 }, 'x/result.json'),
+      validateRunResult({ ...valid, schemaVersion: 3 }, 'x/result.json'),
     )
     expect(error.code).toBe(INVALID_RESULT)
     expect(error.code).toBe('TS_ERR_INVALID_RESULT')
     expect(error.message).toBe(
-      'x/result.json has schemaVersion 2, newer than this tickstorm reads (1)',
+      'x/result.json has schemaVersion 3, newer than this tickstorm reads (1 and 2)',
     )
+  })
+
+  test('reads version 1 (no interruption fields) and version 2 (an interrupted run)', () => {
+    expect(validateRunResult({ ...valid, schemaVersion: 1 }).schemaVersion).toBe(1)
+    const interrupted = {
+      ...valid,
+      schemaVersion: 2,
+      interrupted: true,
+      interruption: { signal: 'SIGINT', transport: 'sse', phase: 'measuring', notMeasured: [] },
+      passed: false,
+    }
+    expect(validateRunResult(interrupted).interruption?.phase).toBe('measuring')
+  })
+
+  test('an interrupted run never passes, says where it stopped, and needs version 2', () => {
+    const interruption = {
+      signal: 'SIGTERM',
+      transport: null,
+      phase: 'starting',
+      notMeasured: ['sse'],
+    }
+    const problems = (value: object) =>
+      String(catchError(() => validateRunResult(value)).details?.['problems'])
+    expect(
+      problems({ ...valid, schemaVersion: 2, interrupted: true, interruption, passed: true }),
+    ).toContain('`passed` must be false for an interrupted run')
+    expect(problems({ ...valid, schemaVersion: 2, interrupted: true, passed: false })).toContain(
+      '`interruption` must be given exactly when interrupted is true',
+    )
+    expect(
+      problems({ ...valid, schemaVersion: 1, interrupted: true, interruption, passed: false }),
+    ).toContain('`schemaVersion` must be 2 for a result that says whether it was interrupted')
   })
 
   test('refuses a foreign file', () => {

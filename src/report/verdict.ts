@@ -1,0 +1,89 @@
+/**
+ * A run's verdict in one line, with its reasons: which transport broke which threshold and by
+ * how much, which was invalid, where a signal cut the run. The last line a CI log shows should
+ * say why a run failed without scrolling up through the tables.
+ */
+
+import type { RunResult, TransportResult } from './result-schema.js'
+import type { ThresholdOutcome } from './thresholds.js'
+
+export interface Verdict {
+  readonly label: 'PASSED' | 'FAILED' | 'INTERRUPTED'
+  /** Why it did not pass, in order: the interruption, then per transport; empty when it passed. */
+  readonly reasons: readonly string[]
+}
+
+export function verdictOf(result: RunResult): Verdict {
+  const reasons: string[] = []
+  const interruption = result.interruption
+  if (interruption !== undefined) {
+    const where =
+      interruption.transport === null
+        ? `while ${interruption.phase === 'starting' ? 'starting' : interruption.phase}`
+        : interruption.phase === 'between transports'
+          ? `after the ${interruption.transport} run`
+          : `during the ${interruption.transport} ${PHASE_WORDS[interruption.phase]}`
+    reasons.push(`${interruption.signal} ${where}`)
+    if (interruption.notMeasured.length > 0) {
+      reasons.push(`not measured: ${interruption.notMeasured.join(', ')}`)
+    }
+  }
+  for (const transport of result.transports) reasons.push(...transportReasons(transport))
+  for (const capacity of result.capacity ?? []) {
+    if (capacity.maxPassingSubscribers === 0) {
+      reasons.push(`${capacity.transport} capacity: no step passed`)
+    }
+  }
+  if (result.passed) return { label: 'PASSED', reasons: [] }
+  return { label: result.interrupted === true ? 'INTERRUPTED' : 'FAILED', reasons }
+}
+
+/** `FAILED: sse p99 412.0 ms > 100 ms; ws loss 0.2 % > 0 %`, or `PASSED`. */
+export function formatVerdict(result: RunResult): string {
+  const verdict = verdictOf(result)
+  return verdict.reasons.length === 0
+    ? verdict.label
+    : `${verdict.label}: ${verdict.reasons.join('; ')}`
+}
+
+const PHASE_WORDS = {
+  starting: 'start',
+  ramp: 'ramp',
+  'warm-up': 'warm-up',
+  measuring: 'measurement',
+  'between transports': 'run',
+} as const
+
+function transportReasons(transport: TransportResult): string[] {
+  const reasons: string[] = []
+  if (!transport.validity.valid) {
+    reasons.push(`${transport.transport} invalid (the harness, not the server, was measured)`)
+  }
+  for (const outcome of transport.thresholds) {
+    if (!outcome.passed) reasons.push(`${transport.transport} ${describeFailure(outcome)}`)
+  }
+  return reasons
+}
+
+/** The measured value against its limit, in the threshold's own unit. */
+function describeFailure(outcome: ThresholdOutcome): string {
+  switch (outcome.name) {
+    case 'p99Ms':
+      return `p99 ${outcome.actual.toFixed(1)} ms > ${outcome.limit} ms`
+    case 'maxLossRatio':
+      return `loss ${percent(outcome.actual)} > ${percent(outcome.limit)}`
+    case 'maxErrorRate':
+      return `error rate ${percent(outcome.actual)} > ${percent(outcome.limit)}`
+    case 'minDeliveriesPerSec':
+      return `deliveries/s ${count(outcome.actual)} < ${count(outcome.limit)}`
+  }
+}
+
+/** 0.002 → `0.2 %`: three significant figures, no trailing zeros. */
+function percent(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(3))} %`
+}
+
+function count(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
