@@ -70,4 +70,31 @@ describe('stream stats', () => {
     expect(stats.ratePerSec(nowMs)).toBe(100)
     expect(stats.latency(nowMs, 100).samples).toBe(10)
   })
+
+  test('after a resume, what the stream replays is its catch-up: counted apart, not latency', () => {
+    const stats = createStreamStats()
+    const startUs = 1_000_000_000_000
+    // Live: 5 ms late each.
+    for (let n = 1; n <= 50; n++) {
+      stats.observe(quote(n, 'AAPL', n, startUs + n * 10_000 - 5000), startUs + n * 10_000)
+    }
+    // Dropped after id 50 (0.5 s); the resumed stream opens at 2.5 s and replays ids 51 to 200.
+    const openedUs = startUs + 2_500_000
+    stats.resumed(openedUs)
+    const replayed = []
+    for (let n = 51; n <= 200; n++) {
+      replayed.push(stats.observe(quote(n, 'AAPL', n, startUs + n * 10_000), openedUs + n))
+    }
+    expect(replayed.every((result) => result === null)).toBe(true)
+    // The first event scheduled after the open is live again: it ends the catch-up, once.
+    const live = (n: number) => quote(n, 'AAPL', n, openedUs + n * 1000)
+    expect(stats.observe(live(201), openedUs + 201 * 1000 + 5000)).toEqual({
+      events: 150,
+      maxLatencyUs: openedUs + 51 - (startUs + 510_000),
+    })
+    expect(stats.observe(live(202), openedUs + 202 * 1000 + 5000)).toBeNull()
+    const latency = stats.latency((openedUs + 300_000) / 1000)
+    expect(latency).toEqual({ lastUs: 5000, p50Us: 5000, p99Us: 5000, samples: 52 })
+    expect(stats.gaps).toBe(0)
+  })
 })
