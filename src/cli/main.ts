@@ -1,13 +1,15 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { constants } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { openRedisFeed } from '../feed/redis-publisher.js'
 import { DEFAULT_REDIS_PREFIX, redactRedisUrl } from '../feed/redis-stream.js'
-import { type RunProgress, runScenario } from '../harness/runner.js'
+import { killEmbeddedServers } from '../harness/embedded-target.js'
+import { type RunOutcome, type RunProgress, runScenario } from '../harness/runner.js'
 import { INVALID_SCENARIO, loadScenario } from '../harness/scenario.js'
 import { parseSegment } from '../harness/segment.js'
 import type { PresetName } from '../market/types.js'
@@ -30,10 +32,20 @@ import {
 import { takeWorkersFlag } from './workers-flag.js'
 
 /**
- * Exit codes, documented in the README (k6-style, so CI can gate on a run): 0 ok, 1 crash,
- * 2 bad command line, options, scenario or result file, 3 thresholds failed or the run was invalid.
+ * Exit codes, documented in the README (k6-style, so CI can gate on a run): 0 ok, 1 crash (or a
+ * URL target that does not answer), 2 bad command line, options, scenario or result file,
+ * 3 thresholds failed or the run was invalid or interrupted; a `run` stopped by a signal exits
+ * 128 + its number, as a shell reports it (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
  */
 export const EXIT = Object.freeze({ OK: 0, CRASH: 1, USAGE: 2, FAILED: 3 })
+
+/** The signals that stop a run: each is answered by writing what was measured. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** 128 + the signal's number: what a shell shows for a process its signal ended. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal]
+}
 
 const MAIN_HELP = `tickstorm — live market data over HTTP (SSE), and a harness to measure it
 
@@ -45,9 +57,11 @@ Usage:
   tickstorm report <dir>             print a result's tables and re-render its report.html
   tickstorm merge <dir> <dir> ...    add up the results of several harness hosts (run --segment)
   tickstorm <command> --help         options of a command
+  tickstorm --version                version (and commit, in a git checkout)
 
-Exit codes: 0 ok, 1 crash, 2 bad command line, options, scenario or result file,
-3 a scenario's thresholds failed (or the run was invalid: the harness was saturated).
+Exit codes: 0 ok, 1 crash or an unreachable target, 2 bad command line, options, scenario or
+result file, 3 a scenario's thresholds failed (or the run was invalid: the harness was
+saturated; or interrupted), 130/143 a run stopped by SIGINT (Ctrl-C)/SIGTERM.
 `
 
 const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [--workers N] [--results DIR] [--segment i/n]
@@ -65,8 +79,13 @@ Options:
                    the n shares add up exactly. Then: tickstorm merge <their results>
   -h, --help       this text
 
+Ctrl-C (SIGINT) or SIGTERM stops the subscribers and the embedded server, writes what was
+measured so far marked interrupted (never a pass), prints the tables and exits 130 (SIGINT) or
+143 (SIGTERM); a second signal exits at once (the server is still killed).
+
 Exit code 3 when a threshold fails or the run was invalid (the harness, not the server, was
-saturated); 2 for an invalid scenario (every problem listed with its path and value).
+saturated); 2 for an invalid or unreadable scenario (every problem listed with its path and
+value); 1 when the scenario's URL target does not answer (TS_ERR_TARGET_UNREACHABLE).
 `
 
 const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--html FILE]
@@ -101,6 +120,7 @@ Exit code 3 when the merged run fails a threshold of the scenario or is invalid.
 const REPORT_HELP = `Usage: tickstorm report <dir>
 
 Validates a result directory, prints its tables, and renders its report.html again.
+Exits as the run did: 3 when it failed a threshold, was invalid or was interrupted.
 `
 
 const d = DEFAULT_SERVER_OPTIONS
@@ -234,6 +254,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(MAIN_HELP)
     return command === undefined ? EXIT.USAGE : EXIT.OK
   }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`${versionLine()}\n`)
+    return EXIT.OK
+  }
   if (command === 'serve') return serve(rest)
   if (command === 'feed') return feed(rest)
   if (command === 'run') return run(rest)
@@ -248,7 +272,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 function parseServerFlags(
   args: readonly string[],
   flags: readonly (keyof typeof SERVE_FLAGS)[],
-): { partial: Record<string, unknown>; help: boolean; redis?: string; prefix: string } {
+): {
+  partial: Record<string, unknown>
+  given: OptionSources
+  help: boolean
+  redis?: string
+  prefix: string
+} {
   const flagOptions = Object.fromEntries(
     flags.map((flag) => [flag, { type: 'string' as const, multiple: REPEATABLE_FLAGS.has(flag) }]),
   )
@@ -264,14 +294,21 @@ function parseServerFlags(
     allowPositionals: false,
   })
   const partial: Record<string, unknown> = {}
+  const given: OptionSources = new Map()
   for (const flag of flags) {
     const [key, parse] = SERVE_FLAGS[flag]
     const raw = (values as Record<string, unknown>)[flag]
-    if (typeof raw === 'string') partial[key] = parse(raw)
-    else if (Array.isArray(raw)) partial[key] = parse(raw.join(','))
+    const text = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join(',') : undefined
+    if (text === undefined) continue
+    partial[key] = parse(text)
+    // Numbers are echoed as typed ("abc", not NaN); other values as the resolver describes them
+    // (a secret only by its length).
+    const numeric = parse === integer || parse === number
+    given.set(key, numeric ? { name: `--${flag}`, typed: text } : { name: `--${flag}` })
   }
   return {
     partial,
+    given,
     help: values.help === true,
     ...(values.redis === undefined ? {} : { redis: values.redis }),
     prefix: values['redis-prefix'],
@@ -279,8 +316,8 @@ function parseServerFlags(
 }
 
 async function serve(argv: readonly string[]): Promise<number> {
-  const { workers, args } = takeWorkersFlag(argv)
-  const { partial, help, redis, prefix } = parseServerFlags(
+  const { workers, typed: typedWorkers, args } = takeWorkersFlag(argv)
+  const { partial, given, help, redis, prefix } = parseServerFlags(
     args,
     Object.keys(SERVE_FLAGS) as (keyof typeof SERVE_FLAGS)[],
   )
@@ -300,17 +337,17 @@ async function serve(argv: readonly string[]): Promise<number> {
   const envSecret = process.env[AUTH_SECRET_ENV]
   if (partial['authSecret'] === undefined && envSecret !== undefined && envSecret !== '') {
     partial['authSecret'] = envSecret
+    given.set('authSecret', { name: AUTH_SECRET_ENV })
   }
+  if (typedWorkers !== undefined) given.set('workers', { name: '--workers', typed: typedWorkers })
 
-  const server =
+  const server = await namingFlags(given, () =>
     redis === undefined
-      ? await createServerOrCluster(partial as Partial<ServerOptions>, workers)
+      ? createServerOrCluster(partial as Partial<ServerOptions>, workers)
       : workers === 1
-        ? await createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
-        : await createEdgeCluster(partial as Partial<ServerOptions>, workers, {
-            url: redis,
-            prefix,
-          })
+        ? createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
+        : createEdgeCluster(partial as Partial<ServerOptions>, workers, { url: redis, prefix }),
+  )
   const { options } = server
   const origin =
     redis === undefined
@@ -349,7 +386,7 @@ async function serve(argv: readonly string[]): Promise<number> {
 }
 
 async function feed(args: readonly string[]): Promise<number> {
-  const { partial, help, redis, prefix } = parseServerFlags(args, FEED_FLAGS)
+  const { partial, given, help, redis, prefix } = parseServerFlags(args, FEED_FLAGS)
   if (help) {
     process.stdout.write(FEED_HELP)
     return EXIT.OK
@@ -359,7 +396,9 @@ async function feed(args: readonly string[]): Promise<number> {
     return EXIT.USAGE
   }
   // The server's resolver checks the market and pacing flags, every problem at once.
-  const options = resolveServerOptions(partial as Partial<ServerOptions>)
+  const options = await namingFlags(given, async () =>
+    resolveServerOptions(partial as Partial<ServerOptions>),
+  )
   const publisher = await openRedisFeed({
     url: redis,
     prefix,
@@ -430,6 +469,9 @@ async function run(args: readonly string[]): Promise<number> {
   }
   const tty = process.stderr.isTTY === true
   let lastPrintMs = 0
+  const say = (line: string): void => {
+    process.stderr.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`)
+  }
   const onProgress = (progress: RunProgress): void => {
     if (progress.allConnectedSec !== null) {
       // Worth keeping on screen: how long the server took to take the whole ramp.
@@ -444,17 +486,51 @@ async function run(args: readonly string[]): Promise<number> {
       process.stderr.write(`${line}\n`)
     }
   }
-  const outcome = await runScenario(scenario, {
-    serverBin: fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url)),
-    scenarioFile: file,
-    resultsDir: values.results,
-    commit: currentCommit(),
-    onProgress,
-    ...(workers === undefined ? {} : { workers }),
-    ...(segment === undefined ? {} : { segment }),
+  // k6's way: the first signal stops the run and keeps what it measured; a second one exits at
+  // once. Either way the embedded server goes too (the exit handler in runCli kills what is left).
+  const stop = new AbortController()
+  let forced: (code: number) => void = () => {}
+  const forcedExit = new Promise<number>((resolve) => {
+    forced = resolve
   })
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      say(`tickstorm run: second signal (${signal}): exiting at once`)
+      forced(signalExitCode(signal))
+      return
+    }
+    say(
+      `tickstorm run: ${signal}: stopping the subscribers and the server, then writing what was measured (again to exit at once)`,
+    )
+    stop.abort(signal)
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
+  let outcome: RunOutcome | number
+  try {
+    outcome = await Promise.race([
+      runScenario(scenario, {
+        serverBin: fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url)),
+        scenarioFile: file,
+        resultsDir: values.results,
+        commit: packageCommit() ?? 'unknown',
+        onProgress,
+        onTarget: (url, target) => {
+          if (target.pid !== null)
+            say(`[${target.transport}]  embedded server pid ${target.pid} on ${url}`)
+        },
+        signal: stop.signal,
+        ...(workers === undefined ? {} : { workers }),
+        ...(segment === undefined ? {} : { segment }),
+      }),
+      forcedExit,
+    ])
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
+  }
+  if (typeof outcome === 'number') return outcome
   if (tty) process.stderr.write('\n')
   process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
+  if (stop.signal.aborted) return signalExitCode(stop.signal.reason as NodeJS.Signals)
   return outcome.result.passed ? EXIT.OK : EXIT.FAILED
 }
 
@@ -529,24 +605,92 @@ async function report(args: readonly string[]): Promise<number> {
   const path = join(loaded.dir, 'report.html')
   await writeFile(path, renderReportHtml(loaded.result))
   process.stdout.write(`${formatRunSummary(loaded.result)}\n\nreport: ${path}\n`)
-  return EXIT.OK
+  // As `run` exited, so CI can gate on a result it did not run itself.
+  return loaded.result.passed ? EXIT.OK : EXIT.FAILED
 }
 
-/** The checkout's commit, recorded in every result; `unknown` outside a git checkout. */
-function currentCommit(): string {
+/** Where an option came from: the flag (or variable) that set it, and the text typed. */
+type OptionSources = Map<string, { readonly name: string; readonly typed?: string }>
+
+/**
+ * The option resolvers name problems by option key (`frameMs`), and a flag that is not a number
+ * reaches them as NaN; the user typed `--frame-ms abc`. This says each problem in the user's
+ * words: the flag (or environment variable) and, for numbers, the text as typed.
+ */
+async function namingFlags<T>(given: OptionSources, resolve: () => Promise<T>): Promise<T> {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+    return await resolve()
+  } catch (error) {
+    const problems = error instanceof TickstormError ? error.details?.['problems'] : undefined
+    if (
+      !(error instanceof TickstormError) ||
+      error.code !== ERROR_CODES.INVALID_OPTIONS ||
+      !Array.isArray(problems)
+    ) {
+      throw error
+    }
+    const named = (problems as string[]).map((problem) => {
+      const match = /^`([^`]+)` ([\s\S]*)$/.exec(problem)
+      if (match === null) return problem
+      const [, path, rest] = match as unknown as [string, string, string]
+      // `corsOrigins[1]` is the --cors-origin flag; its problem shows the one bad origin.
+      const key = /^[^.[]+/.exec(path)![0]
+      const source = given.get(key)
+      if (source === undefined) return problem
+      const said =
+        source.typed !== undefined && key === path
+          ? rest.replace(/, got [^,]*$/, `, got ${JSON.stringify(source.typed)}`)
+          : rest
+      return `${source.name} ${said}`
     })
+    const head = error.message.split('\n', 1)[0]
+    throw new TickstormError(error.code, `${head}\n  - ${named.join('\n  - ')}`, {
+      cause: error,
+      details: { ...error.details, problems: named },
+    })
+  }
+}
+
+/** The root of this package: dist/src/cli/main.js → ../../../ */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+/**
+ * The commit of this tickstorm's own checkout (recorded in every result, shown by --version), or
+ * null when it is not one: an installed package inside someone else's repository must not report
+ * that repository's commit, so the checkout's top level must be this package's root.
+ */
+function packageCommit(): string | null {
+  try {
+    const [top, commit] = execFileSync(
+      'git',
+      ['-C', PACKAGE_ROOT, 'rev-parse', '--show-toplevel', '--short', 'HEAD'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    )
       .toString()
       .trim()
+      .split('\n')
+    if (top === undefined || commit === undefined) return null
+    return realpathSync(top) === realpathSync(PACKAGE_ROOT) ? commit : null
   } catch {
-    return 'unknown'
+    return null
   }
+}
+
+/** `tickstorm 0.1.0 (commit e8df0f8, Node v20.20.2)`: what to paste into a bug report. */
+function versionLine(): string {
+  const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    version: string
+  }
+  const commit = packageCommit()
+  return `tickstorm ${version} (${commit === null ? '' : `commit ${commit}, `}Node ${process.version})`
 }
 
 /** Runs `main` as the process: the only place that calls process.exit. */
 export function runCli(argv: readonly string[]): void {
+  // However the process ends (a crash, a second Ctrl-C), no embedded server outlives it.
+  process.on('exit', () => {
+    killEmbeddedServers()
+  })
   main(argv).then(
     (code) => process.exit(code),
     (error: unknown) => {

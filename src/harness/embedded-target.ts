@@ -14,6 +14,8 @@ export interface EmbeddedServerOptions {
   readonly retryMs?: number
   /** `serve --workers`: worker threads on the one port (default 1, the plain server). */
   readonly workers?: number
+  /** Aborting it while the server starts kills the half-started process and rejects. */
+  readonly signal?: AbortSignal | undefined
 }
 
 export interface EmbeddedServer {
@@ -30,19 +32,54 @@ export interface EmbeddedServer {
 }
 
 /**
+ * Every server process this module started and that has not exited yet. A harness that is made to
+ * exit at once (a second Ctrl-C, a crash) kills them from its exit path: a server left behind
+ * would be re-parented to PID 1 and hold its port until someone finds it.
+ */
+const live = new Set<ChildProcess>()
+
+/**
+ * Kills (SIGKILL: certain, and safe when the process is frozen by a stall fault) every embedded
+ * server still running, synchronously, so it works from a process 'exit' handler. Returns their
+ * pids.
+ */
+export function killEmbeddedServers(): number[] {
+  const pids: number[] = []
+  for (const child of live) {
+    if (child.pid !== undefined) pids.push(child.pid)
+    child.kill('SIGKILL')
+  }
+  live.clear()
+  return pids
+}
+
+/**
  * Our server in a child process, so its CPU and memory are read from /proc apart from the
  * harness's (in one process they could not be told apart). Resolves once it prints its URL.
+ *
+ * The child runs in a process group of its own (`detached`), so a Ctrl-C at the terminal reaches
+ * the harness only: the harness stops its subscribers first and then the server, and the partial
+ * measurement is not muddied by a server that began draining on its own.
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   let current = await spawnServer(options, await freePortBelowEphemeral())
   const port = Number(new URL(current.url).port)
+  let stopping = false
+  let restarting: Promise<void> | undefined
   return {
     url: current.url,
     get pid() {
       return current.child.pid!
     },
     async stop() {
-      if (current.child.exitCode === null) current.child.kill('SIGTERM')
+      stopping = true
+      // A restart under way would start a server after this stop: let it finish first.
+      await restarting?.catch(() => {})
+      if (current.child.exitCode === null && current.child.signalCode === null) {
+        current.child.kill('SIGTERM')
+        // A stalled or frozen server would only see the SIGTERM when it is let go.
+        current.child.kill('SIGCONT')
+      }
       await current.exited
     },
     freeze() {
@@ -53,20 +90,23 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       child.kill('SIGSTOP')
       setTimeout(() => child.kill('SIGCONT'), ms)
     },
-    async restart() {
-      current.child.kill('SIGKILL')
-      await current.exited
-      // The dead process's accepted sockets may hold the port for a moment: retry the bind.
-      const deadline = Date.now() + 10_000
-      for (;;) {
-        try {
-          current = await spawnServer(options, port)
-          return
-        } catch (error) {
-          if (Date.now() > deadline) throw error
-          await new Promise((resolve) => setTimeout(resolve, 200))
+    restart() {
+      restarting = (async () => {
+        current.child.kill('SIGKILL')
+        await current.exited
+        // The dead process's accepted sockets may hold the port for a moment: retry the bind.
+        const deadline = Date.now() + 10_000
+        while (!stopping) {
+          try {
+            current = await spawnServer(options, port)
+            return
+          } catch (error) {
+            if (Date.now() > deadline) throw error
+            await new Promise((resolve) => setTimeout(resolve, 200))
+          }
         }
-      }
+      })()
+      return restarting
     },
   }
 }
@@ -114,8 +154,24 @@ async function spawnServer(options: EmbeddedServerOptions, port: number): Promis
   if (options.ratePerSec !== undefined) args.push('--rate', String(options.ratePerSec))
   if (options.retryMs !== undefined) args.push('--retry-ms', String(options.retryMs))
   if (options.workers !== undefined) args.push('--workers', String(options.workers))
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const signal = options.signal
+  signal?.throwIfAborted()
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  live.add(child)
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child)
+      resolve()
+    }),
+  )
   let output = ''
+  const abort = (): void => {
+    child.kill('SIGKILL')
+  }
+  signal?.addEventListener('abort', abort, { once: true })
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
@@ -129,13 +185,14 @@ async function spawnServer(options: EmbeddedServerOptions, port: number): Promis
     // 'close', not 'exit': the output streams are drained by then, so the reason is in the message.
     child.once('close', (code) =>
       reject(
-        new TickstormError(
-          ERROR_CODES.LISTEN_FAILED,
-          `the embedded server exited (code ${code}) before listening:\n${output.trim()}`,
-        ),
+        signal?.aborted
+          ? signal.reason
+          : new TickstormError(
+              ERROR_CODES.LISTEN_FAILED,
+              `the embedded server exited (code ${code}) before listening:\n${output.trim()}`,
+            ),
       ),
     )
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  }).finally(() => signal?.removeEventListener('abort', abort))
   return { child, url, exited }
 }

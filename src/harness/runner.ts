@@ -7,7 +7,10 @@ import {
   buildTransportResult,
   type CapacityResult,
   type CapacityStep,
+  type Interruption,
   type Machine,
+  RESULT_SCHEMA_VERSION,
+  type RunPhase,
   type RunResult,
   runPassed,
   type TransportResult,
@@ -49,8 +52,20 @@ export interface RunOptions {
   readonly onProgress?: (progress: RunProgress) => void
   /** Reconnection delay of the subscribers and of the embedded server's `retry:`. */
   readonly retryMs?: number
-  /** Called with each target's URL once it is up, before any subscriber (benchmarks add load). */
-  readonly onTarget?: (url: string) => void
+  /**
+   * Called with each target's URL once it is up, before any subscriber (benchmarks add load), and
+   * the embedded server's pid (null for a URL target).
+   */
+  readonly onTarget?: (
+    url: string,
+    target: { readonly transport: TransportName; readonly pid: number | null },
+  ) => void
+  /**
+   * Aborting it (the CLI does on SIGINT/SIGTERM, with the signal's name as the reason) stops the
+   * run where it is: the subscribers and the embedded server are stopped, what was measured so far
+   * is written marked `interrupted`, and the run does not pass. See runScenario.
+   */
+  readonly signal?: AbortSignal
   /**
    * Run only this host's share of the workload (`--segment i/n`), for several harness hosts
    * against one URL target; their results combine with `tickstorm merge`.
@@ -88,10 +103,36 @@ const RAMP_POLL_MS = 25
 const RAMP_REPORT_MS = 250
 
 /**
+ * Where a run is, kept up to date as it goes so an interruption can say where it came:
+ * `finishing` is after a transport's measurement is complete (its target being stopped).
+ */
+interface Stage {
+  transport: TransportName | null
+  phase: RunPhase | 'finishing'
+}
+
+/** What the transport runs share: the options, the abort signal, the stage. */
+interface RunContext {
+  readonly options: RunOptions
+  readonly stage: Stage
+  /** True once the run's signal fired. */
+  readonly aborted: () => boolean
+  /** Waits `ms`, or less when the run is aborted meanwhile. */
+  readonly pause: (ms: number) => Promise<void>
+}
+
+/**
  * Runs a scenario: per transport (one after the other, each against a fresh embedded server or
  * the given URL) the workload is ramped up, warmed up, reset, measured and reported; the merged
  * result is written to `results/<stamp>-<name>/` (result.json, one .hlog per transport,
  * report.html).
+ *
+ * Aborting `options.signal` stops it wherever it is. Starting a target, a ramp or a warm-up is
+ * given up (that transport has no result); a measurement stops and keeps what it measured; no
+ * later transport starts; each target and the subscribers are stopped as after a normal run; the
+ * result is written with `interrupted: true`, where the signal came, and the transports it left
+ * unmeasured, and it does not pass. A signal after the last measurement (while its target stops
+ * or the result is written) changes nothing: the result is whole.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
   const segment = options.segment
@@ -100,17 +141,59 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const transports: TransportResult[] = []
   const hlogs: Partial<Record<TransportName, ReturnType<typeof hlogIntervalsOf>>> = {}
   const capacity: CapacityResult[] = []
-  for (const transport of scenario.transports) {
-    const run =
-      transport === 'http'
-        ? await runHttpTransport(scenario, options)
-        : await runTransport(scenario, transport, options)
-    transports.push(run.result)
-    hlogs[transport] = hlogIntervalsOf(run.merged)
-    if (run.capacity) capacity.push(run.capacity)
+  const signal = options.signal
+  const stage: Stage = { transport: null, phase: 'starting' }
+  let cutAt: { transport: TransportName | null; phase: Stage['phase'] } | undefined
+  const onAbort = (): void => {
+    cutAt ??= { ...stage }
   }
+  if (signal?.aborted) onAbort()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  const context: RunContext = {
+    options,
+    stage,
+    aborted: () => signal?.aborted === true,
+    pause: (ms) => pause(ms, signal),
+  }
+  try {
+    for (const transport of scenario.transports) {
+      if (context.aborted()) break
+      stage.transport = transport
+      stage.phase = 'starting'
+      let run: TransportRun | null
+      try {
+        run =
+          transport === 'http'
+            ? await runHttpTransport(scenario, context)
+            : await runTransport(scenario, transport, context)
+      } catch (error) {
+        // Whatever failed because the run was being stopped (a fetch or a server start given
+        // up) is the interruption, not a crash.
+        if (!context.aborted()) throw error
+        run = null
+      }
+      if (run === null) continue
+      transports.push(run.result)
+      hlogs[transport] = hlogIntervalsOf(run.merged)
+      if (run.capacity) capacity.push(run.capacity)
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+  const measured = new Set(transports.map((transport) => transport.transport))
+  const notMeasured = scenario.transports.filter((transport) => !measured.has(transport))
+  // Cut while a transport's target stopped after its measurement: whole, unless more were to come.
+  const interruption: Interruption | undefined =
+    cutAt === undefined || (cutAt.phase === 'finishing' && notMeasured.length === 0)
+      ? undefined
+      : {
+          signal: typeof signal?.reason === 'string' ? signal.reason : 'abort',
+          transport: cutAt.transport,
+          phase: cutAt.phase === 'finishing' ? 'between transports' : cutAt.phase,
+          notMeasured,
+        }
   const result: RunResult = {
-    schemaVersion: 1,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     runId: randomUUID(),
     scenario: {
       name: scenario.name,
@@ -126,7 +209,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     ...(segment === undefined ? {} : { segment: { index: segment.index, count: segment.count } }),
     transports,
     ...(capacity.length > 0 ? { capacity } : {}),
-    passed: runPassed(transports) && capacity.every((c) => c.maxPassingSubscribers > 0),
+    interrupted: interruption !== undefined,
+    ...(interruption === undefined ? {} : { interruption }),
+    passed:
+      interruption === undefined &&
+      runPassed(transports) &&
+      capacity.every((c) => c.maxPassingSubscribers > 0),
   }
   // A segment's directory says which share it holds: the inputs of a merge read apart at a glance.
   const dirName = segment ? `${scenario.name}-seg${segment.index}of${segment.count}` : scenario.name
@@ -192,7 +280,13 @@ export function machine(): Machine {
 }
 
 /** Starts the scenario's target: a fresh embedded server, or nothing for a URL target. */
-async function startTarget(scenario: Scenario, options: RunOptions, retryMs: number) {
+async function startTarget(
+  scenario: Scenario,
+  context: RunContext,
+  transport: TransportName,
+  retryMs: number,
+) {
+  const { options } = context
   const server =
     scenario.target === 'embedded'
       ? await startEmbeddedServer({
@@ -204,12 +298,13 @@ async function startTarget(scenario: Scenario, options: RunOptions, retryMs: num
           symbols: scenario.server?.symbols,
           ratePerSec: scenario.server?.ratePerSec,
           retryMs,
+          signal: options.signal,
         })
       : null
   const baseUrl = server?.url ?? (scenario.target as { url: string }).url
   const sampler = server ? createProcessSampler(server.pid) : null
   sampler?.start(1000)
-  options.onTarget?.(baseUrl)
+  options.onTarget?.(baseUrl, { transport, pid: server?.pid ?? null })
   return { server, baseUrl, sampler }
 }
 
@@ -273,22 +368,44 @@ async function crashAndRestart(server: EmbeddedServerHandle, pools: readonly Poo
   await server.restart()
 }
 
-/** The request/response endpoints under autocannon, folded into the same result shape. */
-async function runHttpTransport(scenario: Scenario, options: RunOptions): Promise<TransportRun> {
-  const { server, baseUrl, sampler } = await startTarget(scenario, options, options.retryMs ?? 1000)
+/**
+ * The request/response endpoints under autocannon, folded into the same result shape. autocannon
+ * gives its numbers only at the end, so an interrupted http transport keeps nothing.
+ */
+async function runHttpTransport(
+  scenario: Scenario,
+  context: RunContext,
+): Promise<TransportRun | null> {
+  const { options, stage } = context
+  const { server, baseUrl, sampler } = await startTarget(
+    scenario,
+    context,
+    'http',
+    options.retryMs ?? 1000,
+  )
   try {
-    const universe = await fetchUniverse(baseUrl)
+    const universe = await fetchUniverse(baseUrl, options.signal)
     const [symbols] = pickWatchLists(universe, 1, scenario.subscribers.watchList)
     const baselineRss = sampler?.sample(Date.now())?.rssBytes ?? null
     const harness = startHarnessSampler()
     const connections = share(scenario.subscribers.count, options.segment)
-    const { report, measureStartMs } = await runHttpLoad({
+    stage.phase = 'measuring'
+    const load = runHttpLoad({
       baseUrl,
       connections,
       symbols: symbols ?? null,
       warmupSec: scenario.warmupSec,
       durationSec: scenario.durationSec,
     })
+    const outcome = await Promise.race([load, context.pause(Number.POSITIVE_INFINITY)])
+    if (outcome === undefined) {
+      // Abandoned: it ends against a stopped server; its failure is no one's to hear.
+      load.catch(() => {})
+      harness.stop()
+      return null
+    }
+    const { report, measureStartMs } = outcome
+    stage.phase = 'finishing'
     const merged = mergeWorkerReports([report])
     const result = buildTransportResult(merged, {
       subscribersAsked: connections,
@@ -313,17 +430,24 @@ interface TransportRun {
   readonly capacity?: CapacityResult
 }
 
+/** One streaming transport; null when interrupted before its measurement began. */
 async function runTransport(
   scenario: Scenario,
   transport: StreamTransport,
-  options: RunOptions,
-): Promise<TransportRun> {
+  context: RunContext,
+): Promise<TransportRun | null> {
+  const { options, stage } = context
   const retryMs = options.retryMs ?? 1000
-  const { server, baseUrl, sampler: serverSampler } = await startTarget(scenario, options, retryMs)
+  const {
+    server,
+    baseUrl,
+    sampler: serverSampler,
+  } = await startTarget(scenario, context, transport, retryMs)
   const workerCount = resolveWorkers(scenario, options)
   const pools: PoolHandle[] = []
+  let faults: ReturnType<typeof scheduleFaults> | undefined
   try {
-    const universe = await fetchUniverse(baseUrl)
+    const universe = await fetchUniverse(baseUrl, options.signal)
     const segment = options.segment
     const steps =
       scenario.executor === 'capacity'
@@ -343,27 +467,42 @@ async function runTransport(
       pools.push(workerCount === 0 ? createInlinePool(poolOptions) : createThreadPool(poolOptions))
     }
     const connectRate = segment ? segmentRate(rampPerSec(scenario), segment) : rampPerSec(scenario)
-    const session = createSession(pools, lists, connectRate, transport, options)
+    const session = createSession(pools, lists, connectRate, transport, context)
     // Memory before any subscriber: what a connection costs is measured from here.
     const baselineRss = serverSampler?.sample(Date.now())?.rssBytes ?? null
 
     if (scenario.executor === 'capacity') {
-      return await runCapacity(scenario, transport, session, steps, serverSampler, baselineRss)
+      return await runCapacity(
+        scenario,
+        transport,
+        session,
+        steps,
+        serverSampler,
+        baselineRss,
+        context,
+      )
     }
     const plan = subscriberPlan(scenario, segment)
     session.totalSec = scenario.warmupSec + plan.measuredSec
+    stage.phase = 'ramp'
     await session.rampTo(plan.initial, true)
+    if (context.aborted()) return null
+    stage.phase = 'warm-up'
     await session.warmUp(scenario.warmupSec)
+    if (context.aborted()) return null
     session.reset()
+    stage.phase = 'measuring'
     const measureStartMs = Date.now()
     const harness = startHarnessSampler()
-    const faults = scheduleFaults(scenario, pools, server)
+    faults = scheduleFaults(scenario, pools, server)
     for (const phase of plan.phases) {
+      if (context.aborted()) break
       await session.rampTo(phase.count, false, phase.rampSec)
       await session.hold(phase.durationSec - phase.rampSec)
     }
     faults.cancel()
     const merged = mergeWorkerReports(await session.reports())
+    stage.phase = 'finishing'
     const measuredSec = (Date.now() - measureStartMs) / 1000
     const result = buildTransportResult(merged, {
       subscribersAsked: plan.peak,
@@ -378,6 +517,8 @@ async function runTransport(
     if (faults.applied.length > 0) result.faults = faults.applied
     return { result, merged }
   } finally {
+    // A fault still due must not fire at a stopped (or restarting) server.
+    faults?.cancel()
     await Promise.all(pools.map((pool) => pool.close()))
     serverSampler?.stop()
     await server?.stop()
@@ -391,7 +532,9 @@ async function runCapacity(
   steps: readonly number[],
   serverSampler: ReturnType<typeof createProcessSampler> | null,
   baselineRss: number | null,
-): Promise<TransportRun> {
+  context: RunContext,
+): Promise<TransportRun | null> {
+  const { stage } = context
   const capacity = scenario.capacity!
   const curve: CapacityStep[] = []
   let best: { result: TransportResult; merged: MergedMetrics } | undefined
@@ -399,9 +542,14 @@ async function runCapacity(
   session.totalSec = steps.length * (capacity.stepDurationSec + 2) + scenario.warmupSec
   let maxPassing = 0
   for (const [index, count] of steps.entries()) {
+    stage.phase = 'ramp'
     await session.rampTo(count, true)
+    if (context.aborted()) break
+    stage.phase = 'warm-up'
     await session.warmUp(index === 0 ? scenario.warmupSec : 1)
+    if (context.aborted()) break
     session.reset()
+    stage.phase = 'measuring'
     const measureStartMs = Date.now()
     const harness = startHarnessSampler()
     await session.hold(capacity.stepDurationSec)
@@ -416,6 +564,12 @@ async function runCapacity(
       harness: harness.stop(),
       thresholds: scenario.thresholds,
     })
+    if (context.aborted()) {
+      // A step cut short says nothing about whether that many subscribers pass: off the curve,
+      // though its measurement stands in for the transport's if no step finished.
+      last ??= { result, merged }
+      break
+    }
     const outcomes = evaluateThresholds(capacity.breakOn, result)
     const passed = outcomes.every((outcome) => outcome.passed) && result.validity.valid
     curve.push({
@@ -430,7 +584,9 @@ async function runCapacity(
     maxPassing = count
     best = last
   }
-  const chosen = best ?? last!
+  stage.phase = 'finishing'
+  const chosen = best ?? last
+  if (chosen === undefined) return null
   return {
     ...chosen,
     capacity: { transport, maxPassingSubscribers: maxPassing, curve },
@@ -512,17 +668,17 @@ function resolveWorkers(scenario: Scenario, options: RunOptions): number {
   return scenario.workers === 'auto' ? availableParallelism() : scenario.workers
 }
 
-async function fetchUniverse(baseUrl: string): Promise<string[]> {
+async function fetchUniverse(baseUrl: string, signal: AbortSignal | undefined): Promise<string[]> {
   let response: Response
   try {
-    response = await fetch(`${baseUrl}/v1/symbols`)
+    response = await fetch(`${baseUrl}/v1/symbols`, signal === undefined ? {} : { signal })
   } catch (cause) {
+    if (signal?.aborted) throw cause
+    const why = describeNetworkError(cause)
     throw new TickstormError(
-      ERROR_CODES.LISTEN_FAILED,
-      `cannot reach ${baseUrl}: ${String(cause)}`,
-      {
-        cause,
-      },
+      ERROR_CODES.TARGET_UNREACHABLE,
+      `cannot reach the target ${baseUrl}: ${why} (is its server running?)`,
+      { cause, details: { url: baseUrl, cause: why } },
     )
   }
   if (!response.ok) {
@@ -533,6 +689,41 @@ async function fetchUniverse(baseUrl: string): Promise<string[]> {
   }
   const body = (await response.json()) as { symbols: { symbol: string }[] }
   return body.symbols.map((entry) => entry.symbol)
+}
+
+/**
+ * What undici's "fetch failed" hides in its cause: `ECONNREFUSED 127.0.0.1:4000`,
+ * `ENOTFOUND no.such.host`, one per address tried (localhost may be tried as ::1 and 127.0.0.1).
+ */
+export function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause ?? error
+  const parts = cause instanceof AggregateError ? cause.errors : [cause]
+  const described = parts.map((part) => {
+    const e = part as Partial<
+      NodeJS.ErrnoException & { address: string; port: number; hostname: string }
+    >
+    if (typeof e.code !== 'string') return e instanceof Error ? e.message : String(e)
+    const where =
+      e.address !== undefined
+        ? `${e.address}${e.port === undefined ? '' : `:${e.port}`}`
+        : (e.hostname ?? '')
+    return where === '' ? e.code : `${e.code} ${where}`
+  })
+  return [...new Set(described)].join(', ')
+}
+
+/** Waits `ms` (Infinity: until aborted); resolves early, with undefined, when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(undefined)
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve(undefined)
+    }
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** Harness CPU (all threads of this process), sampled once a second while measuring. */
@@ -577,8 +768,9 @@ function createSession(
   lists: readonly (readonly string[] | null)[],
   defaultRampPerSec: number,
   transport: TransportName,
-  options: RunOptions,
+  context: RunContext,
 ): Session {
+  const { options } = context
   const startedMs = Date.now()
   let running = 0
   let warmingUp = true
@@ -627,7 +819,7 @@ function createSession(
     })
   }
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const sleep = context.pause
 
   const session: Session = {
     totalSec: 0,
@@ -650,7 +842,7 @@ function createSession(
         if (!waitForConnections) return
         const deadline = Date.now() + (planned + RAMP_GRACE_SEC) * 1000
         let reportedMs = 0
-        for (;;) {
+        while (!context.aborted()) {
           const now = await progress()
           const connected = now.connected
           const nowMs = Date.now()
@@ -680,7 +872,7 @@ function createSession(
     },
     async warmUp(seconds) {
       const until = startedMs + seconds * 1000
-      while (Date.now() < until) {
+      while (Date.now() < until && !context.aborted()) {
         await tick(session)
         await sleep(Math.min(1000, Math.max(0, until - Date.now())))
       }
@@ -688,7 +880,7 @@ function createSession(
     },
     async hold(seconds) {
       const until = Date.now() + seconds * 1000
-      while (Date.now() < until) {
+      while (Date.now() < until && !context.aborted()) {
         await sleep(Math.min(1000, Math.max(0, until - Date.now())))
         await tick(session)
       }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -12,6 +13,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
+
+/** A port that was free a moment ago and that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
 
 async function scenario(name: string, body: string): Promise<string> {
   const path = join(dir, `${name}.yaml`)
@@ -140,7 +150,37 @@ describe('tickstorm run, report and compare', () => {
     )
     const run = tickstorm(['run', file, '--results', join(dir, 'strict-results')])
     expect(await run.exit).toBe(3)
-    expect(run.stdout()).toContain('FAILED')
+    // The last line says which transport broke which threshold, with the value and the limit.
+    expect(run.stdout()).toMatch(/\nFAILED: sse p99 \d+\.\d ms > 0\.001 ms\n/)
+  })
+
+  test('a missing or unreadable scenario file is a bad scenario: exit 2, one line naming it', async () => {
+    const missing = join(dir, 'no-such-scenario.yaml')
+    const run = tickstorm(['run', missing])
+    expect(await run.exit).toBe(2)
+    expect(run.stderr()).toBe(
+      `tickstorm: cannot read scenario ${missing}: no such file [TS_ERR_INVALID_SCENARIO]\n`,
+    )
+    const directory = tickstorm(['run', dir])
+    expect(await directory.exit).toBe(2)
+    expect(directory.stderr()).toBe(
+      `tickstorm: cannot read scenario ${dir}: it is a directory [TS_ERR_INVALID_SCENARIO]\n`,
+    )
+  })
+
+  test('a URL target nobody listens on is TS_ERR_TARGET_UNREACHABLE with the cause, exit 1', async () => {
+    const port = await closedPort()
+    const file = await scenario(
+      'unreachable',
+      SMALL('unreachable', '{ p99Ms: 100 }')
+        .replace('target: embedded', `target: { url: 'http://127.0.0.1:${port}' }`)
+        .replace('server: { preset: normal, seed: 3 }\n', ''),
+    )
+    const run = tickstorm(['run', file, '--results', join(dir, 'unreachable-results')])
+    expect(await run.exit).toBe(1)
+    expect(run.stderr()).toBe(
+      `tickstorm: cannot reach the target http://127.0.0.1:${port}: ECONNREFUSED 127.0.0.1:${port} (is its server running?) [TS_ERR_TARGET_UNREACHABLE]\n`,
+    )
   })
 
   test('an invalid scenario exits 2 and lists every problem with its path and value', async () => {

@@ -65,7 +65,7 @@ describe('tickstorm serve: tokens and CORS flags', () => {
 
     const short = tickstorm(['serve', '--port', '0', '--auth-secret', 'tiny-secret-xyz'])
     expect(await short.exit).toBe(2)
-    expect(short.stderr()).toContain('`authSecret` must be at least 32 bytes')
+    expect(short.stderr()).toContain('--auth-secret must be at least 32 bytes')
     expect(short.stderr()).not.toContain('tiny-secret-xyz')
   })
 
@@ -81,6 +81,6 @@ describe('tickstorm serve: tokens and CORS flags', () => {
     expect(missing.stderr()).toContain('cannot read "/no/such/key.pem" (ENOENT)')
     const origin = tickstorm(['serve', '--port', '0', '--cors-origin', 'http://a.test/path'])
     expect(await origin.exit).toBe(2)
-    expect(origin.stderr()).toContain('`corsOrigins[0]` must be exactly scheme://host[:port]')
+    expect(origin.stderr()).toContain('--cors-origin must be exactly scheme://host[:port]')
   })
 })

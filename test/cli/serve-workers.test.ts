@@ -43,7 +43,7 @@ describe('tickstorm serve --workers', () => {
   test('a bad --workers is exit 2 with the problem; --help describes it', async () => {
     const zero = tickstorm(['serve', '--workers', '0', '--port', '0'])
     expect(await zero.exit).toBe(2)
-    expect(zero.stderr()).toContain('`workers` must be an integer from 1 to 64, got 0')
+    expect(zero.stderr()).toContain('--workers must be an integer from 1 to 64, got "0"')
     const missing = tickstorm(['serve', '--workers'])
     expect(await missing.exit).toBe(2)
     expect(missing.stderr()).toContain('--workers needs a number')

@@ -52,10 +52,10 @@ describe('tickstorm serve', () => {
     expect(await run.exit).toBe(2)
     const stderr = run.stderr()
     expect(stderr).toContain('TS_ERR_INVALID_OPTIONS')
-    expect(stderr).toContain('`port` must be an integer from 0 to 65535, got NaN')
-    expect(stderr).toContain('`preset` must be one of')
+    expect(stderr).toContain('--port must be an integer from 0 to 65535, got "eighty"')
+    expect(stderr).toContain('--preset must be one of')
     expect(stderr).toContain('"sideways"')
-    expect(stderr).toContain('`speed` must be a number')
+    expect(stderr).toContain('--speed must be a number')
   })
 
   test('an unknown flag or command exits 2 with a hint; --help exits 0', async () => {
