@@ -73,6 +73,16 @@ describe.each<StreamTransport>(['sse', 'longpoll', 'ws', 'eventsource'])(
       expect(latency.getValueAtPercentile(50)).toBeGreaterThan(0)
       expect(latency.getValueAtPercentile(50)).toBeLessThan(1_000_000)
     })
+
+    test('a subscriber of every symbol (no watch-list) asks for them and receives events', async () => {
+      const server = await startServer({ ratePerSec: 2000 })
+      const pool = openPool(transport, server.url)
+      pool.add([{ index: 0, symbols: null }], 1000)
+      await waitFor('events for the whole universe', () => pool.progress().deliveries > 200, {
+        state: () => pool.progress(),
+      })
+      expect(pool.report().counters.errors).toBe(0)
+    })
   },
 )
 

@@ -41,8 +41,8 @@ export function createWsEngine(context: EngineContext): Engine {
           metrics.recordConnectUs(nowUs() - startedUs)
           if (everConnected) observer.reconnected()
           everConnected = true
-          const subscribe: Record<string, unknown> = { op: 'subscribe' }
-          if (symbols !== null) subscribe['symbols'] = symbols
+          // Every symbol is asked for by name or by "*": an absent list is a 400 (TS_ERR_NO_SYMBOLS).
+          const subscribe: Record<string, unknown> = { op: 'subscribe', symbols: symbols ?? '*' }
           if (lastEventId !== null) subscribe['lastEventId'] = lastEventId
           current.send(JSON.stringify(subscribe))
         })
