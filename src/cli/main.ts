@@ -357,7 +357,8 @@ async function serve(argv: readonly string[]): Promise<number> {
     `tickstorm serving ${server.feed.symbols.length} symbols (preset ${options.preset}, seed ${options.seed}, ${origin}) on ${server.url}\n` +
       `  try: curl -N '${server.url}/v1/stream?symbols=${server.feed.symbols[0]}'\n` +
       authLine(options) +
-      (options.corsOrigins[0] === '*' ? '' : `  cors: ${options.corsOrigins.join(', ')}\n`),
+      (options.corsOrigins[0] === '*' ? '' : `  cors: ${options.corsOrigins.join(', ')}\n`) +
+      HTTP11_ONLY_NOTICE,
   )
 
   return new Promise<number>((resolve) => {
@@ -429,6 +430,15 @@ async function feed(args: readonly string[]): Promise<number> {
     process.once('SIGTERM', stop)
   })
 }
+
+/**
+ * uWebSockets.js parses HTTP/1.1 only and answers nothing else, not even with an error: an
+ * HTTP/1.0 request (ApacheBench, curl --http1.0, nginx's default proxy_pass) is held until the
+ * idle timeout and closed without a byte, which nginx turns into a 502. Said at start-up, where
+ * the person who will put a proxy in front reads it (README "Limits").
+ */
+const HTTP11_ONLY_NOTICE =
+  '  note: HTTP/1.1 only: HTTP/1.0 requests (ab, curl --http1.0, nginx without "proxy_http_version 1.1;") get no answer (README "Limits")\n'
 
 /** Says which tokens the server takes, never the key. */
 function authLine(options: ServerOptions): string {

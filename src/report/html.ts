@@ -16,6 +16,7 @@ import {
   transportLabel,
 } from './console.js'
 import type { DistributionPoint, RunResult, TransportResult } from './result-schema.js'
+import { verdictOf } from './verdict.js'
 
 export interface UplotAssets {
   readonly js: string
@@ -296,6 +297,7 @@ table.summary td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 table.summary th:first-child, table.summary td:first-child { text-align: left; }
 .invalid { color: #b00020; font-weight: 600; border: 2px solid #b00020; padding: 8px 12px; margin: 12px 0; }
 .passed { color: #1b7f3b; font-weight: 700; } .failed { color: #b00020; font-weight: 700; }
+.verdict { color: #b00020; margin: -0.4em 0 1em; }
 .chart { margin: 12px 0 24px; }
 `
 
@@ -430,7 +432,13 @@ export function renderReportHtml(
         `<div class="invalid">${escapeHtml(transportLabel(t.transport))} run is INVALID: ${escapeHtml(reason)}. Its latencies are the harness's, not the server's.</div>`,
     ),
   )
-  const body = `<h1>tickstorm: ${escapeHtml(result.scenario.name)} <span class="${result.passed ? 'passed' : 'failed'}">${result.passed ? 'PASSED' : 'FAILED'}</span></h1>
+  const verdict = verdictOf(result)
+  const reasons =
+    verdict.reasons.length === 0
+      ? ''
+      : `<div class="verdict">${verdict.reasons.map(escapeHtml).join('; ')}</div>`
+  const body = `<h1>tickstorm: ${escapeHtml(result.scenario.name)} <span class="${result.passed ? 'passed' : 'failed'}">${verdict.label}</span></h1>
+${reasons}
 <table class="meta">${meta.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
 ${warnings.join('\n')}
 <h2>Summary</h2>

@@ -30,6 +30,9 @@ describe('tickstorm serve', () => {
     })
     const url = /http:\/\/127\.0\.0\.1:\d+/.exec(run.stdout())![0]
     expect(run.stdout()).toContain(`curl -N '${url}/v1/stream?symbols=AAPL'`)
+    // Where a proxy's default HTTP/1.0 upstream would otherwise be a silent 502.
+    expect(run.stdout()).toContain('note: HTTP/1.1 only')
+    expect(run.stdout()).toContain('proxy_http_version 1.1;')
     const stream = await openSse(`${url}/v1/stream?symbols=AAPL,MSFT`)
     await waitFor('ticks', () => stream.events.length >= 5)
     run.child.kill('SIGTERM')

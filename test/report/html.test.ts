@@ -105,6 +105,17 @@ describe('report.html', () => {
     expect(html).toContain('<span class="passed">PASSED</span>')
   })
 
+  test('an interrupted run is headed INTERRUPTED, with where the signal came and what was left out', () => {
+    const { html: interrupted } = report({
+      schemaVersion: 2,
+      interrupted: true,
+      interruption: { signal: 'SIGINT', transport: 'ws', phase: 'measuring', notMeasured: [] },
+      passed: false,
+    })
+    expect(interrupted).toContain('<span class="failed">INTERRUPTED</span>')
+    expect(interrupted).toContain('<div class="verdict">SIGINT during the ws measurement')
+  })
+
   test('the drawing script runs and hands uPlot aligned data for every chart', () => {
     const scripts = [...html.matchAll(/<script>(.*?)<\/script>/gs)].map((m) => m[1]!)
     const clientScript = scripts.at(-1)!
