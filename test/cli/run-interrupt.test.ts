@@ -111,70 +111,74 @@ async function readResult(results: string) {
   return JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
 }
 
+type Started = Awaited<ReturnType<typeof startRun>>
+
+/** Waits until `condition` holds of the run's progress output (what it printed, never a delay). */
+function waitForProgress(started: Started, what: string, condition: (stderr: string) => boolean) {
+  return waitFor(what, () => condition(started.run.stderr()), { state: () => started.run.stderr() })
+}
+
+/**
+ * Sends `signal`, expects `exitCode`, waits for the embedded server to be gone and its port free,
+ * and reads back the result, which must say it was interrupted, where and what was left out.
+ */
+async function interrupt(
+  started: Started,
+  signal: NodeJS.Signals,
+  exitCode: number,
+  interruption: { transport: string; phase: string; notMeasured: string[] },
+) {
+  const { run, results, server } = started
+  run.child.kill(signal)
+  expect(await run.exit, run.stderr()).toBe(exitCode)
+  await expectServerGone(server)
+  const result = await readResult(results)
+  expect(result.interrupted).toBe(true)
+  expect(result.interruption).toEqual({ signal, ...interruption })
+  expect(result.passed).toBe(false)
+  return result
+}
+
 describe('tickstorm run, interrupted', () => {
   test('SIGINT while measuring: the server is stopped, the partial result written, exit 130', async () => {
-    const { run, results, server } = await startRun('sigint', '[sse]', 1)
-    await waitFor('a measured progress line', () => MEASURED('sse').test(run.stderr()), {
-      state: () => run.stderr(),
-    })
-    run.child.kill('SIGINT')
-    expect(await run.exit, run.stderr()).toBe(130)
-    await expectServerGone(server)
-    const result = await readResult(results)
-    expect(result.interrupted).toBe(true)
-    expect(result.interruption).toEqual({
-      signal: 'SIGINT',
+    const started = await startRun('sigint', '[sse]', 1)
+    await waitForProgress(started, 'a measured progress line', (out) => MEASURED('sse').test(out))
+    const result = await interrupt(started, 'SIGINT', 130, {
       transport: 'sse',
       phase: 'measuring',
       notMeasured: [],
     })
-    expect(result.passed).toBe(false)
     expect(result.transports[0].transport).toBe('sse')
     expect(result.transports[0].deliveries).toBeGreaterThan(0)
     expect(result.transports[0].measuredSec).toBeLessThan(60)
-    expect(run.stdout()).toMatch(/^INTERRUPTED: SIGINT during the sse measurement/m)
+    expect(started.run.stdout()).toMatch(/^INTERRUPTED: SIGINT during the sse measurement/m)
   })
 
   test('SIGTERM while measuring the first of two transports: exit 143, the second never runs', async () => {
-    const { run, results, server } = await startRun('sigterm', '[sse, ws]', 1)
-    await waitFor('a measured progress line', () => MEASURED('sse').test(run.stderr()), {
-      state: () => run.stderr(),
-    })
-    run.child.kill('SIGTERM')
-    expect(await run.exit, run.stderr()).toBe(143)
-    await expectServerGone(server)
-    // No second server was started for ws.
-    expect(embeddedServer(run)).toBeUndefined()
-    const result = await readResult(results)
-    expect(result.interrupted).toBe(true)
-    expect(result.interruption).toEqual({
-      signal: 'SIGTERM',
+    const started = await startRun('sigterm', '[sse, ws]', 1)
+    await waitForProgress(started, 'a measured progress line', (out) => MEASURED('sse').test(out))
+    const result = await interrupt(started, 'SIGTERM', 143, {
       transport: 'sse',
       phase: 'measuring',
       notMeasured: ['ws'],
     })
+    // No second server was started for ws.
+    expect(embeddedServer(started.run)).toBeUndefined()
     expect(result.transports.map((t: { transport: string }) => t.transport)).toEqual(['sse'])
     expect(result.transports[0].deliveries).toBeGreaterThan(0)
   })
 
   test('SIGINT during the warm-up: nothing measured, still written as interrupted', async () => {
-    const { run, results, server } = await startRun('warmup', '[sse]', 60)
-    await waitFor('the ramp to finish', () => run.stderr().includes('5 subscribers connected'), {
-      state: () => run.stderr(),
-    })
-    run.child.kill('SIGINT')
-    expect(await run.exit, run.stderr()).toBe(130)
-    await expectServerGone(server)
-    const result = await readResult(results)
-    expect(result.interrupted).toBe(true)
-    expect(result.interruption).toEqual({
-      signal: 'SIGINT',
+    const started = await startRun('warmup', '[sse]', 60)
+    await waitForProgress(started, 'the ramp to finish', (out) =>
+      out.includes('5 subscribers connected'),
+    )
+    const result = await interrupt(started, 'SIGINT', 130, {
       transport: 'sse',
       phase: 'warm-up',
       notMeasured: ['sse'],
     })
     expect(result.transports).toEqual([])
-    expect(result.passed).toBe(false)
   })
 
   test('a second signal exits at once, and still takes the server down', async () => {

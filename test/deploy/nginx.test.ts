@@ -11,7 +11,7 @@ import { waitForAsync } from '../helpers/wait-async.js'
 import { type Edge, startEdge } from './edge-process.js'
 import { connectH2, type H2SseStream, h2Get, openH2Sse, type Timed } from './h2-client.js'
 import { freePort, type Nginx, startNginx } from './nginx-process.js'
-import { readmeNginxSite, substitute } from './readme-nginx.js'
+import { readmeNginxSiteFor } from './readme-nginx.js'
 import { selfSignedCertificate } from './self-signed.js'
 
 /**
@@ -48,25 +48,7 @@ beforeAll(async () => {
   const port = await freePort()
   // Only these values of the README's block change: where it listens, where the edges are,
   // where the certificate is. Everything else runs as a reader would copy it.
-  const site = substitute(readmeNginxSite(), [
-    {
-      what: 'the listen port',
-      readme: 'listen 443 ssl http2;',
-      replacement: `listen 127.0.0.1:${port} ssl http2;`,
-    },
-    {
-      what: 'edge 1',
-      readme: 'server 127.0.0.1:8081;',
-      replacement: `server 127.0.0.1:${a.port};`,
-    },
-    {
-      what: 'edge 2',
-      readme: 'server 127.0.0.1:8082;',
-      replacement: `server 127.0.0.1:${b.port};`,
-    },
-    { what: 'the certificate', readme: '/etc/ssl/tickstorm/fullchain.pem', replacement: certPath },
-    { what: 'the key', readme: '/etc/ssl/tickstorm/privkey.pem', replacement: keyPath },
-  ])
+  const site = readmeNginxSiteFor({ port, edgePorts: [a.port, b.port], certPath, keyPath })
   nginx = await startNginx({ dir, port, site })
   origin = `https://127.0.0.1:${port}`
 }, 60_000)

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net'
-import { expect } from 'vitest'
+import { afterEach, expect } from 'vitest'
+import { waitFor } from './wait.js'
 
 /** How the server ended a connection: a FIN (clean close) or a reset (RST: ECONNRESET, EPIPE). */
 export type ConnectionEnd = 'fin' | 'reset'
@@ -121,10 +122,33 @@ export async function openRaw(port: number): Promise<RawConnection> {
   return connection
 }
 
-/** Resets every raw connection still open (call it in `afterEach`). */
-export function destroyRawConnections(): void {
-  for (const connection of open) connection.destroy()
+/**
+ * Writes `request` on a fresh connection and reads, as latin1 text, until `done(text)` holds;
+ * the connection is reset after. For what fetch would hide: exact headers, chunk framing.
+ */
+export async function rawExchange(
+  port: number,
+  request: string,
+  done: (text: string) => boolean,
+): Promise<string> {
+  const connection = await openRaw(port)
+  const text = () => connection.received().toString('latin1')
+  try {
+    connection.write(request)
+    await waitFor('the raw response', () => done(text()), { state: () => text().slice(0, 400) })
+    return text()
+  } finally {
+    connection.destroy()
+  }
 }
+
+// Every raw connection a test opened is reset after it, whatever the test did.
+afterEach(() => {
+  for (const connection of open) connection.destroy()
+})
+
+/** How long a request is watched for an answer that must not come: long enough on loopback. */
+export const QUIET_MS = 200
 
 /** uWS closes a connection once the head it could not parse yet reaches this (HttpParser.h, MAX_FALLBACK_SIZE). */
 export const UWS_HEAD_BUFFER_BYTES = 4096
@@ -137,9 +161,10 @@ export const UWS_HEAD_BUFFER_BYTES = 4096
 export async function expectHeldAsUnfinishedHead(
   connection: RawConnection,
   sentBytes: number,
-  options: { quietMs: number; closeMs: number },
+  options: { quietMs?: number; closeMs: number },
 ): Promise<void> {
-  await expect(connection.closed(options.quietMs)).rejects.toThrow(/^still open after/)
+  const quietMs = options.quietMs ?? QUIET_MS
+  await expect(connection.closed(quietMs)).rejects.toThrow(/^still open after/)
   expect(connection.received().length).toBe(0)
   connection.write('x'.repeat(Math.max(0, UWS_HEAD_BUFFER_BYTES - sentBytes)))
   const { end, received } = await connection.closed(options.closeMs)

@@ -25,3 +25,29 @@ export function runClient(program: string, args: readonly string[]): Promise<Cli
     child.once('exit', (code) => resolve({ code, stdout, stderr }))
   })
 }
+
+/** Debian's curl: a client nobody on the project wrote. */
+export const CURL = '/usr/bin/curl'
+
+/**
+ * One curl request that keeps no body and prints only `writeOut` (curl's -w variables, such as
+ * `%{http_code}`): `protocol` is a curl flag (`--http1.0`, `--http2-prior-knowledge`, …).
+ */
+export function curlWriteOut(
+  url: string,
+  protocol: string,
+  options: { maxTimeSec: number; writeOut?: string },
+): Promise<ClientRun> {
+  const { maxTimeSec, writeOut = '%{http_code}' } = options
+  return runClient(CURL, [
+    '-sS',
+    protocol,
+    '--max-time',
+    String(maxTimeSec),
+    '-o',
+    '/dev/null',
+    '-w',
+    writeOut,
+    url,
+  ])
+}

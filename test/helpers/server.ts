@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { createServer, type TickstormServer } from '../../src/server/server.js'
 import type { ServerOptions } from '../../src/server/server-options.js'
 
@@ -17,3 +17,21 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
 afterEach(async () => {
   await Promise.all(started.splice(0).map((server) => server.close()))
 })
+
+/**
+ * One real server for every test of a file (tests that only read), started before the first and
+ * closed after the last; call at the top level, then read it inside the tests.
+ */
+export function serverForFile(options: Partial<ServerOptions> = {}): () => TickstormServer {
+  let server: TickstormServer | undefined
+  beforeAll(async () => {
+    server = await createServer({ host: '127.0.0.1', port: 0, ...options })
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+  return () => {
+    if (server === undefined) throw new Error('serverForFile: read the server inside a test')
+    return server
+  }
+}

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
+import { openRaw } from '../helpers/raw-connection.js'
 import { startServer } from '../helpers/server.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -37,44 +37,34 @@ function parseHead(text: string): RawResponse | null {
  * header block must be exactly the GET's whole response, and nothing else ever arrives.
  */
 async function headThenGet(port: number, path: string): Promise<RawResponse> {
-  const socket = connect(port, '127.0.0.1')
-  let text = ''
-  socket.setEncoding('latin1')
-  socket.on('data', (chunk: string) => {
-    text += chunk
+  const connection = await openRaw(port)
+  const text = () => connection.received().toString('latin1')
+  connection.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+  await waitFor(`the HEAD ${path} answer`, () => parseHead(text()) !== null, {
+    state: () => text().slice(0, 400),
   })
-  socket.on('error', () => {})
-  await new Promise<void>((resolve) => socket.once('connect', resolve))
-  try {
-    socket.write(`HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
-    await waitFor(`the HEAD ${path} answer`, () => parseHead(text) !== null, {
-      state: () => text.slice(0, 400),
-    })
-    const head = parseHead(text)!
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
-    // The second answer's header block, then exactly its Content-Length of content.
-    let second: RawResponse | null = null
-    await waitFor(
-      'the GET /healthz answer on the same socket, whole',
-      () => {
-        second = parseHead(text.slice(head.headBytes))
-        if (second === null) return false
-        const length = Number(second.headers.get('content-length'))
-        return text.length >= head.headBytes + second.headBytes + length
-      },
-      { state: () => text.slice(0, 600) },
-    )
-    const got = second as RawResponse | null
-    expect(
-      got!.statusLine,
-      `bytes after the HEAD answer: ${text.slice(head.headBytes, head.headBytes + 80)}`,
-    ).toBe('HTTP/1.1 200 OK')
-    const length = Number(got!.headers.get('content-length'))
-    expect(text.length).toBe(head.headBytes + got!.headBytes + length)
-    return head
-  } finally {
-    socket.destroy()
-  }
+  const head = parseHead(text())!
+  connection.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+  // The second answer's header block, then exactly its Content-Length of content.
+  let second: RawResponse | null = null
+  await waitFor(
+    'the GET /healthz answer on the same socket, whole',
+    () => {
+      second = parseHead(text().slice(head.headBytes))
+      if (second === null) return false
+      const length = Number(second.headers.get('content-length'))
+      return text().length >= head.headBytes + second.headBytes + length
+    },
+    { state: () => text().slice(0, 600) },
+  )
+  const got = second as RawResponse | null
+  expect(
+    got!.statusLine,
+    `bytes after the HEAD answer: ${text().slice(head.headBytes, head.headBytes + 80)}`,
+  ).toBe('HTTP/1.1 200 OK')
+  const length = Number(got!.headers.get('content-length'))
+  expect(text().length).toBe(head.headBytes + got!.headBytes + length)
+  return head
 }
 
 function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,23 +1,7 @@
-import { connect } from 'node:net'
 import { describe, expect, test } from 'vitest'
+import { rawExchange } from '../helpers/raw-connection.js'
 import { startServer } from '../helpers/server.js'
 import { waitFor } from '../helpers/wait.js'
-
-/** A curl-style raw HTTP/1.1 exchange: writes `request` bytes, collects what comes back. */
-async function rawRequest(port: number, request: string, until: (text: string) => boolean) {
-  const socket = connect(port, '127.0.0.1')
-  let text = ''
-  socket.setEncoding('latin1')
-  socket.on('data', (chunk: string) => {
-    text += chunk
-  })
-  socket.on('error', () => {})
-  await new Promise<void>((resolve) => socket.once('connect', resolve))
-  socket.write(request)
-  await waitFor('the raw response', () => until(text), { state: () => text.slice(0, 400) })
-  socket.destroy()
-  return text
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON documents and assert on them
 type Json = any
@@ -34,7 +18,7 @@ async function getJson(url: string, init: RequestInit = {}) {
 describe('HTTP API', () => {
   test('raw GET /v1/stream: status line, exactly one lowercase content type, chunked, no content-length', async () => {
     const server = await startServer({ retryMs: 2500 })
-    const text = await rawRequest(
+    const text = await rawExchange(
       server.port,
       'GET /v1/stream?symbols=AAPL HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n',
       (t) => t.includes('retry: 2500\n'),

@@ -10,37 +10,18 @@
  * and the start-up notice get revisited.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { createServer, type TickstormServer } from '../../src/server/server.js'
-import {
-  destroyRawConnections,
-  expectHeldAsUnfinishedHead,
-  openRaw,
-} from '../helpers/raw-connection.js'
-import { runClient } from '../helpers/run-client.js'
+import { describe, expect, test } from 'vitest'
+import { expectHeldAsUnfinishedHead, openRaw } from '../helpers/raw-connection.js'
+import { curlWriteOut, runClient } from '../helpers/run-client.js'
+import { serverForFile } from '../helpers/server.js'
 
-/** Debian's curl and ApacheBench (apache2-utils), clients we did not write. */
-const CURL = '/usr/bin/curl'
+/** Debian's ApacheBench (apache2-utils), a client we did not write. */
 const AB = '/usr/bin/ab'
 /** An HTTP/1.1 request is answered well within this. */
 const ANSWER_MS = 5000
-/** How long an HTTP/1.0 request is watched for an answer before the 4 KiB push. */
-const QUIET_MS = 200
 
-let server: TickstormServer
-
-beforeAll(async () => {
-  // One server for the file: every test here only reads.
-  server = await createServer({ host: '127.0.0.1', port: 0 })
-})
-
-afterAll(async () => {
-  await server.close()
-})
-
-afterEach(() => {
-  destroyRawConnections()
-})
+// One server for the file: every test here only reads.
+const server = serverForFile()
 
 const REQUESTS: readonly (readonly [string, string])[] = [
   ['GET /healthz, Host', 'GET /healthz HTTP/1.0\r\nHost: t\r\n\r\n'],
@@ -71,7 +52,7 @@ const REQUESTS: readonly (readonly [string, string])[] = [
 
 describe('HTTP/1.0 requests get no answer (the uWS build parses HTTP/1.1 only)', () => {
   test('the control: the same request over HTTP/1.1 is answered at once', async () => {
-    const connection = await openRaw(server.port)
+    const connection = await openRaw(server().port)
     connection.write('GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
     const { end, received } = await connection.closed(ANSWER_MS)
     expect(end).toBe('fin')
@@ -79,44 +60,23 @@ describe('HTTP/1.0 requests get no answer (the uWS build parses HTTP/1.1 only)',
   })
 
   test.each(REQUESTS)('%s: no byte, held open as an unfinished head', async (_name, request) => {
-    const before = server.stats()
-    const connection = await openRaw(server.port)
+    const before = server().stats()
+    const connection = await openRaw(server().port)
     connection.write(request)
     await expectHeldAsUnfinishedHead(connection, Buffer.byteLength(request), {
-      quietMs: QUIET_MS,
       closeMs: ANSWER_MS,
     })
     // No route ran: no stream or poll was opened.
-    const after = server.stats()
+    const after = server().stats()
     expect(after.sse.opened).toBe(before.sse.opened)
     expect(after.poll.answered).toBe(before.poll.answered)
   })
 
   test('curl --http1.0 times out with 0 bytes received; over HTTP/1.1 it gets a 200', async () => {
-    const url = `${server.url}/healthz`
+    const url = `${server().url}/healthz`
     const [http10, http11] = await Promise.all([
-      runClient(CURL, [
-        '-sS',
-        '--http1.0',
-        '--max-time',
-        '1',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        url,
-      ]),
-      runClient(CURL, [
-        '-sS',
-        '--http1.1',
-        '--max-time',
-        '5',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        url,
-      ]),
+      curlWriteOut(url, '--http1.0', { maxTimeSec: 1 }),
+      curlWriteOut(url, '--http1.1', { maxTimeSec: 5 }),
     ])
     // Exit 28: operation timed out; status 000: no status line came.
     expect(http10).toEqual({
@@ -128,7 +88,7 @@ describe('HTTP/1.0 requests get no answer (the uWS build parses HTTP/1.1 only)',
   })
 
   test('ApacheBench (HTTP/1.0 only) gets no answer: its 1 s socket timeout expires', async () => {
-    const result = await runClient(AB, ['-n', '1', '-s', '1', `${server.url}/healthz`])
+    const result = await runClient(AB, ['-n', '1', '-s', '1', `${server().url}/healthz`])
     // 119 is APR_TIMEUP (70007) as an exit status.
     expect(result.code).toBe(119)
     expect(result.stderr).toContain('The timeout specified has expired')

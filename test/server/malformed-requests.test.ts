@@ -15,39 +15,25 @@
  * 431 and 505 themselves, and take more headers) fails a test and the README table is revisited.
  */
 
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { createServer, type TickstormServer } from '../../src/server/server.js'
+import { describe, expect, test } from 'vitest'
 import {
-  destroyRawConnections,
   expectHeldAsUnfinishedHead,
   openRaw,
+  QUIET_MS,
   UWS_HEAD_BUFFER_BYTES,
 } from '../helpers/raw-connection.js'
-import { runClient } from '../helpers/run-client.js'
+import { curlWriteOut } from '../helpers/run-client.js'
+import { serverForFile } from '../helpers/server.js'
 
-const CURL = '/usr/bin/curl'
 /** An answer, or a close "at once", comes well within this: under the idle timeout's 8 s. */
 const CLOSE_MS = 5000
-/** How long a held request is watched for an answer before the 4 KiB push. */
-const QUIET_MS = 200
 /** uWS reads at most this much per read (uSockets LIBUS_RECV_BUFFER_LENGTH). */
 const UWS_READ_BYTES = 512 * 1024
 /** Header fields uWS parses in one request (HttpRequest MAX_HEADERS 50: the request line, 48, the end). */
 const UWS_MAX_HEADER_FIELDS = 48
 
-let server: TickstormServer
-
-beforeAll(async () => {
-  server = await createServer({ host: '127.0.0.1', port: 0 })
-})
-
-afterAll(async () => {
-  await server.close()
-})
-
-afterEach(() => {
-  destroyRawConnections()
-})
+// One server for the file: every test here only reads.
+const server = serverForFile()
 
 /** `count` header fields, Host first. */
 function fields(count: number): string {
@@ -65,7 +51,7 @@ function headOfBytes(bytes: number): string {
 
 /** Sends `request` on a fresh connection and reads until the server closes it. */
 async function exchange(request: string | Uint8Array, withinMs = CLOSE_MS) {
-  const connection = await openRaw(server.port)
+  const connection = await openRaw(server().port)
   connection.write(request)
   const { end, received } = await connection.closed(withinMs)
   return {
@@ -138,16 +124,15 @@ describe('what uWS answers, and what it never answers', () => {
   })
 
   test.each(HELD)('%s: no byte, held as an unfinished head', async (_name, request) => {
-    const connection = await openRaw(server.port)
+    const connection = await openRaw(server().port)
     connection.write(request)
     await expectHeldAsUnfinishedHead(connection, Buffer.byteLength(request), {
-      quietMs: QUIET_MS,
       closeMs: CLOSE_MS,
     })
   })
 
   test('an unfinished head of 4095 bytes is still held', async () => {
-    const connection = await openRaw(server.port)
+    const connection = await openRaw(server().port)
     const head = `GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: ${'x'.repeat(4096)}`.slice(0, 4095)
     connection.write(head)
     await expect(connection.closed(QUIET_MS)).rejects.toThrow(/^still open after/)
@@ -160,12 +145,12 @@ describe('what uWS answers, and what it never answers', () => {
   })
 
   test('a Content-Length over 999,999,999: the route ran, its answer is dropped', async () => {
-    const before = server.stats().sse.opened
+    const before = server().stats().sse.opened
     const answer = await exchange(
       'GET /v1/stream?symbols=AAPL HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000\r\n\r\n',
     )
     expect(answer).toEqual({ end: 'fin', status: '', bytes: 0 })
-    expect(server.stats().sse.opened).toBe(before + 1)
+    expect(server().stats().sse.opened).toBe(before + 1)
   })
 
   test('a complete head of 64 KiB written at once is answered (it arrives in one read)', async () => {
@@ -184,7 +169,7 @@ describe('what uWS answers, and what it never answers', () => {
   })
 
   test('a GET with a body is answered, and the connection serves the next request', async () => {
-    const connection = await openRaw(server.port)
+    const connection = await openRaw(server().port)
     connection.write('GET /v1/symbols HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello')
     const first = await connection.receivedAtLeast(1, CLOSE_MS)
     expect(first.toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
@@ -195,7 +180,7 @@ describe('what uWS answers, and what it never answers', () => {
   })
 
   test('a GET announcing 999,999,999 body bytes is answered, then its connection waits for them', async () => {
-    const connection = await openRaw(server.port)
+    const connection = await openRaw(server().port)
     connection.write('GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n')
     const first = await connection.receivedAtLeast(1, CLOSE_MS)
     expect(first.toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
@@ -207,32 +192,17 @@ describe('what uWS answers, and what it never answers', () => {
   })
 
   test('an HTTP/1.1 request asking to upgrade to h2c is answered over HTTP/1.1 (curl --http2)', async () => {
-    const result = await runClient(CURL, [
-      '-sS',
-      '--http2',
-      '--max-time',
-      '5',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code} %{http_version}',
-      `${server.url}/healthz`,
-    ])
+    const result = await curlWriteOut(`${server().url}/healthz`, '--http2', {
+      maxTimeSec: 5,
+      writeOut: '%{http_code} %{http_version}',
+    })
     expect(result).toEqual({ code: 0, stdout: '200 1.1', stderr: '' })
   })
 
   test('curl --http2-prior-knowledge gets no answer (it times out with 0 bytes)', async () => {
-    const result = await runClient(CURL, [
-      '-sS',
-      '--http2-prior-knowledge',
-      '--max-time',
-      '1',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      `${server.url}/healthz`,
-    ])
+    const result = await curlWriteOut(`${server().url}/healthz`, '--http2-prior-knowledge', {
+      maxTimeSec: 1,
+    })
     expect(result).toEqual({
       code: 28,
       stdout: '000',
