@@ -1,0 +1,121 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { compareResults, formatComparison, renderComparisonHtml } from '../report/compare.js'
+import { formatRunSummary } from '../report/console.js'
+import { renderReportHtml } from '../report/html.js'
+import { mergeResultDirs } from '../report/merge.js'
+import { readResultDir } from '../report/read-result.js'
+import { EXIT } from './exit-codes.js'
+
+// `tickstorm compare`, `merge` and `report`: commands on result directories.
+
+const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--html FILE]
+
+Compares two result directories transport by transport on their full latency histograms
+(p50, p90, p99, p99.9, max) and deliveries/s, with the change and a verdict; --html writes a
+page with the two percentile distributions overlaid. Exit code 3 when the candidate regressed.
+`
+
+const MERGE_HELP = `Usage: tickstorm merge <dir> <dir> [...] [--out DIR] [--force]
+
+Adds up the result directories of several harness hosts that ran one scenario against one
+target, each with run --segment i/n, into one result directory (result.json, one HDR
+interval log per transport, report.html) that report and compare read like any other.
+Latency histograms are added per transport and per interval (never percentiles averaged),
+counts summed, rates recomputed over the window all hosts measured; the merged run is invalid
+if any host's was, and says which.
+
+Refused, every problem listed (exit 2): runs of different scenarios, targets or transports;
+an embedded target; a capacity search; segments that overlap, differ in n or leave one out;
+measurements that never overlapped in time; runs made without --segment, unless --force.
+
+Options:
+  --out <dir>      where the merged directory goes (default results/<stamp>-<name>-merged)
+  --force          merge runs made without --segment: each carried the whole scenario, so the
+                   target had n times its load (the merged run asks for n times the subscribers)
+  -h, --help       this text
+
+Exit code 3 when the merged run fails a threshold of the scenario or is invalid.
+`
+
+const REPORT_HELP = `Usage: tickstorm report <dir>
+
+Validates a result directory, prints its tables, and renders its report.html again.
+Exits as the run did: 3 when it failed a threshold, was invalid or was interrupted.
+`
+
+export async function compare(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { html: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(COMPARE_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 2) {
+    process.stderr.write(`tickstorm compare: give two result directories\n\n${COMPARE_HELP}`)
+    return EXIT.USAGE
+  }
+  const [baseline, candidate] = await Promise.all(positionals.map((dir) => readResultDir(dir)))
+  const comparison = compareResults(baseline!, candidate!)
+  process.stdout.write(`${formatComparison(comparison)}\n`)
+  if (values.html !== undefined) {
+    await writeFile(values.html, renderComparisonHtml(comparison))
+    process.stdout.write(`\ncomparison page: ${values.html}\n`)
+  }
+  return comparison.transports.some((transport) => transport.regression) ? EXIT.FAILED : EXIT.OK
+}
+
+export async function merge(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      out: { type: 'string' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(MERGE_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length < 2) {
+    process.stderr.write(`tickstorm merge: give two or more result directories\n\n${MERGE_HELP}`)
+    return EXIT.USAGE
+  }
+  const outcome = await mergeResultDirs(positionals, {
+    ...(values.out === undefined ? {} : { outDir: values.out }),
+    force: values.force === true,
+  })
+  for (const warning of outcome.warnings) {
+    process.stderr.write(`tickstorm merge: warning: ${warning}\n`)
+  }
+  process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
+  return outcome.result.passed ? EXIT.OK : EXIT.FAILED
+}
+
+export async function report(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(REPORT_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`tickstorm report: give one result directory\n\n${REPORT_HELP}`)
+    return EXIT.USAGE
+  }
+  const loaded = await readResultDir(positionals[0]!)
+  const path = join(loaded.dir, 'report.html')
+  await writeFile(path, renderReportHtml(loaded.result))
+  process.stdout.write(`${formatRunSummary(loaded.result)}\n\nreport: ${path}\n`)
+  // As `run` exited, so CI can gate on a result it did not run itself.
+  return loaded.result.passed ? EXIT.OK : EXIT.FAILED
+}

@@ -1,0 +1,139 @@
+import { constants } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { type RunOutcome, type RunProgress, runScenario } from '../harness/runner.js'
+import { loadScenario } from '../harness/scenario.js'
+import { parseSegment } from '../harness/segment.js'
+import { formatCount, formatProgressLine, formatRunSummary } from '../report/console.js'
+import { EXIT } from './exit-codes.js'
+import { integer } from './flag-values.js'
+import { packageCommit } from './package-info.js'
+
+// `tickstorm run`: a scenario, its live progress, and what a signal does to it.
+
+/** The signals that stop a run: each is answered by writing what was measured. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** 128 + the signal's number: what a shell shows for a process its signal ended. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal]
+}
+
+const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [--workers N] [--results DIR] [--segment i/n]
+
+Runs a load scenario (see scenarios/): per transport it starts the target (a fresh embedded
+server in a child process, or the scenario's URL), ramps the subscribers up, warms up, measures,
+and writes results/<utc-stamp>-<name>/ with result.json, one HDR interval log per transport
+and report.html. Prints a live progress line and a table per transport.
+
+Options:
+  --workers <n>    harness worker threads (default: the scenario's, auto = one per core)
+  --results <dir>  where result directories go (default results)
+  --segment <i/n>  run only share i of n of every subscriber count and connect rate, for n
+                   harness hosts against the scenario's URL target (not an embedded one);
+                   the n shares add up exactly. Then: tickstorm merge <their results>
+  -h, --help       this text
+
+Ctrl-C (SIGINT) or SIGTERM stops the subscribers and the embedded server, writes what was
+measured so far marked interrupted (never a pass), prints the tables and exits 130 (SIGINT) or
+143 (SIGTERM); a second signal exits at once (the server is still killed).
+
+Exit code 3 when a threshold fails or the run was invalid (the harness, not the server, was
+saturated); 2 for an invalid or unreadable scenario (every problem listed with its path and
+value); 1 when the scenario's URL target does not answer (TS_ERR_TARGET_UNREACHABLE).
+`
+
+export async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      workers: { type: 'string' },
+      results: { type: 'string', default: 'results' },
+      segment: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(RUN_HELP)
+    return EXIT.OK
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`tickstorm run: give exactly one scenario file\n\n${RUN_HELP}`)
+    return EXIT.USAGE
+  }
+  const file = positionals[0]!
+  // Checked before the scenario is read: a typo in the flag is reported as such.
+  const segment = values.segment === undefined ? undefined : parseSegment(values.segment)
+  const scenario = await loadScenario(file)
+  const workers = values.workers === undefined ? undefined : integer(values.workers)
+  if (workers !== undefined && !(workers >= 0 && workers <= 256)) {
+    process.stderr.write(`tickstorm run: --workers must be from 0 to 256, got ${values.workers}\n`)
+    return EXIT.USAGE
+  }
+  const tty = process.stderr.isTTY === true
+  let lastPrintMs = 0
+  const say = (line: string): void => {
+    process.stderr.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`)
+  }
+  const onProgress = (progress: RunProgress): void => {
+    if (progress.allConnectedSec !== null) {
+      // Worth keeping on screen: how long the server took to take the whole ramp.
+      const took = `[${progress.transport}]  ${formatCount(progress.connected)} subscribers connected in ${progress.allConnectedSec.toFixed(2)} s`
+      process.stderr.write(tty ? `\r${took}\x1b[K\n` : `${took}\n`)
+      return
+    }
+    const line = formatProgressLine({ ...progress })
+    if (tty) process.stderr.write(`\r${line}\x1b[K`)
+    else if (Date.now() - lastPrintMs >= 5000) {
+      lastPrintMs = Date.now()
+      process.stderr.write(`${line}\n`)
+    }
+  }
+  // k6's way: the first signal stops the run and keeps what it measured; a second one exits at
+  // once. Either way the embedded server goes too (the exit handler in runCli kills what is left).
+  const stop = new AbortController()
+  let forced: (code: number) => void = () => {}
+  const forcedExit = new Promise<number>((resolve) => {
+    forced = resolve
+  })
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      say(`tickstorm run: second signal (${signal}): exiting at once`)
+      forced(signalExitCode(signal))
+      return
+    }
+    say(
+      `tickstorm run: ${signal}: stopping the subscribers and the server, then writing what was measured (again to exit at once)`,
+    )
+    stop.abort(signal)
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
+  let outcome: RunOutcome | number
+  try {
+    outcome = await Promise.race([
+      runScenario(scenario, {
+        serverBin: fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url)),
+        scenarioFile: file,
+        resultsDir: values.results,
+        commit: packageCommit() ?? 'unknown',
+        onProgress,
+        onTarget: (url, target) => {
+          if (target.pid !== null)
+            say(`[${target.transport}]  embedded server pid ${target.pid} on ${url}`)
+        },
+        signal: stop.signal,
+        ...(workers === undefined ? {} : { workers }),
+        ...(segment === undefined ? {} : { segment }),
+      }),
+      forcedExit,
+    ])
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
+  }
+  if (typeof outcome === 'number') return outcome
+  if (tty) process.stderr.write('\n')
+  process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
+  if (stop.signal.aborted) return signalExitCode(stop.signal.reason as NodeJS.Signals)
+  return outcome.result.passed ? EXIT.OK : EXIT.FAILED
+}
