@@ -4,6 +4,10 @@
  * the same workload in one run, one server at a time (2 cores: server and harness share them).
  *
  *   npm run build && node dist/bench/fanout.bench.js [broadcast|idle|http|ticker|harness ...] [--quick]
+ *     [--tickstorm-only] [--results DIR]
+ *
+ * `--tickstorm-only` leaves the baselines out of broadcast (to compare two builds of tickstorm
+ * row by row: run each build's bench with its own --results directory).
  *
  * - broadcast: N subscribers × one symbol, everyone gets everything, at R events/s (1k at 10 and
  *   100, 5k at 10, 10k at 5 and 10); per transport.
@@ -22,6 +26,7 @@
  * machine, Node version and commit.
  */
 
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startEmbeddedServer } from '../src/harness/embedded-target.js'
 import {
@@ -41,10 +46,17 @@ import { benchHeader, COLUMNS, failedRow, fmt, kilo, line, saveResult } from './
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const workloads = args.filter((arg) => !arg.startsWith('--'))
+const tickstormOnly = args.includes('--tickstorm-only')
+const resultsAt = args.indexOf('--results')
+const workloads = args.filter(
+  (arg, index) => !arg.startsWith('--') && (resultsAt < 0 || index !== resultsAt + 1),
+)
 const selected =
   workloads.length > 0 ? workloads : ['broadcast', 'idle', 'http', 'ticker', 'harness']
-const RESULTS = fileURLToPath(new URL('../../results/bench-fanout/', import.meta.url))
+const RESULTS =
+  resultsAt >= 0 && args[resultsAt + 1] !== undefined
+    ? `${resolve(args[resultsAt + 1]!)}/`
+    : fileURLToPath(new URL('../../results/bench-fanout/', import.meta.url))
 
 const header = benchHeader(`node dist/bench/fanout.bench.js ${args.join(' ')}`)
 
@@ -103,6 +115,7 @@ async function broadcast(): Promise<void> {
     ]
     const byKey = new Map<string, Row>()
     for (const [server, transport] of cases) {
+      if (tickstormOnly && server !== 'tickstorm') continue
       const row = await streamRow(
         {
           workload: 'broadcast',
@@ -128,7 +141,8 @@ async function broadcast(): Promise<void> {
       ['ws', 'ws'],
     ] as const) {
       const ours = byKey.get(`tickstorm/${transport}`)!
-      const theirs = byKey.get(`${base}/${transport}`)!
+      const theirs = byKey.get(`${base}/${transport}`)
+      if (theirs === undefined) continue
       const ratio = (a: number | null, b: number | null) =>
         a === null || b === null || b === 0 ? '—' : (a / b).toFixed(2)
       ratios.push(
