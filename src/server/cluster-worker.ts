@@ -146,8 +146,7 @@ const crash = (error: unknown): void => {
 process.on('uncaughtException', crash)
 process.on('unhandledRejection', crash)
 
-const hooks = {
-  sharesPort: true,
+const whole = {
   dropClient: (clientId: string) => ask<number>({ op: 'drop', clientId }),
   health: () => ask<HealthDocument>({ op: 'health' }),
   metrics: () => ask<string>({ op: 'metrics' }),
@@ -166,9 +165,9 @@ const listening: Promise<TickstormServer> =
           )
           return replica
         },
-        hooks,
+        whole,
       )
-    : createEdgeServer(setup.options, { ...setup.redis, log: edgeLog }, hooks)
+    : createEdgeServer(setup.options, { ...setup.redis, log: edgeLog }, whole)
 listening.then(
   (started) => {
     server = started

@@ -29,6 +29,7 @@ import {
   type ServerOptions,
 } from './server-options.js'
 import type { ServerStats } from './server-stats.js'
+import { TRANSPORT_NAMES, type TransportStatsByName } from './transports/list.js'
 
 /** Most worker threads a cluster takes (far more than cores is only contention). */
 export const MAX_WORKERS = 64
@@ -388,12 +389,11 @@ export async function createCluster(
         uptimeMs: Date.now() - startedAt,
         // The ring and the lag as a worker has them (the main thread keeps no ring).
         feed: each[0]!.feed,
-        sse: sumFields(each.map((s) => s.sse)),
-        poll: sumFields(each.map((s) => s.poll)),
-        ws: sumFields(each.map((s) => s.ws)),
+        ...(Object.fromEntries(
+          TRANSPORT_NAMES.map((name) => [name, sumFields(each.map((s) => s[name]))]),
+        ) as unknown as TransportStatsByName),
         lastFanoutUs: Math.max(...each.map((s) => s.lastFanoutUs)),
         maxFanoutUs: Math.max(...each.map((s) => s.maxFanoutUs)),
-        shedStreams: each.reduce((sum, s) => sum + s.shedStreams, 0),
         auth: sumFields(each.map((s) => s.auth)),
         workers: each,
       }

@@ -1,7 +1,8 @@
 import { openRedisEdge, type RedisEdge } from '../feed/redis-edge.js'
 import { DEFAULT_REDIS_PREFIX, type LinkLog } from '../feed/redis-stream.js'
 import { type ClusterDeps, createCluster, type TickstormCluster } from './cluster.js'
-import { createServer, type ServerHooks, type TickstormServer } from './server.js'
+import type { WholeServer } from './info-routes.js'
+import { createServer, type TickstormServer } from './server.js'
 import { resolveServerOptions, type ServerOptions } from './server-options.js'
 
 export interface EdgeServer extends TickstormServer {
@@ -24,13 +25,13 @@ export interface EdgeLink {
 export async function createEdgeServer(
   partial: Partial<ServerOptions>,
   link: EdgeLink,
-  hooks?: ServerHooks,
+  whole?: WholeServer,
 ): Promise<EdgeServer> {
   const { historyEvents, historyBytes } = resolveServerOptions(partial)
   const edge = await openRedisEdge({ ...link, historyEvents, historyBytes })
   let server: TickstormServer
   try {
-    server = await createServer(withMarketOf(edge, partial), () => edge, hooks)
+    server = await createServer(withMarketOf(edge, partial), () => edge, whole)
   } catch (error) {
     await edge.close()
     throw error

@@ -1,9 +1,17 @@
-import type { PollHubStats } from './poll-hub.js'
-import type { SseHubStats } from './sse-hub.js'
-import type { WsHubStats } from './ws-hub.js'
+import type { ServerStats } from './server-stats.js'
+import {
+  TRANSPORT_NAMES,
+  type TransportName,
+  type TransportStatsByName,
+} from './transports/list.js'
 
-/** What `GET /healthz` answers: liveness, the feed's head, pacing lag and connection counts. */
-export interface HealthDocument {
+/**
+ * What `GET /healthz` answers: liveness, the feed's head, pacing lag, connection counts, and each
+ * transport's stats under its name (`sse`, `longpoll`, `ws`).
+ */
+export type HealthDocument = HealthFigures & TransportStatsByName
+
+interface HealthFigures {
   readonly status: 'ok' | 'draining'
   readonly uptimeMs: number
   readonly preset: string
@@ -11,7 +19,8 @@ export interface HealthDocument {
   readonly symbols: number
   readonly headSeq: number
   readonly source: Readonly<Record<string, unknown>>
-  readonly connections: { readonly sse: number; readonly poll: number; readonly ws: number }
+  /** Open connections per transport (long polling: parked requests). */
+  readonly connections: Readonly<Record<TransportName, number>>
   readonly pacing: {
     readonly frameMs: number
     readonly lastLagMs: number
@@ -19,9 +28,6 @@ export interface HealthDocument {
     readonly meanLagMs: number
   }
   readonly fanout: { readonly lastUs: number; readonly maxUs: number; readonly groups: number }
-  readonly sse: SseHubStats
-  readonly poll: PollHubStats
-  readonly ws: WsHubStats
   /** A cluster only: how many worker threads serve the port, and each one's own figures. */
   readonly workers?: number
   readonly perWorker?: readonly WorkerHealth[]
@@ -51,6 +57,9 @@ export function mergeHealth(
   if (first === undefined) throw new Error('mergeHealth needs at least one document')
   const max = (read: (document: HealthDocument) => number) =>
     Math.max(...documents.map((document) => read(document)))
+  const transports = Object.fromEntries(
+    TRANSPORT_NAMES.map((name) => [name, sumFields(documents.map((document) => document[name]))]),
+  ) as unknown as TransportStatsByName
   return {
     status: documents.every((document) => document.status === 'ok') ? 'ok' : 'draining',
     uptimeMs: whole.uptimeMs,
@@ -81,9 +90,7 @@ export function mergeHealth(
       maxUs: max((d) => d.fanout.maxUs),
       groups: max((d) => d.fanout.groups),
     },
-    sse: sumFields(documents.map((document) => document.sse)),
-    poll: sumFields(documents.map((document) => document.poll)),
-    ws: sumFields(documents.map((document) => document.ws)),
+    ...transports,
     perWorker: documents.map((document, i) => ({
       worker: i + 1,
       status: document.status,
@@ -104,4 +111,35 @@ export function sumFields<T extends object>(records: readonly T[]): T {
     }
   }
   return sum as T
+}
+
+/** A lone server's /healthz: its own stats, with the figures only the server knows. */
+export function healthOf(
+  stats: ServerStats,
+  figures: Pick<HealthDocument, 'status' | 'preset' | 'seed' | 'symbols' | 'source'> & {
+    readonly frameMs: number
+    readonly groups: number
+  },
+): HealthDocument {
+  const transports = Object.fromEntries(TRANSPORT_NAMES.map((name) => [name, stats[name]]))
+  return {
+    status: figures.status,
+    uptimeMs: stats.uptimeMs,
+    preset: figures.preset,
+    seed: figures.seed,
+    symbols: figures.symbols,
+    headSeq: stats.feed.headSeq,
+    source: figures.source,
+    connections: Object.fromEntries(
+      TRANSPORT_NAMES.map((name) => [name, stats[name].connections]),
+    ) as Record<TransportName, number>,
+    pacing: {
+      frameMs: figures.frameMs,
+      lastLagMs: stats.feed.lastLagUs / 1000,
+      maxLagMs: stats.feed.maxLagUs / 1000,
+      meanLagMs: stats.feed.meanLagUs / 1000,
+    },
+    fanout: { lastUs: stats.lastFanoutUs, maxUs: stats.maxFanoutUs, groups: figures.groups },
+    ...(transports as unknown as TransportStatsByName),
+  }
 }

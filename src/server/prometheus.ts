@@ -7,6 +7,8 @@ import {
   Registry,
 } from 'prom-client'
 import type { ServerStats } from './server-stats.js'
+import type { TransportStats } from './transport.js'
+import { TRANSPORT_NAMES } from './transports/list.js'
 
 /** One registry's metrics as prom-client JSON (`getMetricsAsJSON`): plain data, posted between threads. */
 export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
@@ -80,69 +82,67 @@ export function createServerMetrics(stats: () => ServerStats): ServerMetrics {
       },
     })
   }
-  const t = (transport: string) => ({ transport })
+  /**
+   * One row per transport that counts `field` (the common fields of TransportStats), labelled
+   * with the transport's name: the list is the transports', never written out here.
+   */
+  const perTransport =
+    (field: keyof TransportStats) =>
+    (s: ServerStats): (readonly [{ transport: string }, number])[] =>
+      TRANSPORT_NAMES.flatMap((name) => {
+        const value = (s[name] as TransportStats)[field]
+        return value === undefined ? [] : [[{ transport: name }, value] as const]
+      })
 
   gauge(
     'tickstorm_connections',
     'Open connections (long polling: parked requests)',
     ['transport'],
-    (s) => [
-      [t('sse'), s.sse.connections],
-      [t('poll'), s.poll.parked],
-      [t('ws'), s.ws.connections],
-    ],
+    perTransport('connections'),
   )
   gauge(
     'tickstorm_connections_behind',
     'Connections catching up from the replay ring instead of receiving live frames',
     ['transport'],
-    (s) => [
-      [t('sse'), s.sse.behind],
-      [t('ws'), s.ws.behind],
-    ],
+    perTransport('behind'),
   )
-  counter('tickstorm_deliveries_total', 'Events delivered to subscribers', ['transport'], (s) => [
-    [t('sse'), s.sse.deliveries],
-    [t('poll'), s.poll.deliveries],
-    [t('ws'), s.ws.deliveries],
-  ])
+  counter(
+    'tickstorm_deliveries_total',
+    'Events delivered to subscribers',
+    ['transport'],
+    perTransport('deliveries'),
+  )
   counter(
     'tickstorm_bytes_written_total',
     'Payload bytes written to subscribers',
     ['transport'],
-    (s) => [
-      [t('sse'), s.sse.bytesWritten],
-      [t('poll'), s.poll.bytesWritten],
-      [t('ws'), s.ws.bytesPublished],
-    ],
+    perTransport('bytesWritten'),
   )
+  const hits = perTransport('replayHits')
+  const misses = perTransport('replayMisses')
   counter(
     'tickstorm_replays_total',
     'Resumes by id: served from the ring (hit), or answered with a reset snapshot (miss)',
     ['transport', 'result'],
-    (s) => [
-      [{ transport: 'sse', result: 'hit' }, s.sse.replayHits],
-      [{ transport: 'sse', result: 'miss' }, s.sse.replayMisses],
-      [{ transport: 'poll', result: 'hit' }, s.poll.replayHits],
-      [{ transport: 'poll', result: 'miss' }, s.poll.replayMisses],
-      [{ transport: 'ws', result: 'hit' }, s.ws.replayHits],
-      [{ transport: 'ws', result: 'miss' }, s.ws.replayMisses],
-    ],
+    (s) => {
+      const miss = misses(s)
+      return hits(s).flatMap(([labels, value], i) => [
+        [{ ...labels, result: 'hit' }, value] as const,
+        [{ ...labels, result: 'miss' }, miss[i]![1]] as const,
+      ])
+    },
   )
   counter(
     'tickstorm_slow_consumer_disconnects_total',
     'Streams closed for staying behind past the slow-consumer deadline',
     ['transport'],
-    (s) => [[t('sse'), s.sse.slowDisconnects]],
+    perTransport('slowDisconnects'),
   )
   counter(
     'tickstorm_sheds_total',
     'Requests shed: streams told to retry later while draining, polls refused when full',
     ['transport'],
-    (s) => [
-      [t('sse'), s.shedStreams],
-      [t('poll'), s.poll.rejected],
-    ],
+    perTransport('shed'),
   )
   counter(
     'tickstorm_auth_rejections_total',

@@ -1,4 +1,4 @@
-import { type ErrorCode, TickstormError } from '../errors.js'
+import { ERROR_CODES, type ErrorCode, TickstormError } from '../errors.js'
 import { askedSymbols } from './subscription.js'
 
 /** A subscription asked for in JSON: a POST /v1/stream body or a WebSocket subscribe message. */
@@ -47,5 +47,18 @@ export function parseSubscribeRequest(
     symbols: askedSymbols(record['symbols'], 'json', code),
     lastEventId: (lastEventId as string | undefined) ?? null,
     snapshot: (snapshot as boolean | undefined) ?? true,
+  }
+}
+
+/** A POST body as JSON; an empty body is `{}` (then the missing `symbols` says what is wrong). */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return {}
+  try {
+    return JSON.parse(body.toString('utf8'))
+  } catch (error) {
+    throw new TickstormError(
+      ERROR_CODES.BAD_JSON,
+      `request body is not valid JSON: ${(error as Error).message}`,
+    )
   }
 }

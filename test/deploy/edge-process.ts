@@ -7,14 +7,14 @@ const BIN = fileURLToPath(new URL('../../bin/tickstorm.js', import.meta.url))
 /** What an edge's `/healthz` says about its streams and sockets (the fields the tests read). */
 export interface EdgeHealth {
   readonly headSeq: number
-  readonly connections: { readonly sse: number; readonly poll: number; readonly ws: number }
+  readonly connections: { readonly sse: number; readonly longpoll: number; readonly ws: number }
   readonly sse: {
     readonly opened: number
     readonly replayHits: number
     readonly deliveries: number
   }
   readonly ws: { readonly opened: number }
-  readonly poll: { readonly answered: number }
+  readonly longpoll: { readonly answered: number }
 }
 
 export interface Edge {

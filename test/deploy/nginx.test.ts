@@ -73,7 +73,7 @@ afterEach(async () => {
   // The next test starts with no stream open anywhere, so least_conn starts from even.
   await waitForAsync('the edges to hold no connection', async () => {
     const health = await Promise.all(edges.map((edge) => edge.health()))
-    return health.every(({ connections: c }) => c.sse + c.ws + c.poll === 0)
+    return health.every(({ connections: c }) => c.sse + c.ws + c.longpoll === 0)
   })
 })
 

@@ -206,7 +206,7 @@ describe('createCluster: N workers on one port, one feed', () => {
     expect(health.status).toBe('ok')
     expect(health.workers).toBe(2)
     expect(health.headSeq).toBe(head)
-    expect(health.connections).toEqual({ sse: 10, poll: 0, ws: 0 })
+    expect(health.connections).toEqual({ sse: 10, longpoll: 0, ws: 0 })
     expect(health.perWorker!.map((worker) => worker.headSeq)).toEqual([head, head])
     expect(health.sse.deliveries).toBe(10 * head)
     const perWorker = health.perWorker!.map((worker) => worker.connections.sse)

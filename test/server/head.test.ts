@@ -138,7 +138,7 @@ describe('HEAD (RFC 9110 §9.3.2): GET without content', () => {
     )
     expect(head.statusLine).toBe('HTTP/1.1 200 OK')
     expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8')
-    expect(server.stats().poll.parked).toBe(0)
+    expect(server.stats().longpoll.connections).toBe(0)
   })
 
   test('a HEAD that fails is answered like the GET, without the error document', async () => {

@@ -120,12 +120,20 @@ async function expectHealthy(server: TickstormServer): Promise<void> {
     'every hostile connection to be closed on the server',
     () => {
       const stats = server.stats()
-      return stats.sse.connections === 0 && stats.poll.parked === 0 && stats.ws.connections === 0
+      return (
+        stats.sse.connections === 0 &&
+        stats.longpoll.connections === 0 &&
+        stats.ws.connections === 0
+      )
     },
     {
       state: () => {
         const stats = server.stats()
-        return { sse: stats.sse.connections, poll: stats.poll.parked, ws: stats.ws.connections }
+        return {
+          sse: stats.sse.connections,
+          poll: stats.longpoll.connections,
+          ws: stats.ws.connections,
+        }
       },
     },
   )
@@ -485,7 +493,7 @@ describe('hostile input', () => {
           .chain((route) => fc.tuple(fc.constant(route), queryString(route))),
         async ([route, query]) => {
           // A valid poll whose cursor is the head waits for the next matching event: not a hang.
-          const parked = () => server.stats().poll.parked > 0
+          const parked = () => server.stats().longpoll.connections > 0
           const url = `${server.url}${route}?${query}`
           let answer: Answer
           try {

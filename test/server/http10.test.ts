@@ -69,7 +69,7 @@ describe('HTTP/1.0 requests get no answer (the uWS build parses HTTP/1.1 only)',
     // No route ran: no stream or poll was opened.
     const after = server().stats()
     expect(after.sse.opened).toBe(before.sse.opened)
-    expect(after.poll.answered).toBe(before.poll.answered)
+    expect(after.longpoll.answered).toBe(before.longpoll.answered)
   })
 
   test('curl --http1.0 times out with 0 bytes received; over HTTP/1.1 it gets a 200', async () => {

@@ -138,12 +138,12 @@ describe('GET /metrics', () => {
     // A parked long poll counts as a poll connection: stop the feed so it stays parked.
     server.feed.stop()
     const parked = fetch(`${server.url}/v1/poll?cursor=${server.feed.headSeq}&timeoutMs=60000`)
-    await waitFor('the poll to park', () => server.stats().poll.parked === 1)
+    await waitFor('the poll to park', () => server.stats().longpoll.connections === 1)
     streams[0]!.close()
     await waitFor('the closed stream to be gone', () => server.stats().sse.connections === 1)
     const third = await scrape(server)
     expect(third.value('tickstorm_connections', { transport: 'sse' })).toBe(1)
-    expect(third.value('tickstorm_connections', { transport: 'poll' })).toBe(1)
+    expect(third.value('tickstorm_connections', { transport: 'longpoll' })).toBe(1)
     expect(third.value('tickstorm_connections', { transport: 'ws' })).toBe(1)
     socket.close()
     streams[1]!.close()
@@ -161,8 +161,12 @@ describe('GET /metrics', () => {
     const miss = await fetch(`${open.url}/v1/poll?cursor=nonsense&timeoutMs=0`)
     expect([hit.status, miss.status]).toEqual([200, 200])
     const metrics = await scrape(open)
-    expect(metrics.value('tickstorm_replays_total', { transport: 'poll', result: 'hit' })).toBe(1)
-    expect(metrics.value('tickstorm_replays_total', { transport: 'poll', result: 'miss' })).toBe(1)
+    expect(metrics.value('tickstorm_replays_total', { transport: 'longpoll', result: 'hit' })).toBe(
+      1,
+    )
+    expect(
+      metrics.value('tickstorm_replays_total', { transport: 'longpoll', result: 'miss' }),
+    ).toBe(1)
     expect(metrics.value('tickstorm_auth_rejections_total', { reason: 'unauthorized' })).toBe(0)
     // Each server has its own registry: the other one's rejection shows only there.
     const guarded = await scrape(server)

@@ -143,7 +143,7 @@ describe.each(TRANSPORTS)('%s conformance', (transport) => {
     const other = await connect(server.url, { symbols: ['AAPL'], clientId: 'someone-else' })
     await waitFor('both subscribed', () => mine.events().length >= 1 && other.events().length >= 1)
     if (transport === 'longpoll') {
-      await waitFor('both parked', () => server.stats().poll.parked === 2)
+      await waitFor('both parked', () => server.stats().longpoll.connections === 2)
     }
     const response = await fetch(`${server.url}/v1/drop?client=me-${transport}`, { method: 'POST' })
     expect(await response.json()).toEqual({ client: `me-${transport}`, dropped: 1 })
@@ -246,10 +246,10 @@ describe('long polling specifics', () => {
     const aborted = fetch(`${server.url}/v1/poll?symbols=AAPL&cursor=${head}&timeoutMs=60000`, {
       signal: controller.signal,
     }).catch(() => null)
-    await waitFor('one parked', () => server.stats().poll.parked === 1)
+    await waitFor('one parked', () => server.stats().longpoll.connections === 1)
     controller.abort()
     await aborted
-    await waitFor('the aborted poll dropped', () => server.stats().poll.parked === 0)
+    await waitFor('the aborted poll dropped', () => server.stats().longpoll.connections === 0)
     const polls = [0, 1, 2].map(() =>
       fetch(`${server.url}/v1/poll?symbols=AAPL&cursor=${head}&timeoutMs=300`).then((response) =>
         response.text(),
@@ -264,7 +264,7 @@ describe('long polling specifics', () => {
     const head = server.feed.headSeq
     const url = `${server.url}/v1/poll?symbols=AAPL&cursor=${head}&timeoutMs=2000`
     const parked = [fetch(url), fetch(url)]
-    await waitFor('two parked', () => server.stats().poll.parked === 2)
+    await waitFor('two parked', () => server.stats().longpoll.connections === 2)
     const third = await fetch(url)
     expect(third.status).toBe(503)
     expect(third.headers.get('retry-after')).toBe('1')

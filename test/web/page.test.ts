@@ -236,7 +236,7 @@ describe('the live ticker page', () => {
     await page.click('[data-transport=longpoll]')
     state = await waitForPage(page, 'events over long polling', leg('longpoll', state))
     expect(server.stats().sse.connections).toBe(0)
-    expect(server.stats().poll.answered).toBeGreaterThan(0)
+    expect(server.stats().longpoll.answered).toBeGreaterThan(0)
     expect(continuity(state)).toEqual(CONTINUOUS)
 
     await page.click('[data-transport=ws]')
