@@ -4,8 +4,7 @@ import { ERROR_CODES, TickstormError } from '../errors.js'
 import { openRedisFeed } from '../feed/redis-publisher.js'
 import { DEFAULT_REDIS_PREFIX, redactRedisUrl } from '../feed/redis-stream.js'
 import type { PresetName } from '../market/types.js'
-import { createServerOrCluster } from '../server/cluster.js'
-import { createEdgeCluster, createEdgeServer } from '../server/edge-server.js'
+import { createServer } from '../server/server.js'
 import {
   DEFAULT_SERVER_OPTIONS,
   FEED_OPTION_KEYS,
@@ -210,11 +209,11 @@ export async function serve(argv: readonly string[]): Promise<number> {
   if (typedWorkers !== undefined) given.set('workers', { name: '--workers', typed: typedWorkers })
 
   const server = await namingFlags(given, () =>
-    redis === undefined
-      ? createServerOrCluster(partial as Partial<ServerOptions>, workers)
-      : workers === 1
-        ? createEdgeServer(partial as Partial<ServerOptions>, { url: redis, prefix })
-        : createEdgeCluster(partial as Partial<ServerOptions>, workers, { url: redis, prefix }),
+    createServer({
+      ...(partial as Partial<ServerOptions>),
+      workers,
+      ...(redis === undefined ? {} : { source: { redis: { url: redis, prefix } } }),
+    }),
   )
   const { options } = server
   const origin =
@@ -244,13 +243,12 @@ export async function serve(argv: readonly string[]): Promise<number> {
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
-    // A worker thread died: the cluster has drained the others; say so and exit 1.
-    if ('onFailure' in server) {
-      server.onFailure((error) => {
-        process.stderr.write(`tickstorm: ${error.message} [${error.code}]\n`)
-        resolve(EXIT.CRASH)
-      })
-    }
+    // A worker thread died (the cluster has drained the others), or the source stopped: say so
+    // and exit 1.
+    server.onFailure((error) => {
+      process.stderr.write(`tickstorm: ${error.message} [${error.code}]\n`)
+      resolve(EXIT.CRASH)
+    })
   })
 }
 
@@ -288,11 +286,17 @@ export async function feed(args: readonly string[]): Promise<number> {
     process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`)
   }, 5000)
   status.unref()
+  // A write Redis refused: the generator goes on (the edges still read what it wrote), and the
+  // exit code says so once it is stopped.
+  let failed = false
+  publisher.onFailure(() => {
+    failed = true
+  })
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       clearInterval(status)
       process.stdout.write(`${tty ? '\n' : ''}tickstorm feed: ${signal}: writing what is pending\n`)
-      void publisher.close().then(() => resolve(process.exitCode === 1 ? EXIT.CRASH : EXIT.OK))
+      void publisher.close().then(() => resolve(failed ? EXIT.CRASH : EXIT.OK))
     }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)

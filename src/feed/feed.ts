@@ -1,8 +1,9 @@
 import { nowUs } from '../clock.js'
 import { Problems } from '../errors.js'
 import type { Market, Tick } from '../market/types.js'
-import { createEventLog, type EventLog, type TickFrame } from './event-log.js'
+import { createEventLog, type TickFrame } from './event-log.js'
 import { createLatestValues } from './latest-values.js'
+import { createListeners, type FrameSource } from './log-source.js'
 import { createPacer } from './pacer.js'
 
 export interface FeedOptions {
@@ -36,15 +37,13 @@ export function resolveFeedOptions(partial: Partial<FeedOptions> = {}): FeedOpti
 
 export type { FeedStats } from './event-log.js'
 
-/** The event log fed by a market in this process, paced in real time. */
-export interface Feed extends EventLog {
+/** The event log fed by a market in this process, paced in real time: the default LogSource. */
+export interface Feed extends FrameSource {
   readonly market: Market
   readonly options: FeedOptions
   readonly running: boolean
   start(): void
   stop(): void
-  /** Also called with every frame as the market produced it (to copy the log elsewhere). */
-  onTickFrame(listener: (frame: TickFrame) => void): () => void
   /**
    * Runs the frame due at `deadlineUs` (epoch µs) now. The pacer calls this; tests and benchmarks
    * may call it directly to drive the feed without timers.
@@ -74,7 +73,7 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
   const symbols = market.instruments.map((instrument) => instrument.symbol)
   const writer = createEventLog(symbols, createLatestValues(market), options)
   const { log } = writer
-  const tickListeners: ((frame: TickFrame) => void)[] = []
+  const tickListeners = createListeners<TickFrame>()
   const ticks: Tick[] = []
 
   let startWallUs = 0
@@ -104,7 +103,7 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
     }
     seq += ticks.length
     writer.append(frame)
-    for (const listener of tickListeners) listener(frame)
+    tickListeners.emit(frame)
   }
 
   const pacer = createPacer({
@@ -136,12 +135,10 @@ export function createFeed(deps: FeedDeps, partial: Partial<FeedOptions> = {}): 
     stop() {
       pacer.stop()
     },
-    onTickFrame(listener) {
-      tickListeners.push(listener)
-      return () => {
-        const index = tickListeners.indexOf(listener)
-        if (index >= 0) tickListeners.splice(index, 1)
-      }
+    onTickFrame: tickListeners.add,
+    describe: () => ({ kind: 'market' }),
+    async close() {
+      pacer.stop()
     },
     runFrame,
   }

@@ -1,12 +1,8 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createMarket, type ResolvedMarketOptions } from '../market/market.js'
-import {
-  createEventLog,
-  type EventLog,
-  type EventLogOptions,
-  type EventLogWriter,
-} from './event-log.js'
+import { createEventLog, type EventLogOptions, type EventLogWriter } from './event-log.js'
 import { createLatestValues, type LatestValues } from './latest-values.js'
+import { createListeners, type LogSource } from './log-source.js'
 import {
   DEFAULT_REDIS_PREFIX,
   decodeEntry,
@@ -44,16 +40,19 @@ export interface RedisEdgeStats {
   readonly waitingResumes: number
 }
 
-/** A copy of the generator's log, kept by reading its Redis Stream. */
-export interface RedisEdge extends EventLog {
+/** A copy of the generator's log, kept by reading its Redis Stream: a LogSource. */
+export interface RedisEdge extends LogSource {
   /** The market the generator runs, from the meta hash: the edge's universe and initial quotes. */
   readonly market: ResolvedMarketOptions
   readonly url: string
   /** Begins following the stream (XREAD BLOCK from where the load ended). */
   start(): void
+  /** Stops reading after the current XREAD (`start` goes on from there). */
   stop(): void
   /** Called after the log started over past a gap: open streams must reconnect and resume. */
-  onResync(listener: () => void): void
+  onReset(listener: () => void): () => void
+  /** Called if the read loop stops on an error it cannot ride out (TS_ERR_REDIS_UNAVAILABLE). */
+  onFailure(listener: (error: TickstormError) => void): void
   /** Resolves once this edge has read `seq` (or after `timeoutMs`): see EventLog.awaitSeq. */
   awaitSeq(seq: number, timeoutMs: number): Promise<void>
   describe(): Readonly<Record<string, unknown>>
@@ -132,7 +131,8 @@ function createEdge(
   const { log: eventLog } = writer
   const batch = options.batchEntries ?? 1000
   const blockMs = options.blockMs ?? 1000
-  const resyncListeners: (() => void)[] = []
+  const resetListeners = createListeners<void>()
+  const failureListeners = createListeners<TickstormError>()
   // Resumes waiting for an id this edge has not read yet (awaitSeq), released as frames come.
   let waiters: { seq: number; resolve: () => void }[] = []
   eventLog.onFrame(() => {
@@ -269,7 +269,7 @@ function createEdge(
       log((error as Error).message)
       return
     }
-    for (const listener of resyncListeners) listener()
+    resetListeners.emit()
   }
 
   const api: RedisEdge = {
@@ -294,16 +294,20 @@ function createEdge(
           following = false
         })
         .catch((error: unknown) => {
-          log(`following ${keys.events} stopped: ${(error as Error).message}`)
-          process.exitCode = 1
+          const message = `following ${keys.events} stopped: ${(error as Error).message}`
+          log(message)
+          failureListeners.emit(
+            error instanceof TickstormError
+              ? error
+              : new TickstormError(ERROR_CODES.REDIS_UNAVAILABLE, message, { cause: error }),
+          )
         })
     },
     stop() {
       running = false
     },
-    onResync(listener) {
-      resyncListeners.push(listener)
-    },
+    onReset: resetListeners.add,
+    onFailure: failureListeners.add,
     awaitSeq(seq, timeoutMs) {
       if (seq <= eventLog.headSeq) return Promise.resolve()
       return new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@ import { createMarket, type ResolvedMarketOptions, resolveMarketOptions } from '
 import type { Market, Tick } from '../market/types.js'
 import type { TickFrame } from './event-log.js'
 import { createFeed, type Feed, type FeedOptions } from './feed.js'
+import { createListeners } from './log-source.js'
 import {
   DEFAULT_REDIS_PREFIX,
   decodeEntry,
@@ -49,6 +50,11 @@ export interface RedisFeed {
   readonly url: string
   stats(): RedisFeedStats
   start(): void
+  /**
+   * Called when a write fails in a way no retry mends (Redis refused an entry: a broken
+   * deployment). The generator goes on; the caller decides what it means (the CLI exits 1).
+   */
+  onFailure(listener: (error: TickstormError) => void): void
   /** Stops the market, writes what is still pending (if Redis is up), disconnects. */
   close(): Promise<void>
 }
@@ -158,6 +164,7 @@ function createPublisher(
   let written = 0
   let dropped = 0
   let closed = false
+  const failures = createListeners<TickstormError>()
 
   const flush = (): Promise<void> => {
     if (flushing !== null || !link.up || (outbox.length === 0 && !needsFullState)) {
@@ -217,7 +224,11 @@ function createPublisher(
   const pump = (): void => {
     flush().catch((error: unknown) => {
       log((error as Error).message)
-      process.exitCode = 1
+      failures.emit(
+        error instanceof TickstormError
+          ? error
+          : new TickstormError(ERROR_CODES.INTERNAL, (error as Error).message),
+      )
     })
   }
 
@@ -256,6 +267,7 @@ function createPublisher(
       feed.start()
       pump()
     },
+    onFailure: failures.add,
     async close() {
       closed = true
       feed.stop()

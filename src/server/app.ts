@@ -1,5 +1,6 @@
 import { nowUs } from '../clock.js'
 import type { EventLog } from '../feed/event-log.js'
+import type { LogSource } from '../feed/log-source.js'
 import type { Market } from '../market/types.js'
 import { createAuthenticator } from './auth.js'
 import { createClientRegistry } from './client-registry.js'
@@ -28,7 +29,7 @@ export interface AppDeps {
   readonly options: ServerOptions
   /** The universe (/v1/symbols, initial quotes); the same in every copy, the market being deterministic. */
   readonly market: Market
-  readonly source: AppSource
+  readonly source: LogSource
   /**
    * Set for one of several apps on a port (a cluster's worker): the answers about the whole
    * server, and a bind with SO_REUSEPORT (the cluster checked the port). Otherwise the answers
@@ -115,7 +116,7 @@ export async function startApp(deps: AppDeps): Promise<ServerApp> {
       preset: options.preset,
       seed: options.seed,
       symbols: source.symbols.length,
-      source: source.describe?.() ?? { kind: 'market' },
+      source: source.describe(),
       frameMs: options.frameMs,
       groups: fanout.size,
     })
@@ -151,6 +152,10 @@ export async function startApp(deps: AppDeps): Promise<ServerApp> {
     if (lastFanoutUs > maxFanoutUs) maxFanoutUs = lastFanoutUs
     metrics.observeFanoutUs(lastFanoutUs)
   })
+  const dropAll = (): number =>
+    transports.reduce((sum, transport) => sum + transport.drop(Number.POSITIVE_INFINITY), 0)
+  // Past a gap the source's log started over: every open connection resumes by id (reset if needed).
+  const unsubscribeReset = source.onReset?.(dropAll)
   // The server's one timer: every transport's heartbeats, deadlines and sweeps.
   const timer = setInterval(() => {
     const nowMs = Date.now()
@@ -163,6 +168,7 @@ export async function startApp(deps: AppDeps): Promise<ServerApp> {
   } catch (error) {
     clearInterval(timer)
     unsubscribeFrames()
+    unsubscribeReset?.()
     throw error
   }
   let closing: Promise<void> | undefined
@@ -179,6 +185,7 @@ export async function startApp(deps: AppDeps): Promise<ServerApp> {
         draining = true
         uWS.us_listen_socket_close(listenSocket)
         unsubscribeFrames()
+        unsubscribeReset?.()
         clearInterval(timer)
         for (const transport of transports) transport.drain()
         // Let the ends flush before every remaining socket (idle keep-alives too) is closed.

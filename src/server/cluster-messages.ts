@@ -4,7 +4,7 @@
  */
 
 import type { TickFrame } from '../feed/event-log.js'
-import type { ReplicaJoin } from './frame-replica.js'
+import type { ReplicaJoin } from '../feed/frame-replica.js'
 import type { HealthDocument } from './health.js'
 import type { MetricsJson } from './prometheus.js'
 import type { ServerOptions } from './server-options.js'

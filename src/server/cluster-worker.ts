@@ -2,6 +2,11 @@
 // copied from the main thread's feed frame by frame. Runs from compiled output, like pool-worker.js.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import type { TickFrame } from '../feed/event-log.js'
+import { createFrameReplica, type FrameReplica, mergeTickFrames } from '../feed/frame-replica.js'
+import type { LogSource } from '../feed/log-source.js'
+import { openRedisEdge } from '../feed/redis-edge.js'
+import { createMarket } from '../market/market.js'
+import { type ServerApp, startApp } from './app.js'
 import {
   type Answers,
   type ClusterAsk,
@@ -12,10 +17,8 @@ import {
   type WorkerCall,
   type WorkerSetup,
 } from './cluster-messages.js'
-import { createEdgeServer } from './edge-server.js'
-import { createFrameReplica, type FrameReplica, mergeTickFrames } from './frame-replica.js'
 import type { HealthDocument } from './health.js'
-import { createServer, type TickstormServer } from './server.js'
+import { marketOptionsOf } from './server-options.js'
 
 const port = parentPort
 if (port === null) throw new Error('cluster-worker.js runs in a worker thread')
@@ -25,10 +28,7 @@ const edgeLog = (line: string): void => {
   process.stderr.write(`tickstorm edge (worker ${setup.worker}): ${line}\n`)
 }
 
-/**
- * Made by createServer's source factory, synchronously, before the server first awaits: so before
- * this thread can take any message, and no frame comes before it.
- */
+/** This worker's copy of the log (not in an edge cluster), made by `start` before it awaits. */
 let replica: FrameReplica | undefined
 let pending: TickFrame[] = []
 const appendPending = (): void => {
@@ -56,7 +56,11 @@ const catchUpTo = (seq: number): void => {
     else setImmediate(() => onMessage(message))
   }
 }
-let server: TickstormServer | undefined
+interface Started {
+  readonly app: ServerApp
+  readonly source: LogSource
+}
+let server: Started | undefined
 let closing: Promise<void> | undefined
 const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
 let nextAskId = 1
@@ -79,11 +83,11 @@ const answer = async (call: WorkerCall): Promise<Answers[WorkerCall['op']]> => {
   const started = await listening
   switch (call.op) {
     case 'drop':
-      return started.dropClient(call.clientId)
+      return started.app.dropClient(call.clientId)
     case 'health':
-      return started.health()
+      return started.app.health()
     case 'metrics':
-      return started.metricsJson()
+      return started.app.metricsJson()
   }
 }
 
@@ -92,7 +96,10 @@ const close = (): Promise<void> => {
   closing ??= (async () => {
     clearInterval(statsTimer)
     await listening.then(
-      (started) => started.close(),
+      async (started) => {
+        await started.app.close()
+        await started.source.close()
+      },
       () => undefined,
     )
     Atomics.store(setup.closed, setup.worker - 1, 1)
@@ -128,7 +135,7 @@ port.on('message', onMessage)
 
 // The stats the cluster's synchronous `stats()` reads, once a second like every other counter.
 const statsTimer = setInterval(() => {
-  if (server !== undefined) post({ type: 'stats', stats: server.stats() })
+  if (server !== undefined) post({ type: 'stats', stats: server.app.stats() })
 }, setup.statsIntervalMs)
 
 /**
@@ -151,27 +158,42 @@ const whole = {
   health: () => ask<HealthDocument>({ op: 'health' }),
   metrics: () => ask<string>({ op: 'metrics' }),
 }
-const listening: Promise<TickstormServer> =
-  setup.redis === undefined
-    ? createServer(
-        setup.options,
-        (_options, market) => {
-          replica = createFrameReplica(
-            market,
-            setup.options,
-            setup.join,
-            () => ({ kind: 'cluster', worker: setup.worker }),
-            catchUpTo,
-          )
-          return replica
-        },
-        whole,
-      )
-    : createEdgeServer(setup.options, { ...setup.redis, log: edgeLog }, whole)
+/**
+ * This worker's server: an app on the shared port, on a copy of the main thread's log, or (an
+ * edge cluster) on its own reader of the Redis Stream. The replica is made before the first await:
+ * so before this thread can take any message, and no frame comes before it.
+ */
+const start = async (): Promise<Started> => {
+  const { options } = setup
+  const market = createMarket(marketOptionsOf(options))
+  let source: LogSource
+  if (setup.redis === undefined) {
+    replica = createFrameReplica(
+      market,
+      options,
+      setup.join,
+      () => ({ kind: 'cluster', worker: setup.worker }),
+      catchUpTo,
+    )
+    source = replica
+  } else {
+    const { historyEvents, historyBytes } = options
+    source = await openRedisEdge({ ...setup.redis, historyEvents, historyBytes, log: edgeLog })
+  }
+  try {
+    const app = await startApp({ options, market, source, whole })
+    source.start?.()
+    return { app, source }
+  } catch (error) {
+    await source.close()
+    throw error
+  }
+}
+const listening = start()
 listening.then(
   (started) => {
     server = started
-    post({ type: 'listening', port: started.port, stats: started.stats() })
+    post({ type: 'listening', port: started.app.port, stats: started.app.stats() })
   },
   (error: unknown) => {
     // Nothing listens, so no uWS socket holds the thread's loop: exiting now is safe.

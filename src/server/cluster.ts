@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads'
 import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
-import type { FeedStats, TickFrame } from '../feed/event-log.js'
 import { createFeed } from '../feed/feed.js'
-import type { SymbolState } from '../feed/latest-values.js'
+import type { ReplicaJoin } from '../feed/frame-replica.js'
+import type { FrameSource, LogSource } from '../feed/log-source.js'
 import { createMarket } from '../market/market.js'
 import type { Market } from '../market/types.js'
 import {
@@ -15,11 +15,9 @@ import {
   type WorkerCall,
   type WorkerSetup,
 } from './cluster-messages.js'
-import type { ReplicaJoin } from './frame-replica.js'
 import { type HealthDocument, mergeHealth, sumFields } from './health.js'
-import { reservePort } from './listen.js'
+import { reservePort, urlOf } from './listen.js'
 import { aggregateMetrics } from './prometheus.js'
-import { createServer, type TickstormServer } from './server.js'
 import {
   DEFAULT_SERVER_OPTIONS,
   FEED_OPTION_KEYS,
@@ -29,69 +27,29 @@ import {
   type ServerOptions,
 } from './server-options.js'
 import type { ServerStats } from './server-stats.js'
+import type { TickstormServer } from './tickstorm-server.js'
 import { TRANSPORT_NAMES, type TransportStatsByName } from './transports/list.js'
 
 /** Most worker threads a cluster takes (far more than cores is only contention). */
 export const MAX_WORKERS = 64
 
-/**
- * What feeds a cluster's workers: anything that emits TickFrames in order and knows its head and
- * latest values (to let a worker join mid-stream). A local `Feed` is one; an edge reading a
- * broker could be another.
- */
-export interface TickFrameSource {
-  readonly symbols: readonly string[]
-  readonly headSeq: number
-  state(symbol: number): SymbolState
-  stats(): FeedStats
-  onTickFrame(listener: (frame: TickFrame) => void): () => void
-  start(): void
-  stop(): void
-  describe?(): Readonly<Record<string, unknown>>
-}
-
 export interface ClusterDeps {
   /** The worker's compiled entry point; by default `cluster-worker.js` beside this file (dist/). */
   readonly workerUrl?: URL
   /** Where frames come from; by default the options' market, paced on the main thread. */
-  readonly source?: (options: ServerOptions, market: Market) => TickFrameSource
+  readonly source?: (options: ServerOptions, market: Market) => FrameSource
   /** How often each worker reports its counters for `stats()` (default 1000 ms). */
   readonly statsIntervalMs?: number
-  /** Every worker is an edge of this Redis Stream (then `source` only reports the head). */
-  readonly redis?: { readonly url: string; readonly prefix: string }
+  /**
+   * Every worker is an edge of this Redis Stream, reading it itself; `edge` is this thread's own
+   * reader (a one-event ring), only for the head and the link in /healthz.
+   */
+  readonly redis?: { readonly url: string; readonly prefix: string; readonly edge: LogSource }
 }
 
 export interface ClusterStats extends ServerStats {
   /** Each worker's own, as last reported. */
   readonly workers: readonly ServerStats[]
-}
-
-/** N servers on one port in worker threads, one feed: to clients, one server. */
-export interface TickstormCluster {
-  /** `http://host:port`, with the port actually bound. */
-  readonly url: string
-  readonly host: string
-  readonly port: number
-  /** The cluster's options; each worker holds `maxConnections / workers` of the connections. */
-  readonly options: ServerOptions
-  readonly workers: number
-  /** The frames' source, on the main thread (the feed's head, universe and pacing). */
-  readonly feed: TickFrameSource
-  /** The whole server's counters as the workers last reported them (once a second). */
-  stats(): ClusterStats
-  /** The whole server's /healthz document, asked of every worker now. */
-  health(): Promise<HealthDocument>
-  /** The whole server's /metrics exposition. */
-  metrics(): Promise<string>
-  /** Cuts one client's connections on every worker; resolves with how many. */
-  dropClient(clientId: string): Promise<number>
-  /**
-   * Called once if a worker thread dies (`TS_ERR_WORKER_CRASHED`). By then the cluster has drained
-   * and closed the other workers: it never runs on with fewer.
-   */
-  onFailure(listener: (error: TickstormError) => void): void
-  /** Every worker drains as the single server does, then the threads end. */
-  close(): Promise<void>
 }
 
 interface Thread {
@@ -109,14 +67,6 @@ const CLOSE_TIMEOUT_MS = 10_000
 /** How long the process's exit waits, in all, for workers to close their uWS sockets. */
 const EXIT_GUARD_MS = 2000
 
-/** `serve --workers N`: the plain server for one, a cluster for more. */
-export function createServerOrCluster(
-  partial: Partial<ServerOptions>,
-  workers: number,
-): Promise<TickstormServer | TickstormCluster> {
-  return workers === 1 ? createServer(partial) : createCluster(partial, workers)
-}
-
 /**
  * N uWS apps on one port, each in a worker thread (its own event loop, so they share the cores),
  * fed by ONE market on the main thread: every frame the feed produces is serialized once and
@@ -133,17 +83,21 @@ export async function createCluster(
   partial: Partial<ServerOptions>,
   workers: number,
   deps: ClusterDeps = {},
-): Promise<TickstormCluster> {
+): Promise<TickstormServer> {
   const options = resolveClusterOptions(partial, workers)
   const market = createMarket(marketOptionsOf(options))
   // The main thread serves nothing: its feed keeps the smallest replay ring (each worker has its
   // own, full size). It still encodes every event, as every Feed does; that CPU is wasted here.
-  const source: TickFrameSource =
-    deps.source?.(options, market) ??
-    createFeed(
-      { market },
-      { ...pick(options, FEED_OPTION_KEYS), historyEvents: 1, historyBytes: 1024 },
-    )
+  // An edge cluster's workers read Redis themselves: no frames are forwarded.
+  const frames: FrameSource | null =
+    deps.redis === undefined
+      ? (deps.source?.(options, market) ??
+        createFeed(
+          { market },
+          { ...pick(options, FEED_OPTION_KEYS), historyEvents: 1, historyBytes: 1024 },
+        ))
+      : null
+  const source: LogSource = deps.redis?.edge ?? frames!
   const port = await reservePort(options.host, options.port)
   const workerUrl = deps.workerUrl ?? new URL('./cluster-worker.js', import.meta.url)
   const statsIntervalMs = deps.statsIntervalMs ?? 1000
@@ -161,10 +115,11 @@ export async function createCluster(
       ? { headSeq: 0 }
       : { headSeq: source.headSeq, states: source.symbols.map((_, i) => source.state(i)) }
   const threads: Thread[] = []
-  const unsubscribe = source.onTickFrame((frame) => {
-    const text = encodeFrame(frame)
-    for (const thread of threads) if (thread.alive) thread.handle.postMessage(text)
-  })
+  const unsubscribe =
+    frames?.onTickFrame((frame) => {
+      const text = encodeFrame(frame)
+      for (const thread of threads) if (thread.alive) thread.handle.postMessage(text)
+    }) ?? (() => undefined)
 
   const call = <K extends WorkerCall['op']>(
     thread: Thread,
@@ -185,7 +140,7 @@ export async function createCluster(
     return mergeHealth(documents, {
       uptimeMs: Date.now() - startedAt,
       headSeq: source.headSeq,
-      source: source.describe?.() ?? { kind: 'market' },
+      source: source.describe(),
       pacing: {
         frameMs: options.frameMs,
         lastLagMs: feed.lastLagUs / 1000,
@@ -228,8 +183,8 @@ export async function createCluster(
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      source.stop()
       unsubscribe()
+      await source.close()
       await Promise.all(threads.map(closeThread))
       process.off('exit', exitGuard)
     })()
@@ -291,7 +246,9 @@ export async function createCluster(
       join,
       closed: closedFlags,
       statsIntervalMs,
-      ...(deps.redis === undefined ? {} : { redis: deps.redis }),
+      ...(deps.redis === undefined
+        ? {}
+        : { redis: { url: deps.redis.url, prefix: deps.redis.prefix } }),
     }
     const handle = new Worker(workerUrl, { workerData: setup })
     const thread: Thread = {
@@ -373,10 +330,10 @@ export async function createCluster(
     await close()
     throw error
   }
-  source.start()
+  source.start?.()
 
   return {
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url: urlOf(options.host, port),
     host: options.host,
     port,
     options,
@@ -401,6 +358,8 @@ export async function createCluster(
     health,
     metrics,
     dropClient,
+    // The connections live in the workers, and this answer cannot wait for them.
+    dropStreams: () => 0,
     onFailure(listener) {
       if (failure !== undefined && closing !== undefined) {
         const error = failure

@@ -81,3 +81,8 @@ export function reservePort(host: string, port: number): Promise<number> {
     })
   })
 }
+
+/** `http://host:port` for a bound server, an IPv6 host in brackets. */
+export function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}

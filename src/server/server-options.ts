@@ -181,3 +181,20 @@ export function pick<T extends object, K extends keyof T>(
   for (const key of keys) out[key] = value[key]
   return out
 }
+
+/**
+ * The generator's market options (an edge's, read from Redis) over a server's own: an edge serves
+ * the generator's universe and quotes, whatever it was started with.
+ */
+export function withMarketOf(
+  partial: Partial<ServerOptions>,
+  market: Pick<ServerOptions, 'seed' | 'preset' | 'symbols' | 'ratePerSec'>,
+): Partial<ServerOptions> {
+  return {
+    ...partial,
+    seed: market.seed,
+    preset: market.preset,
+    symbols: market.symbols,
+    ratePerSec: market.ratePerSec,
+  }
+}

@@ -1,88 +1,127 @@
+import type { TickstormError } from '../errors.js'
 import { createFeed } from '../feed/feed.js'
+import { createListeners, type FrameSource, type LogSource } from '../feed/log-source.js'
+import { openRedisEdge } from '../feed/redis-edge.js'
+import { DEFAULT_REDIS_PREFIX, type LinkLog } from '../feed/redis-stream.js'
 import { createMarket } from '../market/market.js'
 import type { Market } from '../market/types.js'
-import { type AppSource, startApp } from './app.js'
-import type { HealthDocument } from './health.js'
-import type { WholeServer } from './info-routes.js'
-import type { MetricsJson } from './prometheus.js'
+import { startApp } from './app.js'
+import { type ClusterDeps, createCluster } from './cluster.js'
+import { urlOf } from './listen.js'
 import {
   FEED_OPTION_KEYS,
   marketOptionsOf,
   pick,
   resolveServerOptions,
   type ServerOptions,
+  withMarketOf,
 } from './server-options.js'
-import type { ServerStats } from './server-stats.js'
+import type { TickstormServer } from './tickstorm-server.js'
 
 export type { ServerStats } from './server-stats.js'
+export type { TickstormServer } from './tickstorm-server.js'
 
-/**
- * Where a server's events come from: by default its own market, paced in this process; or a copy
- * of another log (a worker thread fed by the main thread, an edge reading a Redis Stream). The
- * server starts it once it listens and stops it when it closes.
- */
-export interface FeedSource extends AppSource {
-  start(): void
-  stop(): void
-}
-
-export interface TickstormServer {
-  /** `http://host:port`, with the port actually bound. */
+/** An edge's link to the generator's Redis Stream (`tickstorm feed --redis`). */
+export interface RedisSourceLink {
+  /** `redis://[user:password@]host:port[/db]`. */
   readonly url: string
-  readonly host: string
-  readonly port: number
-  readonly options: ServerOptions
-  readonly feed: FeedSource
-  stats(): ServerStats
-  /**
-   * Cuts the connection of up to `count` connections of each transport, as a network fault would
-   * (fault injection: clients reconnect and resume); returns how many.
-   */
-  dropStreams(count?: number): number
-  /** Cuts this server's connections of one client. */
-  dropClient(clientId: string): number
-  /** This server's own /healthz document. */
-  health(): HealthDocument
-  /** This server's metrics as prom-client JSON, to be added up with other servers'. */
-  metricsJson(): Promise<MetricsJson>
-  /**
-   * Graceful shutdown: stop accepting, end every connection with its transport's "come back
-   * later" (SSE: a jittered `retry:`, reference/sse.md §4.4), stop the feed, close every socket.
-   */
-  close(): Promise<void>
+  /** Key prefix the generator writes under (default `tickstorm`). */
+  readonly prefix?: string
+  readonly log?: LinkLog
 }
 
 /**
- * market → feed → the server app (app.ts), listening on `host:port`. Resolves once the port is
- * bound. `whole` makes it one of several servers on a shared port (a cluster's worker).
+ * Where a server's events come from. By default its own market, paced here. `{ redis }`: an edge
+ * of a several-host deployment, reading the generator's stream (the market options are then the
+ * generator's, from Redis). A function: a source of frames of one's own (tests drive one by hand).
  */
-export async function createServer(
-  partial: Partial<ServerOptions> = {},
-  source?: (options: ServerOptions, market: Market) => FeedSource,
-  whole?: WholeServer,
+export type SourceOption =
+  | { readonly redis: RedisSourceLink }
+  | ((options: ServerOptions, market: Market) => FrameSource)
+
+export interface CreateServerOptions extends Partial<ServerOptions> {
+  readonly source?: SourceOption
+  /**
+   * 1 (the default): one uWS app in this thread. N: N apps on the one port in worker threads, all
+   * fed by one source, so ids, replay and snapshots are the same on every worker (cluster.ts).
+   */
+  readonly workers?: number
+  /** Worker threads only: the compiled entry point and how often they report their stats. */
+  readonly cluster?: Pick<ClusterDeps, 'workerUrl' | 'statsIntervalMs'>
+}
+
+/**
+ * The one constructor: a source (the local market by default) and `workers` threads serving it on
+ * `host:port`. Resolves once the port is bound. `createServer({ port: 0 })` is the library's
+ * simple call.
+ */
+export async function createServer(options: CreateServerOptions = {}): Promise<TickstormServer> {
+  const { source, workers = 1, cluster = {}, ...partial } = options
+  if (source === undefined || typeof source === 'function') {
+    return workers === 1
+      ? startLone(partial, source)
+      : createCluster(partial, workers, { ...cluster, ...(source ? { source } : {}) })
+  }
+  const link = { ...source.redis, prefix: source.redis.prefix ?? DEFAULT_REDIS_PREFIX }
+  // A lone edge serves from its reader's ring; a cluster's main thread keeps a one-event ring,
+  // only to report the head and the link (each worker reads the stream itself).
+  const ring =
+    workers === 1
+      ? pick(resolveServerOptions(partial), ['historyEvents', 'historyBytes'])
+      : { historyEvents: 1, historyBytes: 1024 }
+  const edge = await openRedisEdge({ ...link, ...ring })
+  const generators = withMarketOf(partial, edge.market)
+  if (workers === 1) return startLone(generators, () => edge)
+  try {
+    return await createCluster(generators, workers, {
+      ...cluster,
+      redis: { url: link.url, prefix: link.prefix, edge },
+    })
+  } catch (error) {
+    await edge.close().catch(() => undefined)
+    throw error
+  }
+}
+
+/** One app in this thread, on its source. */
+async function startLone(
+  partial: Partial<ServerOptions>,
+  factory?: (options: ServerOptions, market: Market) => LogSource,
 ): Promise<TickstormServer> {
   const options = resolveServerOptions(partial)
+  // The universe (/v1/symbols, initial quotes) comes from the market's options even when the
+  // events come from elsewhere: the market is deterministic, so every copy has the same one.
   const market = createMarket(marketOptionsOf(options))
-  const feed: FeedSource =
-    source?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
-  const app = await startApp({ options, market, source: feed, ...(whole ? { whole } : {}) })
-  feed.start()
+  const source =
+    factory?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
+  let app: Awaited<ReturnType<typeof startApp>>
+  try {
+    app = await startApp({ options, market, source })
+  } catch (error) {
+    await source.close()
+    throw error
+  }
+  const failures = createListeners<TickstormError>()
+  source.onFailure?.(failures.emit)
+  source.start?.()
   let closing: Promise<void> | undefined
   return {
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${app.port}`,
+    url: urlOf(options.host, app.port),
     host: options.host,
     port: app.port,
     options,
-    feed,
+    workers: 1,
+    feed: source,
     stats: app.stats,
+    health: async () => app.health(),
+    metrics: app.metrics,
+    dropClient: async (clientId) => app.dropClient(clientId),
     dropStreams: (count = Number.POSITIVE_INFINITY) => app.dropStreams(count),
-    dropClient: app.dropClient,
-    health: app.health,
-    metricsJson: app.metricsJson,
+    onFailure: failures.add,
     close() {
       closing ??= (async () => {
-        feed.stop()
         await app.close()
+        await source.close()
       })()
       return closing
     },

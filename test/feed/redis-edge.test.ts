@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ERROR_CODES } from '../../src/errors.js'
+import type { RedisEdge } from '../../src/feed/redis-edge.js'
 import { openRedisFeed, type RedisFeed } from '../../src/feed/redis-publisher.js'
-import {
-  createEdgeCluster,
-  createEdgeServer,
-  type EdgeServer,
-} from '../../src/server/edge-server.js'
+import type { ClusterStats } from '../../src/server/cluster.js'
+import { createServer, type TickstormServer } from '../../src/server/server.js'
 import type { SseEvent } from '../../src/wire/sse-parser.js'
 import { WORKER_URL } from '../helpers/cluster.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
@@ -18,13 +16,16 @@ const quiet = (): void => undefined
 
 let redis: TestRedis
 let feed: RedisFeed
-const edges: EdgeServer[] = []
+const edges: TickstormServer[] = []
 
-async function startEdge(): Promise<EdgeServer> {
-  const edge = await createEdgeServer(
-    { host: '127.0.0.1', port: 0, retryMs: 20, heartbeatMs: 200 },
-    { url: redis.url, log: quiet },
-  )
+async function startEdge(): Promise<TickstormServer> {
+  const edge = await createServer({
+    host: '127.0.0.1',
+    port: 0,
+    retryMs: 20,
+    heartbeatMs: 200,
+    source: { redis: { url: redis.url, log: quiet } },
+  })
   edges.push(edge)
   return edge
 }
@@ -41,7 +42,12 @@ async function startFeed(): Promise<RedisFeed> {
 }
 
 /** Live events (no snapshots) of a stream; resumed from `after` when given. */
-async function stream(edge: EdgeServer, after?: string): Promise<SseCollector> {
+/** The edge's reader of the stream: its source. */
+function readerOf(server: TickstormServer): RedisEdge {
+  return server.feed as RedisEdge
+}
+
+async function stream(edge: TickstormServer, after?: string): Promise<SseCollector> {
   return openSse(`${edge.url}/v1/stream?snapshot=false`, {
     headers: after === undefined ? {} : { 'last-event-id': after },
   })
@@ -112,8 +118,8 @@ describe('edges reading one Redis Stream', () => {
     'a client that moves to an edge that has not read its id yet waits for it, not a reset (%s)',
     async (transport) => {
       const [ahead, behind] = [await startEdge(), await startEdge()]
-      behind.edge.stop()
-      await waitFor('the edge to stop reading', () => !behind.edge.edgeStats().following)
+      readerOf(behind).stop()
+      await waitFor('the edge to stop reading', () => !readerOf(behind).edgeStats().following)
       const first = await stream(ahead)
       await waitFor('the first edge to pass the stopped one', () =>
         first.events.some((event) => Number(event.lastEventId) > behind.feed.headSeq + 50),
@@ -124,9 +130,9 @@ describe('edges reading one Redis Stream', () => {
       const connecting = CONNECT[transport](behind.url, { lastEventId: lastId, snapshot: false })
       await waitFor(
         'the resume to wait for its id',
-        () => behind.edge.edgeStats().waitingResumes === 1,
+        () => readerOf(behind).edgeStats().waitingResumes === 1,
       )
-      behind.edge.start()
+      readerOf(behind).start()
       const moved = await connecting
       await waitFor('events on the edge that caught up', () => moved.events().length >= 100)
       moved.close()
@@ -183,7 +189,7 @@ describe('edges reading one Redis Stream', () => {
     const client = await stream(edge)
     await waitFor('events', () => client.events.length >= 100)
     await redis.kill()
-    await waitFor('the edge to see the outage', () => !edge.edge.edgeStats().redisUp)
+    await waitFor('the edge to see the outage', () => !readerOf(edge).edgeStats().redisUp)
     const health = (await (await fetch(`${edge.url}/healthz`)).json()) as {
       source: { connected: boolean; lastError: string | null }
     }
@@ -204,8 +210,8 @@ describe('edges reading one Redis Stream', () => {
     )
     client.close()
     expect(client.failure()).toBeUndefined()
-    expect(edge.edge.edgeStats()).toMatchObject({ redisUp: true, resyncs: 0 })
-    expect(edge.edge.edgeStats().outages).toBeGreaterThanOrEqual(1)
+    expect(readerOf(edge).edgeStats()).toMatchObject({ redisUp: true, resyncs: 0 })
+    expect(readerOf(edge).edgeStats().outages).toBeGreaterThanOrEqual(1)
     expectContiguous(client.events, Number(client.events[0]!.lastEventId) - 1)
     expectSymbolSequences(client.events)
   })
@@ -214,20 +220,26 @@ describe('edges reading one Redis Stream', () => {
 describe('an edge with worker threads', () => {
   it('every worker is an edge: same ids and bytes as a lone edge, resume across them', async () => {
     const lone = await startEdge()
-    const cluster = await createEdgeCluster(
-      { host: '127.0.0.1', port: 0, retryMs: 20, heartbeatMs: 200 },
-      2,
-      { url: redis.url, log: quiet },
-      { workerUrl: WORKER_URL, statsIntervalMs: 100 },
-    )
+    const cluster = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      retryMs: 20,
+      heartbeatMs: 200,
+      workers: 2,
+      source: { redis: { url: redis.url, log: quiet } },
+      cluster: { workerUrl: WORKER_URL, statsIntervalMs: 100 },
+    })
     try {
       // Several streams, so the kernel spreads them over both workers.
       const streams = await Promise.all(Array.from({ length: 6 }, () => stream(cluster as never)))
       await waitFor('events on every stream', () => streams.every((s) => s.events.length >= 50))
       const connections = () =>
-        cluster.stats().workers.reduce((sum, worker) => sum + worker.sse.connections, 0)
+        (cluster.stats() as ClusterStats).workers.reduce(
+          (sum, worker) => sum + worker.sse.connections,
+          0,
+        )
       await waitFor('both workers to report the streams', () => connections() === 6)
-      expect(cluster.stats().workers).toHaveLength(2)
+      expect((cluster.stats() as ClusterStats).workers).toHaveLength(2)
       for (const s of streams) s.close()
       const lastId = streams[0]!.events.at(-1)!.lastEventId
       const fromCluster = await stream(cluster as never, lastId)
@@ -253,19 +265,21 @@ describe('an edge with worker threads', () => {
 
 describe('clear errors', () => {
   it('no Redis at the URL: TS_ERR_REDIS_UNAVAILABLE naming it', async () => {
-    const error = await createEdgeServer(
-      { port: 0 },
-      { url: 'redis://127.0.0.1:1', log: quiet },
-    ).catch((caught: unknown) => caught)
+    const error = await createServer({
+      port: 0,
+      source: { redis: { url: 'redis://127.0.0.1:1', log: quiet } },
+    }).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: ERROR_CODES.REDIS_UNAVAILABLE })
     expect((error as Error).message).toContain('redis://127.0.0.1:1')
+    // Failures are rejections and events, never the process's exit code.
+    expect(process.exitCode).toBeUndefined()
   })
 
   it('no feed under the prefix: TS_ERR_FEED_MISMATCH saying what to start', async () => {
-    const error = await createEdgeServer(
-      { port: 0 },
-      { url: redis.url, prefix: 'nobody', log: quiet },
-    ).catch((caught: unknown) => caught)
+    const error = await createServer({
+      port: 0,
+      source: { redis: { url: redis.url, prefix: 'nobody', log: quiet } },
+    }).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: ERROR_CODES.FEED_MISMATCH })
     expect((error as Error).message).toContain('tickstorm feed --redis')
   })

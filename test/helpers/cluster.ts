@@ -3,13 +3,9 @@ import { get } from 'node:http'
 import { afterEach, expect } from 'vitest'
 import { nowUs } from '../../src/clock.js'
 import { createFeed, type Feed } from '../../src/feed/feed.js'
-import {
-  type ClusterDeps,
-  createCluster,
-  type TickFrameSource,
-  type TickstormCluster,
-} from '../../src/server/cluster.js'
+import { type ClusterDeps, createCluster } from '../../src/server/cluster.js'
 import type { HealthDocument } from '../../src/server/health.js'
+import type { TickstormServer } from '../../src/server/server.js'
 import { FEED_OPTION_KEYS, pick, type ServerOptions } from '../../src/server/server-options.js'
 import { waitFor } from './wait.js'
 
@@ -19,14 +15,14 @@ import { waitFor } from './wait.js'
  */
 export const WORKER_URL = new URL('../../dist/src/server/cluster-worker.js', import.meta.url)
 
-const started: TickstormCluster[] = []
+const started: TickstormServer[] = []
 
 /** A real cluster on 127.0.0.1, any free port, closed after the test. */
 export async function startCluster(
   options: Partial<ServerOptions>,
   workers: number,
   deps: ClusterDeps = {},
-): Promise<TickstormCluster> {
+): Promise<TickstormServer> {
   expect(existsSync(WORKER_URL), 'run `npm run build` first').toBe(true)
   const cluster = await createCluster(
     { host: '127.0.0.1', port: 0, retryMs: 20, ...options },
@@ -60,23 +56,15 @@ export function manualFeed(): {
     source: (options, market) => {
       const created = createFeed({ market }, pick(options, FEED_OPTION_KEYS))
       feed = created
-      const source: TickFrameSource = {
-        symbols: created.symbols,
-        get headSeq() {
-          return created.headSeq
-        },
-        state: created.state,
-        stats: created.stats,
-        onTickFrame: created.onTickFrame,
-        // Starting sets the feed's wall-clock origin; its pacer is stopped at once, and frames run
-        // when the test advances the feed.
+      // Starting sets the feed's wall-clock origin; its pacer is stopped at once, and frames run
+      // when the test advances the feed.
+      const start = created.start
+      return Object.assign(created, {
         start() {
-          created.start()
+          start()
           created.stop()
         },
-        stop() {},
-      }
-      return source
+      })
     },
     feed: () => feed!,
     async advance(events) {
@@ -91,10 +79,7 @@ export function manualFeed(): {
 }
 
 /** Waits until every worker has taken the frames up to `headSeq`. */
-export async function caughtUp(
-  cluster: TickstormCluster,
-  headSeq: number,
-): Promise<HealthDocument> {
+export async function caughtUp(cluster: TickstormServer, headSeq: number): Promise<HealthDocument> {
   let health: HealthDocument | undefined
   await waitForAsync(`every worker at ${headSeq}`, async () => {
     health = await cluster.health()

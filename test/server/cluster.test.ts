@@ -2,8 +2,9 @@ import { createServer as createNetServer, type Server } from 'node:net'
 import { describe, expect, test } from 'vitest'
 import { createMarket } from '../../src/market/market.js'
 import type { Tick } from '../../src/market/types.js'
-import { createCluster, type TickstormCluster } from '../../src/server/cluster.js'
+import { type ClusterStats, createCluster } from '../../src/server/cluster.js'
 import type { HealthDocument } from '../../src/server/health.js'
+import type { TickstormServer } from '../../src/server/server.js'
 import { encodeTickJson } from '../../src/wire/tick-json.js'
 import {
   caughtUp,
@@ -20,7 +21,7 @@ import { waitFor } from '../helpers/wait.js'
 const MARKET = { preset: 'normal', seed: 7, ratePerSec: 400 } as const
 
 /** Per-worker SSE stream counts, as the whole server's /healthz reports them. */
-async function streamsPerWorker(cluster: TickstormCluster): Promise<number[]> {
+async function streamsPerWorker(cluster: TickstormServer): Promise<number[]> {
   const health = (await (await fetch(`${cluster.url}/healthz`)).json()) as HealthDocument
   return health.perWorker!.map((worker) => worker.connections.sse)
 }
@@ -224,7 +225,7 @@ describe('createCluster: N workers on one port, one feed', () => {
     expect(value('tickstorm_feed_head_sequence')).toBe(head)
     expect(value('tickstorm_feed_events_total')).toBe(head)
     expect(text.match(/^# TYPE tickstorm_connections gauge$/gm)).toHaveLength(1)
-    expect(cluster.stats().workers).toHaveLength(2)
+    expect((cluster.stats() as ClusterStats).workers).toHaveLength(2)
     for (const stream of streams) stream.close()
   })
 

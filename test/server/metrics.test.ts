@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
+import type { Feed } from '../../src/feed/feed.js'
 import type { TickstormServer } from '../../src/server/server.js'
 import { startServer } from '../helpers/server.js'
 import { openSse } from '../helpers/sse-client.js'
@@ -136,7 +137,7 @@ describe('GET /metrics', () => {
     expect(second.value('tickstorm_fanout_duration_seconds_count')).toBeGreaterThan(count)
 
     // A parked long poll counts as a poll connection: stop the feed so it stays parked.
-    server.feed.stop()
+    ;(server.feed as Feed).stop()
     const parked = fetch(`${server.url}/v1/poll?cursor=${server.feed.headSeq}&timeoutMs=60000`)
     await waitFor('the poll to park', () => server.stats().longpoll.connections === 1)
     streams[0]!.close()

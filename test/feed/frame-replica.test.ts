@@ -2,9 +2,11 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { TickFrame } from '../../src/feed/event-log.js'
 import { createFeed } from '../../src/feed/feed.js'
 import type { FeedFrame } from '../../src/feed/feed-event.js'
+import { createFrameReplica, mergeTickFrames } from '../../src/feed/frame-replica.js'
 import { createMarket } from '../../src/market/market.js'
-import { createFrameReplica, mergeTickFrames } from '../../src/server/frame-replica.js'
-import { createServer, type TickstormServer } from '../../src/server/server.js'
+import { type ServerApp, startApp } from '../../src/server/app.js'
+import { urlOf } from '../../src/server/listen.js'
+import { resolveServerOptions } from '../../src/server/server-options.js'
 import { CONNECT, type TransportName } from '../helpers/transport-clients.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -45,7 +47,7 @@ function lagging(taken: number, total = 40) {
   return { replica, frames, queue, published }
 }
 
-const servers: TickstormServer[] = []
+const servers: ServerApp[] = []
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()))
 })
@@ -86,11 +88,11 @@ describe('createFrameReplica', () => {
     '%s: a client resuming from an id another copy served gets the events after it, no reset, no repeat',
     async (transport) => {
       const copy = lagging(10)
-      const server = await createServer(
-        { host: '127.0.0.1', port: 0, ...MARKET, ...LOG },
-        () => copy.replica,
-      )
-      servers.push(server)
+      // The app on the copy, as a cluster's worker runs it.
+      const options = resolveServerOptions({ host: '127.0.0.1', port: 0, ...MARKET, ...LOG })
+      const app = await startApp({ options, market: createMarket(MARKET), source: copy.replica })
+      servers.push(app)
+      const server = { url: urlOf(options.host, app.port) }
       // The id of the last event of frame 20: this copy has taken 10 frames.
       const frame20 = copy.frames[19]!
       const resumeId = frame20.firstSeq + frame20.ticks.length - 1

@@ -1,10 +1,10 @@
 import { nowUs } from '../clock.js'
 import { ERROR_CODES, TickstormError } from '../errors.js'
-import { createEventLog, type EventLogOptions, type TickFrame } from '../feed/event-log.js'
-import type { History } from '../feed/history.js'
-import { createLatestValues, type SymbolState } from '../feed/latest-values.js'
 import type { Market } from '../market/types.js'
-import type { FeedSource } from './server.js'
+import { createEventLog, type EventLogOptions, type TickFrame } from './event-log.js'
+import type { History } from './history.js'
+import { createLatestValues, type SymbolState } from './latest-values.js'
+import type { LogSource } from './log-source.js'
 
 /**
  * Where a copy joins the stream: after `headSeq`, with every symbol's latest state as the original
@@ -16,8 +16,8 @@ export interface ReplicaJoin {
   readonly states?: readonly SymbolState[]
 }
 
-/** A server's FeedSource fed with another log's TickFrames, in order, by whoever holds it. */
-export interface FrameReplica extends FeedSource {
+/** A LogSource fed with another log's TickFrames, in order, by whoever holds it. */
+export interface FrameReplica extends LogSource {
   /** Encodes, stores and publishes one frame; it must continue the head (`firstSeq = head + 1`). */
   append(frame: TickFrame): void
 }
@@ -87,9 +87,8 @@ export function createFrameReplica(
     stats: log.stats,
     describe,
     // Frames are taken from the start (those that come before the server listens are stored, for
-    // replay and snapshots), so start only matters after a stop, which is final.
-    start() {},
-    stop() {
+    // replay and snapshots): there is nothing to start, and closing is final.
+    async close() {
       stopped = true
     },
     append(frame) {
