@@ -17,7 +17,7 @@
 import { connect, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startEmbeddedServer } from '../src/harness/embedded-target.js'
-import { sourceAddresses } from '../src/harness/runner.js'
+import { sourceAddresses } from '../src/harness/target.js'
 import { IDLE_MARKET, measureStream, SERVER_BIN, serverBlock } from './fanout/measure.js'
 import { benchHeader, fmt, saveResult } from './fanout/report.js'
 

@@ -7,10 +7,7 @@
  *   npm run build && node dist/bench/slow-consumer.bench.js [subscribers] [stalledReaders]
  */
 
-import { mkdtemp, rm } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runScenario } from '../src/harness/runner.js'
 import { parseScenario } from '../src/harness/scenario.js'
@@ -33,13 +30,11 @@ durationSec: 15
 )
 
 async function run(label: string, stalled: number) {
-  const resultsDir = await mkdtemp(join(tmpdir(), 'tickstorm-bench-'))
   const sockets: Socket[] = []
   try {
     const outcome = await runScenario(scenario, {
       serverBin: bin,
       scenarioFile: 'slow-consumer-bench.yaml',
-      resultsDir,
       commit: 'bench',
       onTarget: (url) => {
         const { hostname, port } = new URL(url)
@@ -59,7 +54,6 @@ async function run(label: string, stalled: number) {
     return sse
   } finally {
     for (const socket of sockets) socket.destroy()
-    await rm(resultsDir, { recursive: true, force: true })
   }
 }
 

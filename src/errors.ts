@@ -15,6 +15,11 @@ export const ERROR_CODES = {
    * server is down or elsewhere, not the scenario wrong, so `run` exits 1, not 2.
    */
   TARGET_UNREACHABLE: 'TS_ERR_TARGET_UNREACHABLE',
+  /**
+   * A run's ramp ended with subscribers still unconnected after its planned time and a grace
+   * period: the target refused them or could not take them as fast (`run` exits 1).
+   */
+  SUBSCRIBERS_NOT_CONNECTED: 'TS_ERR_SUBSCRIBERS_NOT_CONNECTED',
   /** A worker thread of a `--workers` server died; the server drained the others and stopped. */
   WORKER_CRASHED: 'TS_ERR_WORKER_CRASHED',
   /** A requested symbol is not in the universe. */

@@ -7,12 +7,9 @@
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { createProcessSampler, type ProcessSampler } from '../../src/harness/metrics.js'
+import { createProcessSampler, type ProcessSampler } from '../../src/harness/process-sampler.js'
 import { runScenario } from '../../src/harness/runner.js'
 import { parseScenario } from '../../src/harness/scenario.js'
 
@@ -156,7 +153,6 @@ thresholds: { p99Ms: 50, maxLossRatio: 0 }
 `,
     `${run.workload}.yaml`,
   )
-  const resultsDir = await mkdtemp(join(tmpdir(), 'tickstorm-fanout-'))
   let sampler: ProcessSampler | undefined
   let rssBeforeBytes = 0
   let allConnectedSec: number | null = null
@@ -166,7 +162,6 @@ thresholds: { p99Ms: 50, maxLossRatio: 0 }
     const outcome = await runScenario(scenario, {
       serverBin: SERVER_BIN,
       scenarioFile: `${run.workload}.yaml`,
-      resultsDir,
       commit: 'bench',
       onTarget: () => {
         const pid = 'pid' in run.target ? run.target.pid : embeddedServerPid()
@@ -228,7 +223,6 @@ thresholds: { p99Ms: 50, maxLossRatio: 0 }
     }
   } finally {
     sampler?.stop()
-    await rm(resultsDir, { recursive: true, force: true })
   }
 }
 

@@ -12,7 +12,7 @@
  */
 
 import { build, initWebAssemblySync } from 'hdr-histogram-js'
-import { createTransportMetrics } from '../../src/harness/metrics.js'
+import { createTransportMetrics } from '../../src/harness/transport-metrics.js'
 import { median } from './median.js'
 
 const CALLS = 4_000_000

@@ -26,8 +26,8 @@ import {
   readTickFields,
   type TickFields,
 } from '../../src/harness/event-observer.js'
-import { createTransportMetrics } from '../../src/harness/metrics.js'
 import { createSseTickReader } from '../../src/harness/sse-fast-path.js'
+import { createTransportMetrics } from '../../src/harness/transport-metrics.js'
 import type { Tick } from '../../src/market/types.js'
 import { encodeSseEvent } from '../../src/wire/sse-frame.js'
 import { createSseParser, type SseEvent } from '../../src/wire/sse-parser.js'

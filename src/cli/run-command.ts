@@ -1,10 +1,13 @@
 import { constants } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type RunOutcome, type RunProgress, runScenario } from '../harness/runner.js'
+import { type RunProgress, runScenario } from '../harness/runner.js'
 import { loadScenario } from '../harness/scenario.js'
 import { parseSegment } from '../harness/segment.js'
 import { formatCount, formatProgressLine, formatRunSummary } from '../report/console.js'
+import type { RunResult } from '../report/result-schema.js'
+import { runDirName, writeResultDir } from '../report/write-result.js'
 import { EXIT } from './exit-codes.js'
 import { integer } from './flag-values.js'
 import { packageCommit } from './package-info.js'
@@ -109,25 +112,29 @@ export async function run(args: readonly string[]): Promise<number> {
     stop.abort(signal)
   }
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
-  let outcome: RunOutcome | number
+  // The run, then its directory (result.json, one HDR log per transport, report.html): an
+  // interrupted run is written too, marked so; a second signal exits without waiting for either.
+  const runAndWrite = async (): Promise<{ result: RunResult; dir: string }> => {
+    const { result, latencyIntervals } = await runScenario(scenario, {
+      serverBin: fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url)),
+      scenarioFile: file,
+      commit: packageCommit() ?? 'unknown',
+      onProgress,
+      onTarget: (url, target) => {
+        if (target.pid !== null)
+          say(`[${target.transport}]  embedded server pid ${target.pid} on ${url}`)
+      },
+      signal: stop.signal,
+      ...(workers === undefined ? {} : { workers }),
+      ...(segment === undefined ? {} : { segment }),
+    })
+    const dir = join(values.results, runDirName(result))
+    await writeResultDir(dir, result, latencyIntervals)
+    return { result, dir }
+  }
+  let outcome: { result: RunResult; dir: string } | number
   try {
-    outcome = await Promise.race([
-      runScenario(scenario, {
-        serverBin: fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url)),
-        scenarioFile: file,
-        resultsDir: values.results,
-        commit: packageCommit() ?? 'unknown',
-        onProgress,
-        onTarget: (url, target) => {
-          if (target.pid !== null)
-            say(`[${target.transport}]  embedded server pid ${target.pid} on ${url}`)
-        },
-        signal: stop.signal,
-        ...(workers === undefined ? {} : { workers }),
-        ...(segment === undefined ? {} : { segment }),
-      }),
-      forcedExit,
-    ])
+    outcome = await Promise.race([runAndWrite(), forcedExit])
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
   }

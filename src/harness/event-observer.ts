@@ -1,5 +1,6 @@
 import { nowUs } from '../clock.js'
-import { createSequenceTracker, type SequenceTracker, type TransportMetrics } from './metrics.js'
+import { createSequenceTracker, type SequenceTracker } from './sequence-tracker.js'
+import type { TransportMetrics } from './transport-metrics.js'
 
 /**
  * What one subscriber does with each event, whatever the transport: latency from the event's

@@ -1,14 +1,11 @@
+import type { TransportName } from '../report/measurements.js'
 import type { Engine, EngineContext, Subscriber } from './engines/engine.js'
 import { createEventsourceEngine } from './engines/eventsource-engine.js'
 import { createLongPollEngine } from './engines/longpoll-engine.js'
 import { createSseEngine } from './engines/sse-engine.js'
 import { createWsEngine } from './engines/ws-engine.js'
-import {
-  createEventLoopMonitor,
-  createTransportMetrics,
-  type TransportName,
-  type WorkerReport,
-} from './metrics.js'
+import { createEventLoopMonitor } from './process-sampler.js'
+import { createTransportMetrics, type WorkerReport } from './transport-metrics.js'
 
 /** Streaming transports the pool can drive (`http` runs through autocannon instead). */
 export type StreamTransport = Exclude<TransportName, 'http'>
@@ -30,18 +27,25 @@ export interface PoolProgress {
   readonly p99Us: number
 }
 
+/** Subscribers to start: `index` is the subscriber's number in the run (it picks a source address). */
+export type SubscriberEntries = readonly {
+  readonly index: number
+  readonly symbols: readonly string[] | null
+}[]
+
 /**
  * One worker's subscribers of one transport and their metrics. Runs inside a worker thread (see
  * load-worker.ts) or inline; the runner talks to both the same way.
  */
 export interface LoadPool {
   /** Starts subscribers at `ratePerSec` (spread evenly, bounded bursts: the listen backlog is finite). */
-  add(
-    lists: readonly { readonly index: number; readonly symbols: readonly string[] | null }[],
-    ratePerSec: number,
-  ): void
+  add(lists: SubscriberEntries, ratePerSec: number): void
   /** Closes the `count` most recently started subscribers. */
   remove(count: number): void
+  /** Starts these subscribers now, unpaced: each is an arrival of an open model. */
+  arrive(entries: SubscriberEntries): void
+  /** Closes the subscribers of these indexes (their sessions ended); unknown ones are ignored. */
+  leave(indexes: readonly number[]): void
   /** Cuts the connections of a `fraction` of the subscribers (they reconnect); returns how many. */
   drop(fraction: number): number
   progress(): PoolProgress
@@ -80,7 +84,8 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     localAddresses: options.localAddresses,
     retryMs: options.retryMs,
   })
-  const subscribers: Subscriber[] = []
+  // By index, in the order they started (remove takes the newest, drop the oldest).
+  const subscribers = new Map<number, Subscriber>()
   const pending: { index: number; symbols: readonly string[] | null }[] = []
   let pendingRate = 0
   let rampTimer: NodeJS.Timeout | undefined
@@ -102,17 +107,22 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
       progressConnections = metrics.connections
       progressMs = now
     }
-    const connecting = subscribers.length - metrics.connections
+    const connecting = subscribers.size - metrics.connections
     const room = now - progressMs > 1000 ? 200 : MAX_CONNECTING - connecting
     for (let i = 0; i < Math.min(due, 200, room) && pending.length > 0; i++) {
       const next = pending.shift()!
-      subscribers.push(engine.start(next.symbols, next.index))
+      subscribers.set(next.index, engine.start(next.symbols, next.index))
       rampStarted++
     }
     if (pending.length === 0) {
       clearInterval(rampTimer)
       rampTimer = undefined
     }
+  }
+
+  const close = (index: number): void => {
+    subscribers.get(index)?.close()
+    subscribers.delete(index)
   }
 
   // Rolls land on whole wall-clock seconds so every worker's intervals share the merge slots.
@@ -139,11 +149,25 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
       rampTimer ??= setInterval(rampTick, 10)
     },
     remove(count) {
-      for (let i = 0; i < count && subscribers.length > 0; i++) subscribers.pop()!.close()
+      if (count <= 0) return
+      const newest = [...subscribers.keys()].slice(-count)
+      for (const index of newest.reverse()) close(index)
+    },
+    arrive(entries) {
+      for (const entry of entries) {
+        subscribers.set(entry.index, engine.start(entry.symbols, entry.index))
+      }
+    },
+    leave(indexes) {
+      for (const index of indexes) close(index)
     },
     drop(fraction) {
-      const count = Math.ceil(subscribers.length * fraction)
-      for (let i = 0; i < count; i++) subscribers[i]!.drop()
+      const count = Math.ceil(subscribers.size * fraction)
+      let dropped = 0
+      for (const subscriber of subscribers.values()) {
+        if (dropped++ === count) break
+        subscriber.drop()
+      }
       return count
     },
     progress() {
@@ -169,7 +193,8 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
       clearTimeout(alignTimer)
       if (intervalTimer !== undefined) clearInterval(intervalTimer)
       pending.length = 0
-      for (const subscriber of subscribers.splice(0)) subscriber.close()
+      for (const subscriber of subscribers.values()) subscriber.close()
+      subscribers.clear()
       loop.stop()
     },
   }

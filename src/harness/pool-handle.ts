@@ -1,13 +1,20 @@
 import { Worker } from 'node:worker_threads'
-import { createLoadPool, type LoadPoolOptions, type PoolProgress } from './load-pool.js'
-import type { WorkerReport } from './metrics.js'
+import {
+  createLoadPool,
+  type LoadPoolOptions,
+  type PoolProgress,
+  type SubscriberEntries,
+} from './load-pool.js'
+import type { WorkerReport } from './transport-metrics.js'
 
-type Lists = readonly { readonly index: number; readonly symbols: readonly string[] | null }[]
+type Lists = SubscriberEntries
 
 /** The runner's view of one worker's pool, the same whether it runs in a thread or inline. */
 export interface PoolHandle {
   add(lists: Lists, ratePerSec: number): void
   remove(count: number): void
+  arrive(entries: Lists): void
+  leave(indexes: readonly number[]): void
   drop(fraction: number): void
   reset(): void
   progress(): Promise<PoolProgress>
@@ -19,6 +26,8 @@ export interface PoolHandle {
 export type PoolRequest =
   | { readonly type: 'add'; readonly lists: Lists; readonly ratePerSec: number }
   | { readonly type: 'remove'; readonly count: number }
+  | { readonly type: 'arrive'; readonly entries: Lists }
+  | { readonly type: 'leave'; readonly indexes: readonly number[] }
   | { readonly type: 'drop'; readonly fraction: number }
   | { readonly type: 'reset' }
   | { readonly type: 'progress'; readonly id: number }
@@ -36,6 +45,8 @@ export function createInlinePool(options: LoadPoolOptions): PoolHandle {
   return {
     add: (lists, rate) => pool.add(lists, rate),
     remove: (count) => pool.remove(count),
+    arrive: (entries) => pool.arrive(entries),
+    leave: (indexes) => pool.leave(indexes),
     drop: (fraction) => {
       pool.drop(fraction)
     },
@@ -76,6 +87,8 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     add: (lists, ratePerSec) =>
       worker.postMessage({ type: 'add', lists, ratePerSec } satisfies PoolRequest),
     remove: (count) => worker.postMessage({ type: 'remove', count } satisfies PoolRequest),
+    arrive: (entries) => worker.postMessage({ type: 'arrive', entries } satisfies PoolRequest),
+    leave: (indexes) => worker.postMessage({ type: 'leave', indexes } satisfies PoolRequest),
     drop: (fraction) => worker.postMessage({ type: 'drop', fraction } satisfies PoolRequest),
     reset: () => worker.postMessage({ type: 'reset' } satisfies PoolRequest),
     progress: () => ask<PoolProgress>('progress'),

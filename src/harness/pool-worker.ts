@@ -17,6 +17,12 @@ port.on('message', (request: PoolRequest) => {
     case 'remove':
       pool.remove(request.count)
       break
+    case 'arrive':
+      pool.arrive(request.entries)
+      break
+    case 'leave':
+      pool.leave(request.indexes)
+      break
     case 'drop':
       pool.drop(request.fraction)
       break

@@ -9,26 +9,19 @@
 import { z } from 'zod'
 import { PRESET_NAMES } from '../market/presets.js'
 import type { PresetName } from '../market/types.js'
+import { TRANSPORT_NAMES } from '../report/measurements.js'
+import { thresholdsSchema } from '../report/thresholds.js'
 
 /** The universe's upper bound (src/market/instruments.ts). */
 const MAX_SYMBOLS = 8000
 
-const TRANSPORTS = ['sse', 'longpoll', 'ws', 'eventsource', 'http'] as const
+const TRANSPORTS = TRANSPORT_NAMES
+
+/** The executors (harness/executors/registry.ts holds one of each, by these names). */
+export const EXECUTOR_NAMES = ['constant', 'ramp', 'arrival-rate', 'capacity'] as const
 const PRESETS = PRESET_NAMES as readonly [PresetName, ...PresetName[]]
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max)
-
-/** Pass/fail limits; every one optional, absent means "not judged". */
-export const thresholdsSchema = z.strictObject({
-  /** p99 latency (receipt − scheduled) must be at most this many ms. */
-  p99Ms: z.number().positive().max(60_000).optional(),
-  /** Lost events / expected events, 0..1. */
-  maxLossRatio: z.number().min(0).max(1).optional(),
-  /** Errors / (connects + errors), 0..1. */
-  maxErrorRate: z.number().min(0).max(1).optional(),
-  /** Deliveries per second across all subscribers must be at least this. */
-  minDeliveriesPerSec: z.number().min(0).optional(),
-})
 
 export const serverSchema = z.strictObject({
   /** Market preset of the embedded server. */
@@ -62,7 +55,8 @@ export const watchListSchema = z.strictObject({
 })
 
 export const subscribersSchema = z.strictObject({
-  count: positiveInt(1_000_000),
+  /** Required, except with executor arrival-rate (there: `arrivalRate.maxSubscribers`). */
+  count: positiveInt(1_000_000).optional(),
   /** Connect everyone evenly over this many seconds … */
   rampSec: z.number().min(0).max(3600).optional(),
   /** … or at this many connects per second (default 500/s when neither is given). */
@@ -84,6 +78,29 @@ export const capacitySchema = z.strictObject({
   stepDurationSec: z.number().min(1).max(3600),
   /** A step that breaks any of these ends the search; the previous step is the capacity. */
   breakOn: thresholdsSchema,
+})
+
+/**
+ * The open model (k6's `constant-arrival-rate`, with churn): subscribers arrive as a Poisson
+ * process, each stays for a drawn session length and leaves, whatever the server does. A closed
+ * model (a fixed crowd) hides a slow server behind slow reconnects; real audiences keep coming.
+ */
+export const arrivalRateSchema = z.strictObject({
+  /** Mean arrivals per second: exponential gaps, each independent of the others. */
+  ratePerSec: z.number().positive().max(10_000),
+  /** How long each subscriber stays, in seconds. */
+  sessionSec: z.strictObject({
+    mean: z.number().min(0.1).max(86_400),
+    /** `exponential`: memoryless stays around the mean (most short, a few long); `fixed`: all equal. */
+    distribution: z.enum(['exponential', 'fixed']).default('exponential'),
+  }),
+  /**
+   * At most this many subscribers at once; an arrival past it is dropped and counted (k6's
+   * `dropped_iterations`): the bound keeps a slow server from growing the crowd without end.
+   */
+  maxSubscribers: positiveInt(1_000_000),
+  /** Seed of the arrival and session draws: the same seed, the same arrivals. */
+  seed: z.number().int().min(0).max(0xffff_ffff).default(1),
 })
 
 export const phaseSchema = z.strictObject({
@@ -129,8 +146,9 @@ export const scenarioSchema = z.strictObject({
   durationSec: z.number().min(1).max(86_400).optional(),
   /** Seconds before measuring starts (connections ramp, JIT warms); excluded from results. */
   warmupSec: z.number().min(0).max(3600).default(5),
-  executor: z.enum(['constant', 'ramp', 'capacity']).default('constant'),
+  executor: z.enum(EXECUTOR_NAMES).default('constant'),
   capacity: capacitySchema.optional(),
+  arrivalRate: arrivalRateSchema.optional(),
   phases: z.array(phaseSchema).min(1).max(100).optional(),
   thresholds: thresholdsSchema.default({}),
   /** Harness worker threads; `auto` = one per core. */
@@ -141,5 +159,5 @@ export const scenarioSchema = z.strictObject({
 
 export type ScenarioInput = z.input<typeof scenarioSchema>
 export type ParsedScenario = z.output<typeof scenarioSchema>
-export type Thresholds = z.output<typeof thresholdsSchema>
 export type ScenarioTransport = (typeof TRANSPORTS)[number]
+export type ExecutorName = (typeof EXECUTOR_NAMES)[number]

@@ -13,7 +13,8 @@ import { PRESETS } from '../market/presets.js'
 import { addZodIssues } from '../zod-problems.js'
 import { type ParsedScenario, scenarioSchema, serverSchema } from './scenario-schema.js'
 
-export type { ScenarioTransport, Thresholds } from './scenario-schema.js'
+export type { Thresholds } from '../report/thresholds.js'
+export type { ScenarioTransport } from './scenario-schema.js'
 
 /** A scenario file failed to parse or validate; `details.problems` lists every problem. */
 export const INVALID_SCENARIO = ERROR_CODES.INVALID_SCENARIO
@@ -38,7 +39,9 @@ export type Scenario = DeepReadonly<
     durationSec: number
     /** The embedded server's options; null for a `{ url }` target. */
     server: ResolvedServer | null
-    subscribers: Omit<ParsedScenario['subscribers'], 'rampSec' | 'rampPerSec'> & {
+    subscribers: Omit<ParsedScenario['subscribers'], 'count' | 'rampSec' | 'rampPerSec'> & {
+      /** The subscriber count; with executor arrival-rate, `arrivalRate.maxSubscribers`. */
+      count: number
       /** Exactly one of the two is set. */
       rampSec: number | null
       rampPerSec: number | null
@@ -118,6 +121,8 @@ function resolve(parsed: ParsedScenario, fileName: string): Scenario {
     server: parsed.target === 'embedded' ? (parsed.server ?? serverSchema.parse({})) : null,
     subscribers: {
       ...parsed.subscribers,
+      // Present unless executor is arrival-rate (checkCrossFields), whose bound is the count.
+      count: parsed.subscribers.count ?? parsed.arrivalRate?.maxSubscribers ?? 1,
       rampSec: rampSec ?? null,
       rampPerSec: rampSec === undefined ? (rampPerSec ?? DEFAULT_RAMP_PER_SEC) : null,
       watchList: {
@@ -226,6 +231,7 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
   }
 
   const executor = raw['executor'] ?? 'constant'
+  checkArrivalRate(raw, executor, problems)
   const capacity = raw['capacity']
   if (executor === 'capacity' && capacity === undefined) {
     problems.add('capacity', 'is required when executor is capacity', capacity)
@@ -305,6 +311,48 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
         )
       }
     })
+  }
+}
+
+/**
+ * The open model's keys: `arrivalRate` exactly with its executor; no subscriber count or connect
+ * ramp there (arrivals are the ramp, `maxSubscribers` the bound); a measured duration, not phases.
+ */
+function checkArrivalRate(
+  raw: Record<string, unknown>,
+  executor: unknown,
+  problems: Problems,
+): void {
+  const arrivalRate = raw['arrivalRate']
+  const subscribers = isObject(raw['subscribers']) ? raw['subscribers'] : {}
+  if (executor !== 'arrival-rate') {
+    if (arrivalRate !== undefined) {
+      problems.add('arrivalRate', 'is only for executor: arrival-rate', arrivalRate)
+    }
+    if (isObject(raw['subscribers']) && subscribers['count'] === undefined) {
+      problems.add('subscribers.count', 'is required', subscribers['count'])
+    }
+    return
+  }
+  if (arrivalRate === undefined) {
+    problems.add('arrivalRate', 'is required when executor is arrival-rate', arrivalRate)
+  }
+  const bound = 'arrivals are the ramp and arrivalRate.maxSubscribers the bound'
+  for (const key of ['count', 'rampSec', 'rampPerSec'] as const) {
+    if (subscribers[key] !== undefined) {
+      problems.add(
+        `subscribers.${key}`,
+        `is not used by executor: arrival-rate (${bound})`,
+        subscribers[key],
+      )
+    }
+  }
+  if (raw['phases'] !== undefined) {
+    problems.add(
+      'phases',
+      'cannot be combined with executor: arrival-rate (its rate holds for durationSec)',
+      raw['phases'],
+    )
   }
 }
 

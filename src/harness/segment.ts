@@ -15,13 +15,9 @@
  */
 
 import { ERROR_CODES, TickstormError } from '../errors.js'
+import type { Segment } from '../report/result-schema.js'
 
-export interface Segment {
-  /** 1-based: which share this host runs. */
-  readonly index: number
-  /** How many hosts share the workload. */
-  readonly count: number
-}
+export { formatSegment, type Segment } from '../report/result-schema.js'
 
 /** More hosts than this is a typo, not a test rig. */
 export const MAX_SEGMENTS = 1000
@@ -42,10 +38,6 @@ export function parseSegment(text: string): Segment {
   if (count < 1 || count > MAX_SEGMENTS) return fail(`n must be from 1 to ${MAX_SEGMENTS}`)
   if (index < 1 || index > count) return fail(`i must be from 1 to n (${count})`)
   return Object.freeze({ index, count })
-}
-
-export function formatSegment(segment: Segment): string {
-  return `${segment.index}/${segment.count}`
 }
 
 /** How many of the first `total` subscribers belong to the segment. */

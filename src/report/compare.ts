@@ -6,7 +6,6 @@
  */
 
 import type { Histogram } from 'hdr-histogram-js'
-import type { TransportName } from '../harness/metrics.js'
 import { formatCount, formatTable, formatUs, transportLabel } from './console.js'
 import {
   alignSeries,
@@ -17,8 +16,10 @@ import {
   renderPage,
   type UplotAssets,
 } from './html.js'
+import type { TransportName } from './measurements.js'
 import type { LoadedResult } from './read-result.js'
-import { type DistributionPoint, percentileDistribution } from './result-schema.js'
+import type { DistributionPoint } from './result-schema.js'
+import { percentileDistribution } from './transport-result.js'
 
 export type ComparedMetric = 'p50' | 'p90' | 'p99' | 'p99.9' | 'max' | 'deliveries/s'
 export type Verdict = 'better' | 'worse' | 'same'

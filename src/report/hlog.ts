@@ -6,15 +6,10 @@
  */
 
 import { type Histogram, HistogramLogReader, HistogramLogWriter } from 'hdr-histogram-js'
-import type { MergedMetrics } from '../harness/metrics.js'
-import { emptyHistogram } from '../harness/metrics.js'
+import { emptyHistogram, type LatencyInterval } from './measurements.js'
 
-export interface HlogInterval {
-  /** Wall ms since the epoch. */
-  readonly startMs: number
-  readonly endMs: number
-  readonly histogram: Histogram
-}
+/** One line of a log: an interval's latency histogram. */
+export type HlogInterval = LatencyInterval
 
 export interface HlogOptions {
   /** The log's StartTime, ms since the epoch (interval stamps are relative to it). */
@@ -82,13 +77,4 @@ export function sumIntervals(intervals: readonly HlogInterval[]): Histogram {
   )
   for (const interval of intervals) total.add(interval.histogram)
   return total
-}
-
-/** The merged per-interval latency histograms, ready for `formatHlog`. */
-export function hlogIntervalsOf(merged: MergedMetrics): HlogInterval[] {
-  return merged.intervals.map((interval) => ({
-    startMs: interval.startMs,
-    endMs: interval.endMs,
-    histogram: interval.latency,
-  }))
 }

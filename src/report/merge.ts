@@ -30,31 +30,30 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { ERROR_CODES, TickstormError } from '../errors.js'
+import type { HlogInterval } from './hlog.js'
+import type { UplotAssets } from './html.js'
 import {
   DEFAULT_HISTOGRAM_SETTINGS,
   DEFAULT_INTERVAL_MS,
   decodeHistogram,
   emptyCounters,
+  latencyIntervalsOf,
   type MetricsPart,
   mergeMetricParts,
   type TransportName,
-} from '../harness/metrics.js'
-import { thresholdsSchema } from '../harness/scenario-schema.js'
-import { formatSegment } from '../harness/segment.js'
-import { type HlogInterval, hlogIntervalsOf } from './hlog.js'
-import type { UplotAssets } from './html.js'
+} from './measurements.js'
 import { type LoadedResult, readResultDir } from './read-result.js'
 import {
-  buildTransportResult,
+  formatSegment,
   INVALID_RESULT,
   type Machine,
   type MergedFrom,
   RESULT_SCHEMA_VERSION,
   type RunResult,
-  runPassed,
   type TransportResult,
 } from './result-schema.js'
-import { evaluateThresholds } from './thresholds.js'
+import { evaluateThresholds, thresholdsSchema } from './thresholds.js'
+import { buildTransportResult, runPassed } from './transport-result.js'
 import { resultDirName, writeResultDir } from './write-result.js'
 
 export interface MergeOptions {
@@ -461,6 +460,13 @@ function mergeTransport(
     server: null,
     // Replaced below: each host's harness was judged on its own samples.
     harness: { cpuPercentSamples: [], cpuUs: 0, cores: 1 },
+    // Validity does not add: the merged run is invalid when any input was, and says which.
+    validity: {
+      valid: results.every((t) => t.validity.valid),
+      invalidReasons: entries.flatMap(({ input, transport }) =>
+        transport.validity.invalidReasons.map((reason) => `${labelOf(input)}: ${reason}`),
+      ),
+    },
   })
   // Rates over the shared window only: what the fleet delivered while every host was measuring.
   const sharedDeliveries = sum(shared.map((interval) => interval.counters.deliveries))
@@ -471,12 +477,6 @@ function mergeTransport(
     // Bytes are not kept per interval; the fleet's bytes per event carry over to the window.
     bytesPerSec: base.bytesPerEvent === null ? 0 : deliveriesPerSec * base.bytesPerEvent,
     harness: fleetHarness(results),
-    validity: {
-      valid: results.every((t) => t.validity.valid),
-      invalidReasons: entries.flatMap(({ input, transport }) =>
-        transport.validity.invalidReasons.map((reason) => `${labelOf(input)}: ${reason}`),
-      ),
-    },
   }
   const faults = mergeFaults(entries.map((entry) => entry.transport.faults ?? []))
   if (faults.length > 0) result.faults = faults
@@ -484,7 +484,7 @@ function mergeTransport(
     inputs[0]!.result.scenario.parsed['thresholds'] ?? {},
   )
   result.thresholds = thresholds.success ? evaluateThresholds(thresholds.data, result) : []
-  return { result, hlog: hlogIntervalsOf(merged) }
+  return { result, hlog: latencyIntervalsOf(merged) }
 }
 
 /**

@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import type { Histogram } from 'hdr-histogram-js'
 import { TickstormError } from '../errors.js'
 import { describeFileError } from '../file-error.js'
-import type { TransportName } from '../harness/metrics.js'
 import { type HlogInterval, parseHlog, sumIntervals } from './hlog.js'
+import type { TransportName } from './measurements.js'
 import { INVALID_RESULT, type RunResult, validateRunResult } from './result-schema.js'
 
 export interface LoadedResult {

@@ -7,33 +7,26 @@
  * second, sizes in bytes, CPU in % of ONE core (200 = two cores busy).
  */
 
-import { encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js'
 import { z } from 'zod'
 import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
-import type {
-  EventLoopDelaySummary,
-  MergedMetrics,
-  ProcessSummary,
-  TransportName,
-} from '../harness/metrics.js'
-import type { Thresholds } from '../harness/scenario-schema.js'
 import { addZodIssues } from '../zod-problems.js'
-import { evaluateThresholds } from './thresholds.js'
+import { TRANSPORT_NAMES } from './measurements.js'
 
 /**
  * The version this tickstorm writes. 2 added `interrupted` and `interruption` (a run stopped by a
- * signal); nothing else changed, so version 1 files read as they are. An older tickstorm refuses a
- * version-2 file by its version, instead of half-reading an interrupted run as a whole one.
+ * signal), 3 a transport's `arrivals` (executor arrival-rate); nothing else changed, so older
+ * files read as they are. An older tickstorm refuses a newer file by its version, instead of
+ * half-reading it.
  */
-export const RESULT_SCHEMA_VERSION = 2
+export const RESULT_SCHEMA_VERSION = 3
 
 /** The versions this tickstorm reads. */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2]
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3]
 
 /** A result directory is missing, not ours, of another schema version, or fails validation. */
 export const INVALID_RESULT = ERROR_CODES.INVALID_RESULT
 
-const transportName = z.enum(['sse', 'longpoll', 'ws', 'eventsource', 'http'])
+const transportName = z.enum(TRANSPORT_NAMES)
 const count = z.number().int().min(0)
 const nonNegative = z.number().min(0)
 
@@ -107,6 +100,26 @@ export const histogramsSchema = z.strictObject({
   recoveryUs: z.string().min(1),
 })
 
+/** What executor arrival-rate did during the measurement (this host's share with a segment). */
+export const arrivalsSchema = z.strictObject({
+  ratePerSec: nonNegative,
+  sessionSecMean: nonNegative,
+  sessionDistribution: z.enum(['exponential', 'fixed']),
+  maxSubscribers: count,
+  seed: count,
+  /** Arrivals drawn, started or dropped. */
+  arrivals: count,
+  /** Arrivals that found `maxSubscribers` in a session and were not started. */
+  dropped: count,
+  /** Sessions that ended: subscribers the harness closed at the end of their stay. */
+  departures: count,
+  /** Subscribers in a session, averaged over time (Little's law: ≈ rate × mean session). */
+  activeMean: nonNegative,
+  activeMax: count,
+  /** In a session when the measurement ended: arrivals − dropped − departures, plus those before. */
+  activeAtEnd: count,
+})
+
 export const transportResultSchema = z.strictObject({
   transport: transportName,
   subscribers: z.strictObject({ asked: count, connectedMax: count, connectedAtEnd: count }),
@@ -158,6 +171,8 @@ export const transportResultSchema = z.strictObject({
     .optional(),
   /** Absent in results written before `tickstorm merge`, which needs them. */
   histograms: histogramsSchema.optional(),
+  /** Executor arrival-rate only (schema version 3). */
+  arrivals: arrivalsSchema.optional(),
 })
 
 export const capacityStepSchema = z.strictObject({
@@ -189,6 +204,17 @@ export const segmentSchema = z
   .refine((segment) => segment.index <= segment.count, {
     error: 'index must be ≤ count',
   })
+
+/** One host's share of the workload: the `index`-th (1-based) of `count` equal shares. */
+export interface Segment {
+  readonly index: number
+  readonly count: number
+}
+
+/** `2/3`, as `--segment` takes it. */
+export function formatSegment(segment: Segment): string {
+  return `${segment.index}/${segment.count}`
+}
 
 /** One of the runs a merged result was made from. */
 export const mergedFromSchema = z.strictObject({
@@ -228,7 +254,7 @@ export const interruptionSchema = z.strictObject({
 
 export const runResultSchema = z
   .strictObject({
-    schemaVersion: z.union([z.literal(1), z.literal(2)]),
+    schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     runId: z.string().min(1),
     scenario: z.strictObject({
       name: z.string(),
@@ -286,6 +312,14 @@ export const runResultSchema = z
         input: result.schemaVersion,
       })
     }
+    if (result.schemaVersion < 3 && result.transports.some((t) => t.arrivals !== undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['schemaVersion'],
+        message: 'must be 3 for a result with arrivals (executor arrival-rate)',
+        input: result.schemaVersion,
+      })
+    }
   })
 
 export type Percentiles = z.infer<typeof percentilesSchema>
@@ -301,6 +335,7 @@ export type HarnessCost = z.infer<typeof harnessCostSchema>
 export type Validity = z.infer<typeof validitySchema>
 export type MergedFrom = z.infer<typeof mergedFromSchema>
 export type Interruption = z.infer<typeof interruptionSchema>
+export type ArrivalsSummary = z.infer<typeof arrivalsSchema>
 
 /**
  * Validates a parsed result.json. The version is checked before the shape, so a newer file gets
@@ -312,7 +347,7 @@ export function validateRunResult(value: unknown, source = 'result.json'): RunRe
       ? (value as Record<string, unknown>)['schemaVersion']
       : undefined
   if (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version)) {
-    const readable = READABLE_SCHEMA_VERSIONS.join(' and ')
+    const readable = `${READABLE_SCHEMA_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_SCHEMA_VERSIONS.at(-1)}`
     const why =
       version === undefined
         ? 'has no schemaVersion: not a tickstorm result'
@@ -335,260 +370,3 @@ export function validateRunResult(value: unknown, source = 'result.json'): RunRe
   }
   return parsed.data
 }
-
-// ---------------------------------------------------------------------------------------------
-// From merged metrics to the result
-
-/** Percentiles of a histogram, µs. An empty histogram gives zeros. */
-export function percentilesOf(histogram: Histogram): Percentiles {
-  if (histogram.totalCount === 0)
-    return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0 }
-  return {
-    p50: histogram.getValueAtPercentile(50),
-    p90: histogram.getValueAtPercentile(90),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
-    mean: Math.round(histogram.mean * 1000) / 1000,
-    count: histogram.totalCount,
-  }
-}
-
-/**
- * The HdrHistogram percentile distribution on a "nines" grid: percentiles 1 − 10^−k for k from 0
- * in steps of `1/stepsPerNine`, up to the nines the sample count supports (p99.9 needs ≫ 1,000
- * samples), then the max at 100.
- */
-export function percentileDistribution(
-  histogram: Histogram,
-  stepsPerNine = 10,
-): DistributionPoint[] {
-  const total = histogram.totalCount
-  if (total === 0) return []
-  const maxNines = Math.max(1, Math.min(6, Math.log10(total)))
-  const points: DistributionPoint[] = []
-  for (let step = 0; step <= Math.floor(maxNines * stepsPerNine); step++) {
-    const percentile = 100 * (1 - 10 ** (-step / stepsPerNine))
-    points.push({
-      percentile: Math.round(percentile * 1e6) / 1e6,
-      valueUs: histogram.getValueAtPercentile(percentile),
-    })
-  }
-  points.push({ percentile: 100, valueUs: histogram.maxValue })
-  return points
-}
-
-export interface ValidityInput {
-  /** Harness CPU samples, % of one core, one per second, measurement period only. */
-  readonly harnessCpuPercentSamples: readonly number[]
-  /** Cores the harness could use. */
-  readonly harnessCores: number
-  /** Worst worker's event-loop delay over the measurement, or null if not monitored. */
-  readonly eventLoopDelay: EventLoopDelaySummary | null
-  readonly deliveries: number
-  readonly negativeLatencies: number
-  readonly clampedLatencies: number
-}
-
-export interface ValidityOptions {
-  /** Share of the harness's cores counted as saturated. */
-  readonly cpuSaturatedRatio: number
-  /** Consecutive 1-s samples at or above it that make it sustained. */
-  readonly cpuSustainedSamples: number
-  /** Event-loop delay p99 bound, µs. */
-  readonly maxEventLoopDelayP99Us: number
-  /** Share of events that may arrive "before they were scheduled" (clock skew). */
-  readonly maxNegativeLatencyRatio: number
-}
-
-export const DEFAULT_VALIDITY_OPTIONS: ValidityOptions = Object.freeze({
-  cpuSaturatedRatio: 0.9,
-  cpuSustainedSamples: 5,
-  maxEventLoopDelayP99Us: 50_000,
-  maxNegativeLatencyRatio: 0.001,
-})
-
-/**
- * Is the measurement the server's, or the harness's? A subscriber stamps receipt when its event
- * loop gets to the bytes, so a busy harness adds its own queueing to every latency it records and
- * would report it as the server's. The run is marked invalid (never silently reported) when:
- * - the harness process used ≥ `cpuSaturatedRatio` (90%) of its cores for `cpuSustainedSamples`
- *   (5) consecutive seconds: it had no headroom left, so receipt stamps were late (k6 asks for
- *   ≥ 20% idle; Artillery v1 warned at 80%; a short spike, e.g. the connect ramp, is allowed);
- * - a worker's event-loop delay p99 exceeded `maxEventLoopDelayP99Us` (50 ms): that delay lands
- *   directly on receipt times (the jHiccup argument) — at that size it dwarfs loopback latency;
- * - more than `maxNegativeLatencyRatio` of events arrived before their scheduled time: the two
- *   clocks disagree, so no latency from this run can be trusted (never clamped to 0);
- * - any latency was above the histogram's range (clamped), so the max and the tail are floors.
- */
-export function judgeValidity(
-  input: ValidityInput,
-  options: Partial<ValidityOptions> = {},
-): Validity {
-  const opts = { ...DEFAULT_VALIDITY_OPTIONS, ...options }
-  const reasons: string[] = []
-  const saturatedAt = opts.cpuSaturatedRatio * input.harnessCores * 100
-  let run = 0
-  let longest = 0
-  for (const sample of input.harnessCpuPercentSamples) {
-    run = sample >= saturatedAt ? run + 1 : 0
-    longest = Math.max(longest, run)
-  }
-  if (longest >= opts.cpuSustainedSamples) {
-    reasons.push(
-      `harness CPU was ≥ ${Math.round(opts.cpuSaturatedRatio * 100)}% of its ${input.harnessCores} core(s) for ${longest} s in a row: the harness, not the server, was saturated`,
-    )
-  }
-  if (input.eventLoopDelay && input.eventLoopDelay.p99Us > opts.maxEventLoopDelayP99Us) {
-    reasons.push(
-      `harness event-loop delay p99 was ${formatMs(input.eventLoopDelay.p99Us)} (bound ${formatMs(opts.maxEventLoopDelayP99Us)}): receipt times were late by the harness's own lag`,
-    )
-  }
-  if (
-    input.deliveries > 0 &&
-    input.negativeLatencies / input.deliveries > opts.maxNegativeLatencyRatio
-  ) {
-    reasons.push(
-      `${input.negativeLatencies} of ${input.deliveries} events arrived before their scheduled time: the clocks disagree`,
-    )
-  }
-  if (input.clampedLatencies > 0) {
-    reasons.push(
-      `${input.clampedLatencies} latencies exceeded the histogram's range and were clamped`,
-    )
-  }
-  return { valid: reasons.length === 0, invalidReasons: reasons }
-}
-
-function formatMs(us: number): string {
-  return `${(us / 1000).toFixed(1)} ms`
-}
-
-export interface TransportResultContext {
-  readonly subscribersAsked: number
-  /** Wall ms when the measurement started (the warm-up's end); time-series t = 0. */
-  readonly measureStartMs: number
-  readonly measuredSec: number
-  /** The embedded server's /proc summary over the measurement, or null (a URL target). */
-  readonly server: (ProcessSummary & { readonly rssBytesBaseline: number | null }) | null
-  readonly harness: {
-    readonly cpuPercentSamples: readonly number[]
-    readonly cpuUs: number
-    readonly cores: number
-  }
-  readonly thresholds?: Readonly<Thresholds>
-  readonly validity?: Partial<ValidityOptions>
-}
-
-/** Turns one transport's merged metrics into its part of the result; percentiles from the merged histograms. */
-export function buildTransportResult(
-  merged: MergedMetrics,
-  context: TransportResultContext,
-): TransportResult {
-  const c = merged.counters
-  const seconds = context.measuredSec > 0 ? context.measuredSec : 0
-  const lost = Math.max(0, c.gaps - c.outOfOrder)
-  const expected = c.deliveries - c.duplicates + lost
-  const connectedMax = merged.intervals.reduce(
-    (max, interval) => Math.max(max, interval.connections),
-    0,
-  )
-  const samples = context.harness.cpuPercentSamples
-  const elp = merged.eventLoopDelay
-  const server = context.server
-  const result: TransportResult = {
-    transport: merged.transport,
-    subscribers: {
-      asked: context.subscribersAsked,
-      connectedMax: Math.max(connectedMax, merged.connections),
-      connectedAtEnd: merged.connections,
-    },
-    measuredSec: seconds,
-    latencyUs: percentilesOf(merged.latency),
-    latencyDistribution: percentileDistribution(merged.latency),
-    deliveries: c.deliveries,
-    deliveriesPerSec: seconds > 0 ? c.deliveries / seconds : 0,
-    bytes: c.bytes,
-    bytesPerSec: seconds > 0 ? c.bytes / seconds : 0,
-    bytesPerEvent: c.deliveries > 0 ? c.bytes / c.deliveries : null,
-    gaps: c.gaps,
-    duplicates: c.duplicates,
-    outOfOrder: c.outOfOrder,
-    lost,
-    lossRatio: expected > 0 ? lost / expected : 0,
-    snapshots: c.snapshots,
-    resets: c.resets,
-    negativeLatencies: c.negativeLatencies,
-    clampedLatencies: c.clampedLatencies,
-    connects: c.connects,
-    connectTimeUs: percentilesOf(merged.connectTime),
-    errors: c.errors,
-    errorsByKind: { ...merged.errorsByKind },
-    errorRate: c.connects + c.errors > 0 ? c.errors / (c.connects + c.errors) : 0,
-    reconnects: c.reconnects,
-    recoveryUs: percentilesOf(merged.recovery),
-    eventsRecoveredByReplay: c.eventsRecoveredByReplay,
-    server:
-      server === null
-        ? null
-        : {
-            cpuPercentAvg: server.cpuPercentAvg,
-            cpuPercentMax: server.cpuPercentMax,
-            rssBytesMax: server.rssBytesMax,
-            rssBytesPerConnection:
-              server.rssBytesBaseline !== null && connectedMax > 0
-                ? Math.max(0, server.rssBytesMax - server.rssBytesBaseline) / connectedMax
-                : null,
-          },
-    harness: {
-      cpuPercentAvg: samples.length === 0 ? 0 : samples.reduce((a, b) => a + b, 0) / samples.length,
-      cpuPercentMax: samples.length === 0 ? 0 : Math.max(...samples),
-      cores: context.harness.cores,
-      eventLoopDelayP99Us: elp?.p99Us ?? 0,
-      eventLoopDelayMaxUs: elp?.maxUs ?? 0,
-      cpuUsPerEvent: c.deliveries > 0 ? context.harness.cpuUs / c.deliveries : null,
-    },
-    validity: judgeValidity(
-      {
-        harnessCpuPercentSamples: samples,
-        harnessCores: context.harness.cores,
-        eventLoopDelay: elp,
-        deliveries: c.deliveries,
-        negativeLatencies: c.negativeLatencies,
-        clampedLatencies: c.clampedLatencies,
-      },
-      context.validity,
-    ),
-    timeSeries: merged.intervals.map((interval) => {
-      const spanSec = (interval.endMs - interval.startMs) / 1000 || merged.intervalMs / 1000
-      const hasSamples = interval.latency.totalCount > 0
-      return {
-        tSec: (interval.startMs - context.measureStartMs) / 1000,
-        deliveries: interval.counters.deliveries,
-        deliveriesPerSec: interval.counters.deliveries / spanSec,
-        p50Us: hasSamples ? interval.latency.getValueAtPercentile(50) : 0,
-        p99Us: hasSamples ? interval.latency.getValueAtPercentile(99) : 0,
-        connections: interval.connections,
-        errors: interval.counters.errors,
-      }
-    }),
-    thresholds: [],
-    histograms: {
-      latencyUs: encodeIntoCompressedBase64(merged.latency),
-      connectTimeUs: encodeIntoCompressedBase64(merged.connectTime),
-      recoveryUs: encodeIntoCompressedBase64(merged.recovery),
-    },
-  }
-  if (context.thresholds) result.thresholds = evaluateThresholds(context.thresholds, result)
-  return result
-}
-
-/** A run passes when every transport was valid and every threshold outcome passed. */
-export function runPassed(transports: readonly TransportResult[]): boolean {
-  return transports.every(
-    (transport) =>
-      transport.validity.valid && transport.thresholds.every((outcome) => outcome.passed),
-  )
-}
-
-export type { TransportName }

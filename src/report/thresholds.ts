@@ -1,4 +1,23 @@
-import type { Thresholds } from '../harness/scenario-schema.js'
+/**
+ * How a run, or a step of a capacity search, is judged: the limits a scenario sets and their
+ * outcomes against a transport's result.
+ */
+
+import { z } from 'zod'
+
+/** Pass/fail limits; every one optional, absent means "not judged". */
+export const thresholdsSchema = z.strictObject({
+  /** p99 latency (receipt − scheduled) must be at most this many ms. */
+  p99Ms: z.number().positive().max(60_000).optional(),
+  /** Lost events / expected events, 0..1. */
+  maxLossRatio: z.number().min(0).max(1).optional(),
+  /** Errors / (connects + errors), 0..1. */
+  maxErrorRate: z.number().min(0).max(1).optional(),
+  /** Deliveries per second across all subscribers must be at least this. */
+  minDeliveriesPerSec: z.number().min(0).optional(),
+})
+
+export type Thresholds = z.output<typeof thresholdsSchema>
 
 export interface ThresholdOutcome {
   readonly name: 'p99Ms' | 'maxLossRatio' | 'maxErrorRate' | 'minDeliveriesPerSec'

@@ -5,9 +5,9 @@
 
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { TransportName } from '../harness/metrics.js'
 import { formatHlog, type HlogInterval } from './hlog.js'
 import { renderReportHtml, type UplotAssets } from './html.js'
+import type { TransportName } from './measurements.js'
 import { type RunResult, validateRunResult } from './result-schema.js'
 
 export interface WrittenResult {
@@ -25,6 +25,18 @@ export function resultDirName(startedAt: Date, scenarioName: string): string {
     .replaceAll('-', '')
     .replaceAll(':', '')
   return `${stamp}-${scenarioName}`
+}
+
+/**
+ * A run's directory name: its start and scenario, and for a segment which share it holds, so the
+ * inputs of a merge read apart at a glance (`…-ticker-seg2of3`).
+ */
+export function runDirName(result: RunResult): string {
+  const segment = result.segment
+  const name = segment
+    ? `${result.scenario.name}-seg${segment.index}of${segment.count}`
+    : result.scenario.name
+  return resultDirName(new Date(result.startedAt), name)
 }
 
 export async function writeResultDir(

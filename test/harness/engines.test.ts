@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createLoadPool, type LoadPool, type StreamTransport } from '../../src/harness/load-pool.js'
-import { decodeHistogram } from '../../src/harness/metrics.js'
 import { pickWatchLists } from '../../src/harness/watch-lists.js'
+import { decodeHistogram } from '../../src/report/measurements.js'
 import { startServer } from '../helpers/server.js'
 import { waitFor } from '../helpers/wait.js'
 

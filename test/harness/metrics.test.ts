@@ -2,14 +2,16 @@ import { decodeFromCompressedBase64 } from 'hdr-histogram-js'
 import { afterEach, describe, expect, test } from 'vitest'
 import {
   createProcessSampler,
-  createSequenceTracker,
-  createTransportMetrics,
-  decodeHistogram,
-  mergeWorkerReports,
   parseProcStatCpuTicks,
   parseProcStatusRssBytes,
+} from '../../src/harness/process-sampler.js'
+import { createSequenceTracker } from '../../src/harness/sequence-tracker.js'
+import {
+  createTransportMetrics,
+  mergeWorkerReports,
   type TransportMetrics,
-} from '../../src/harness/metrics.js'
+} from '../../src/harness/transport-metrics.js'
+import { decodeHistogram } from '../../src/report/measurements.js'
 
 const created: TransportMetrics[] = []
 function metrics(...args: Parameters<typeof createTransportMetrics>): TransportMetrics {

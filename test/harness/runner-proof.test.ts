@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { nowUs } from '../../src/clock.js'
 import { runScenario } from '../../src/harness/runner.js'
 import { parseScenario } from '../../src/harness/scenario.js'
+import { runDirName, writeResultDir } from '../../src/report/write-result.js'
 
 /**
  * The harness measured against servers whose behaviour is known exactly: a plain node:http SSE
@@ -91,13 +92,19 @@ function scenarioFor(url: string, durationSec: number, subscribers = 5) {
 async function run(url: string, durationSec: number, subscribers = 5) {
   const resultsDir = await mkdtemp(join(tmpdir(), 'tickstorm-results-'))
   dirs.push(resultsDir)
-  return runScenario(scenarioFor(url, durationSec, subscribers), {
-    serverBin: 'unused',
-    scenarioFile: 'known-server.yaml',
-    resultsDir,
-    commit: 'test',
-    workers: 0,
-  })
+  const { result, latencyIntervals } = await runScenario(
+    scenarioFor(url, durationSec, subscribers),
+    {
+      serverBin: 'unused',
+      scenarioFile: 'known-server.yaml',
+      commit: 'test',
+      workers: 0,
+    },
+  )
+  // As `tickstorm run` writes it.
+  const dir = join(resultsDir, runDirName(result))
+  await writeResultDir(dir, result, latencyIntervals)
+  return { result, dir }
 }
 
 describe('the harness against a server of known behaviour', () => {

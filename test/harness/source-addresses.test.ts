@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { sourceAddresses } from '../../src/harness/runner.js'
+import { sourceAddresses } from '../../src/harness/target.js'
 
 describe('source addresses', () => {
   test('large loopback runs spread over several 127.0.0.x sources; small or remote ones do not', () => {

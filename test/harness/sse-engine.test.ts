@@ -10,7 +10,10 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, expect, test } from 'vitest'
 import { nowUs } from '../../src/clock.js'
 import { createSseEngine } from '../../src/harness/engines/sse-engine.js'
-import { createTransportMetrics, type TransportMetrics } from '../../src/harness/metrics.js'
+import {
+  createTransportMetrics,
+  type TransportMetrics,
+} from '../../src/harness/transport-metrics.js'
 import { encodeSseEvent } from '../../src/wire/sse-frame.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -7,8 +7,8 @@ import {
   formatTransportTable,
   formatUs,
 } from '../../src/report/console.js'
-import { buildTransportResult } from '../../src/report/result-schema.js'
-import { context, measure, runResult } from './fixtures.js'
+import { buildTransportResult } from '../../src/report/transport-result.js'
+import { context, measure, runResult, saturated } from './fixtures.js'
 
 describe('formatting', () => {
   test('units at three significant figures', () => {
@@ -89,10 +89,7 @@ describe('end-of-run tables', () => {
   })
 
   test('an invalid run says so, in the heading and with its reasons', () => {
-    const invalid = buildTransportResult(
-      measure('ws'),
-      context({ harness: { cpuPercentSamples: [199, 199, 199, 199, 199], cpuUs: 1, cores: 2 } }),
-    )
+    const invalid = buildTransportResult(measure('ws'), saturated(199))
     const text = formatTransportTable(invalid)
     expect(text.split('\n')[0]).toBe(
       'WebSocket: 100 of 100 subscribers connected, 3.0 s measured  [INVALID]',

@@ -1,16 +1,15 @@
+import { createTransportMetrics, mergeWorkerReports } from '../../src/harness/transport-metrics.js'
+import { judgeValidity } from '../../src/harness/validity.js'
 import {
-  createTransportMetrics,
+  latencyIntervalsOf,
   type MergedMetrics,
-  mergeWorkerReports,
   type TransportName,
-} from '../../src/harness/metrics.js'
-import { hlogIntervalsOf } from '../../src/report/hlog.js'
+} from '../../src/report/measurements.js'
+import type { RunResult, TransportResult } from '../../src/report/result-schema.js'
 import {
   buildTransportResult,
-  type RunResult,
-  type TransportResult,
   type TransportResultContext,
-} from '../../src/report/result-schema.js'
+} from '../../src/report/transport-result.js'
 
 export const START_MS = Date.parse('2025-11-24T06:00:00.000Z')
 
@@ -46,21 +45,35 @@ export function measure(
   return merged
 }
 
+/** A transport's context whose harness ran at `cpuPercent` of its 2 cores for 5 s: invalid. */
+export function saturated(cpuPercent: number): TransportResultContext {
+  const harness = { cpuPercentSamples: new Array(5).fill(cpuPercent), cpuUs: 1, cores: 2 }
+  return context({
+    harness,
+    validity: judgeValidity({
+      harnessCpuPercentSamples: harness.cpuPercentSamples,
+      harnessCores: harness.cores,
+      eventLoopDelay: null,
+      deliveries: 30_000,
+      negativeLatencies: 0,
+      clampedLatencies: 0,
+    }),
+  })
+}
+
 export function context(overrides: Partial<TransportResultContext> = {}): TransportResultContext {
   return {
     subscribersAsked: 100,
     measureStartMs: START_MS,
     measuredSec: 3,
     server: {
-      samples: 3,
       cpuPercentAvg: 40,
       cpuPercentMax: 55,
       rssBytesMax: 80 * 1024 * 1024,
-      rssBytesLast: 79 * 1024 * 1024,
-      cpuUs: 1_200_000,
       rssBytesBaseline: 60 * 1024 * 1024,
     },
     harness: { cpuPercentSamples: [50, 60, 70], cpuUs: 1_800_000, cores: 2 },
+    validity: { valid: true, invalidReasons: [] },
     thresholds: { p99Ms: 50, maxLossRatio: 0 },
     ...overrides,
   }
@@ -102,6 +115,6 @@ export function fullRun(scales: Partial<Record<TransportName, number>> = { sse: 
     measure(transport as TransportName, { scale: scale ?? 1 }),
   )
   const transports = merged.map((m) => buildTransportResult(m, context()))
-  const hlogs = Object.fromEntries(merged.map((m) => [m.transport, hlogIntervalsOf(m)]))
+  const hlogs = Object.fromEntries(merged.map((m) => [m.transport, latencyIntervalsOf(m)]))
   return { merged, result: runResult(transports), hlogs }
 }

@@ -14,18 +14,15 @@ import {
   renderReportHtml,
   toNines,
 } from '../../src/report/html.js'
-import { buildTransportResult } from '../../src/report/result-schema.js'
+import { buildTransportResult } from '../../src/report/transport-result.js'
 import { type Browser, launchBrowser } from '../web/browser.js'
-import { context, measure, runResult } from './fixtures.js'
+import { context, measure, runResult, saturated } from './fixtures.js'
 
 const EVIL = '<script>alert("x")</script>&'
 
 function report(overrides: Parameters<typeof runResult>[1] = {}) {
   const sse = buildTransportResult(measure('sse'), context())
-  const ws = buildTransportResult(
-    measure('ws', { scale: 2 }),
-    context({ harness: { cpuPercentSamples: [195, 195, 195, 195, 195], cpuUs: 1, cores: 2 } }),
-  )
+  const ws = buildTransportResult(measure('ws', { scale: 2 }), saturated(195))
   const result = runResult([sse, ws], {
     scenario: {
       name: EVIL,

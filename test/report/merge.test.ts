@@ -4,24 +4,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Histogram } from 'hdr-histogram-js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { createTransportMetrics, mergeWorkerReports } from '../../src/harness/transport-metrics.js'
+import { sumIntervals } from '../../src/report/hlog.js'
 import {
-  createTransportMetrics,
   decodeHistogram,
   emptyHistogram,
+  latencyIntervalsOf,
   type MergedMetrics,
-  mergeWorkerReports,
-} from '../../src/harness/metrics.js'
-import type { Segment } from '../../src/harness/segment.js'
-import { hlogIntervalsOf, sumIntervals } from '../../src/report/hlog.js'
+} from '../../src/report/measurements.js'
 import { mergeResultDirs } from '../../src/report/merge.js'
 import { type LoadedResult, readResultDir } from '../../src/report/read-result.js'
+import type { RunResult, Segment, TransportResult } from '../../src/report/result-schema.js'
 import {
   buildTransportResult,
   percentileDistribution,
   percentilesOf,
-  type RunResult,
-  type TransportResult,
-} from '../../src/report/result-schema.js'
+} from '../../src/report/transport-result.js'
 import { writeResultDir } from '../../src/report/write-result.js'
 import { tickstorm } from '../helpers/cli.js'
 import { startServer } from '../helpers/server.js'
@@ -158,7 +156,7 @@ async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Pr
   }
   const path = fresh(options.segment ? `seg${options.segment.index}` : 'whole')
   await writeResultDir(path, runResult([transport], overrides), {
-    sse: hlogIntervalsOf(measured),
+    sse: latencyIntervalsOf(measured),
   })
   return path
 }

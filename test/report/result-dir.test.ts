@@ -79,10 +79,10 @@ describe('result directories', () => {
   test('refuse a newer result.json with a coded error', async () => {
     const { result, hlogs } = fullRun({ sse: 1 })
     await writeResultDir(dir, result, hlogs)
-    await writeFile(join(dir, 'result.json'), JSON.stringify({ ...result, schemaVersion: 3 }))
+    await writeFile(join(dir, 'result.json'), JSON.stringify({ ...result, schemaVersion: 4 }))
     await expect(readResultDir(dir)).rejects.toMatchObject({
       code: 'TS_ERR_INVALID_RESULT',
-      message: `${join(dir, 'result.json')} has schemaVersion 3, newer than this tickstorm reads (1 and 2)`,
+      message: `${join(dir, 'result.json')} has schemaVersion 4, newer than this tickstorm reads (1, 2 and 3)`,
     })
   })
 

@@ -1,4 +1,4 @@
-import type { TransportMetrics } from '../metrics.js'
+import type { TransportMetrics } from '../transport-metrics.js'
 
 /** Where and how a worker's subscribers connect. */
 export interface EngineContext {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon'
-import { createTransportMetrics, type WorkerReport } from '../metrics.js'
+import { createTransportMetrics, type WorkerReport } from '../transport-metrics.js'
 
 export interface HttpLoadOptions {
   readonly baseUrl: string
