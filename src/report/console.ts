@@ -166,6 +166,12 @@ export function formatTransportTable(result: TransportResult): string {
       `faults: ${fired.join(', ')}; every subscriber resumed within ${recovery.count === 0 ? '–' : formatUs(recovery.max)}, ${formatCount(result.eventsRecoveredByReplay)} events replayed, ${formatCount(result.lost)} lost, ${formatCount(result.duplicates)} duplicated, ${formatCount(result.resets)} resets`,
     )
   }
+  const arrivals = result.arrivals
+  if (arrivals !== undefined) {
+    lines.push(
+      `arrivals: ${formatCount(arrivals.arrivals)} at ${arrivals.ratePerSec}/s (${formatCount(arrivals.dropped)} dropped at the bound of ${formatCount(arrivals.maxSubscribers)}), ${formatCount(arrivals.departures)} left after ${arrivals.sessionDistribution} stays of ${arrivals.sessionSecMean} s mean; in a session: ${arrivals.activeMean.toFixed(1)} on average (rate × stay: ${(arrivals.ratePerSec * arrivals.sessionSecMean).toFixed(1)}), ${formatCount(arrivals.activeMax)} at most`,
+    )
+  }
   const errorKinds = Object.entries(result.errorsByKind).sort(([, a], [, b]) => b - a)
   if (errorKinds.length > 0) {
     lines.push(

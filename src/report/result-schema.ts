@@ -116,7 +116,9 @@ export const arrivalsSchema = z.strictObject({
   /** Subscribers in a session, averaged over time (Little's law: ≈ rate × mean session). */
   activeMean: nonNegative,
   activeMax: count,
-  /** In a session when the measurement ended: arrivals − dropped − departures, plus those before. */
+  /** In a session when the measurement started (arrived during the warm-up). */
+  activeAtStart: count,
+  /** In a session when it ended: activeAtStart + arrivals − dropped − departures. */
   activeAtEnd: count,
 })
 

@@ -123,3 +123,21 @@ describe.each<StreamTransport>(['sse', 'longpoll', 'ws'])('%s engine, closing', 
     expect(clientSocketStates(port)).toEqual([])
   })
 })
+
+describe.each<StreamTransport>(['sse', 'longpoll', 'ws'])('%s engine, churn', (transport) => {
+  test('subscribers that leave while still connecting count no error (the reset is the harness’s own)', async () => {
+    const server = await startServer({ ratePerSec: 2000 })
+    const pool = openPool(transport, server.url)
+    const leaving = Array.from({ length: 20 }, (_, index) => ({ index, symbols: null }))
+    pool.arrive(leaving)
+    pool.leave(leaving.map((entry) => entry.index))
+    // One that stays: once it receives, the resets of the others have long been handled.
+    pool.arrive([{ index: 20, symbols: null }])
+    await waitFor(
+      'the one that stayed receives',
+      () => pool.progress().connections === 1 && pool.progress().deliveries > 200,
+      { state: () => pool.progress() },
+    )
+    expect(pool.report().errorsByKind).toEqual({})
+  })
+})

@@ -324,3 +324,56 @@ describe('evaluateThresholds', () => {
     expect(evaluateThresholds({}, result)).toEqual([])
   })
 })
+
+describe('executor arrival-rate', () => {
+  const ARRIVALS = `
+name: churn
+description: an open model
+transports: [sse]
+executor: arrival-rate
+arrivalRate: { ratePerSec: 50, sessionSec: { mean: 4 }, maxSubscribers: 500 }
+subscribers: { watchList: { size: 5 } }
+durationSec: 30
+`
+
+  test('takes its rate, stays and bound; the bound is the subscriber count watch-lists are picked for', () => {
+    const scenario = parseScenario(ARRIVALS, 'churn.yaml')
+    expect(scenario.arrivalRate).toEqual({
+      ratePerSec: 50,
+      sessionSec: { mean: 4, distribution: 'exponential' },
+      maxSubscribers: 500,
+      seed: 1,
+    })
+    expect(scenario.subscribers.count).toBe(500)
+  })
+
+  test('every misplaced or missing key is reported with its path, all at once', () => {
+    const problems = problemsOf(`
+name: churn
+description: an open model, badly written
+transports: [sse]
+executor: arrival-rate
+arrivalRate:
+  ratePerSec: 0
+  sessionSec: { mean: 4, distribution: lognormal, median: 3 }
+  maxSubscribers: 500
+subscribers: { count: 100, rampSec: 5 }
+phases: [{ durationSec: 10 }]
+`)
+    expect(problems).toEqual([
+      '`arrivalRate.ratePerSec` must be > 0, got 0',
+      '`arrivalRate.sessionSec.distribution` must be one of exponential, fixed, got "lognormal"',
+      '`arrivalRate.sessionSec.median` is not a known key, got 3',
+      '`subscribers.count` is not used by executor: arrival-rate (arrivals are the ramp and arrivalRate.maxSubscribers the bound), got 100',
+      '`subscribers.rampSec` is not used by executor: arrival-rate (arrivals are the ramp and arrivalRate.maxSubscribers the bound), got 5',
+      '`phases` cannot be combined with executor: arrival-rate (its rate holds for durationSec), got [{"durationSec":10}]',
+    ])
+    expect(problemsOf(ARRIVALS.replace(/arrivalRate:.*\n/, ''))).toEqual([
+      '`arrivalRate` is required when executor is arrival-rate, got undefined',
+    ])
+    expect(problemsOf(ARRIVALS.replace('executor: arrival-rate', 'executor: constant'))).toEqual([
+      '`arrivalRate` is only for executor: arrival-rate, got {"ratePerSec":50,"sessionSec":{"mean":4},"maxSubscribers":500}',
+      '`subscribers.count` is required, got undefined',
+    ])
+  })
+})

@@ -65,7 +65,9 @@ export function createWsEngine(context: EngineContext): Engine {
           }
         })
         current.on('error', (error: NodeJS.ErrnoException) => {
-          metrics.countError(error.code ?? 'ws-error')
+          // Closing a subscriber mid-handshake (its session ended while it was connecting) makes
+          // ws report the reset it was asked for as ECONNRESET: the harness's own doing, no error.
+          if (!line.closed) metrics.countError(error.code ?? 'ws-error')
         })
         current.on('close', (code: number) => {
           if (open) metrics.connectionClosed()

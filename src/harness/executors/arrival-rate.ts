@@ -84,7 +84,13 @@ async function runArrivalRate(context: ExecutorContext): Promise<ExecutorRun | n
 
 type ChurnCounts = Pick<
   ArrivalsSummary,
-  'arrivals' | 'dropped' | 'departures' | 'activeMean' | 'activeMax' | 'activeAtEnd'
+  | 'arrivals'
+  | 'dropped'
+  | 'departures'
+  | 'activeMean'
+  | 'activeMax'
+  | 'activeAtStart'
+  | 'activeAtEnd'
 >
 
 /** Plays the schedule against the session on a timer until stopped; counts what it did. */
@@ -96,7 +102,7 @@ function startChurn(context: ExecutorContext, schedule: ArrivalSchedule, maxSubs
   let next = schedule.next()
   let nextIndex = 0
   let active = 0
-  let counts = { arrivals: 0, dropped: 0, departures: 0, activeMax: 0 }
+  let counts = { arrivals: 0, dropped: 0, departures: 0, activeMax: 0, activeAtStart: 0 }
   let countsFromMs = startMs
   // ∫ active dt over [countsFromMs, lastEventMs], in subscriber-ms.
   let area = 0
@@ -147,7 +153,7 @@ function startChurn(context: ExecutorContext, schedule: ArrivalSchedule, maxSubs
     /** Counts start again from now (the measurement's start). */
     restartCounts(): void {
       tick()
-      counts = { arrivals: 0, dropped: 0, departures: 0, activeMax: active }
+      counts = { arrivals: 0, dropped: 0, departures: 0, activeMax: active, activeAtStart: active }
       countsFromMs = Date.now()
       area = 0
       lastEventMs = Math.max(lastEventMs, countsFromMs)

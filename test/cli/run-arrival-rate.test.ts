@@ -1,0 +1,136 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { RunResult } from '../../src/report/result-schema.js'
+import { tickstorm } from '../helpers/cli.js'
+
+// Executor arrival-rate through `tickstorm run` against an embedded server: subscribers arrive as
+// a Poisson process and leave after exponential stays, and the run's result.json must show the
+// process the scenario asked for. The bounds are 4 standard deviations of each estimate (a false
+// failure about once in 16,000 runs), from the process's own statistics, not tuned to a run.
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tickstorm-arrivals-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function run(name: string, body: string): Promise<{ result: RunResult; stdout: string }> {
+  const file = join(dir, `${name}.yaml`)
+  await writeFile(file, body)
+  const results = join(dir, name)
+  const cli = tickstorm(['run', file, '--results', results])
+  expect(await cli.exit, cli.stderr()).toBe(0)
+  const [only] = await readdir(results)
+  const text = await readFile(join(results, only!, 'result.json'), 'utf8')
+  return { result: JSON.parse(text) as RunResult, stdout: cli.stdout() }
+}
+
+const RATE_PER_SEC = 40
+const SESSION_SEC = 1
+const DURATION_SEC = 10
+
+describe('executor arrival-rate', () => {
+  test('arrivals ≈ rate × duration, subscribers ≈ rate × mean stay (Little), every one that left was closed', async () => {
+    const { result, stdout } = await run(
+      'churn-small',
+      `name: churn-small
+description: Poisson arrivals with exponential stays
+server: { preset: normal, seed: 5 }
+transports: [sse]
+executor: arrival-rate
+arrivalRate:
+  ratePerSec: ${RATE_PER_SEC}
+  sessionSec: { mean: ${SESSION_SEC}, distribution: exponential }
+  maxSubscribers: 400
+  seed: 7
+subscribers: { watchList: { size: 8, pick: zipf } }
+warmupSec: 4
+durationSec: ${DURATION_SEC}
+workers: 1
+thresholds: { maxLossRatio: 0, maxErrorRate: 0 }
+`,
+    )
+    expect(result.schemaVersion).toBe(3)
+    const sse = result.transports[0]!
+    const arrivals = sse.arrivals!
+    expect(arrivals).toMatchObject({
+      ratePerSec: RATE_PER_SEC,
+      sessionSecMean: SESSION_SEC,
+      sessionDistribution: 'exponential',
+      maxSubscribers: 400,
+      seed: 7,
+      dropped: 0,
+    })
+
+    // Arrivals in the window are Poisson(λT): mean 400, sd 20.
+    const expectedArrivals = RATE_PER_SEC * sse.measuredSec
+    const arrivalsSd = Math.sqrt(expectedArrivals)
+    expect(Math.abs(arrivals.arrivals - expectedArrivals)).toBeLessThanOrEqual(4 * arrivalsSd)
+
+    // Little's law: L = λW = 40. For exponential stays (M/M/∞) the number in the system has
+    // autocorrelation e^(−t/W), so its time average over T has variance 2λW²/T (sd ≈ 2.8).
+    const little = RATE_PER_SEC * SESSION_SEC
+    const meanSd = Math.sqrt((2 * RATE_PER_SEC * SESSION_SEC ** 2) / sse.measuredSec)
+    expect(Math.abs(arrivals.activeMean - little)).toBeLessThanOrEqual(4 * meanSd)
+    // The server's side of it: the open connections the pools counted at each 1-s roll. Samples
+    // 1 s apart are correlated by e^(−1), which about doubles the variance of their mean.
+    const samples = sse.timeSeries.map((point) => point.connections)
+    const connectedMean = samples.reduce((sum, value) => sum + value, 0) / samples.length
+    const connectedSd = Math.sqrt((little / samples.length) * (1 + 2 / (Math.E - 1)))
+    expect(Math.abs(connectedMean - little)).toBeLessThanOrEqual(4 * connectedSd)
+
+    // Every arrival and departure accounted for: the executor's books balance exactly …
+    expect(arrivals.activeAtEnd).toBe(
+      arrivals.activeAtStart + arrivals.arrivals - arrivals.dropped - arrivals.departures,
+    )
+    expect(arrivals.departures).toBeGreaterThan(0)
+    // … and agree with what the pools saw: each admitted arrival connected once (no reconnects),
+    // and the connections still open at the end are the sessions still running, so each
+    // subscriber that left was closed. A few at either edge may be mid-connect.
+    expect(Math.abs(sse.connects - arrivals.arrivals)).toBeLessThanOrEqual(3)
+    expect(Math.abs(sse.subscribers.connectedAtEnd - arrivals.activeAtEnd)).toBeLessThanOrEqual(3)
+    expect(sse.reconnects).toBe(0)
+    expect(sse.errors).toBe(0)
+    expect(sse.gaps).toBe(0)
+    expect(sse.duplicates).toBe(0)
+    expect(sse.deliveries).toBeGreaterThan(0)
+    expect(result.passed).toBe(true)
+    // The table says what the executor did.
+    expect(stdout).toMatch(
+      /arrivals: \d+ at 40\/s \(0 dropped at the bound of 400\), \d+ left after exponential stays of 1 s mean; in a session: [\d.]+ on average \(rate × stay: 40\.0\)/,
+    )
+  }, 60_000)
+
+  test('past maxSubscribers an arrival is dropped and counted, and the crowd stays bounded', async () => {
+    const { result } = await run(
+      'churn-bounded',
+      `name: churn-bounded
+description: more arrivals than the bound lets in
+server: { preset: normal, seed: 5 }
+transports: [ws]
+executor: arrival-rate
+arrivalRate: { ratePerSec: 40, sessionSec: { mean: 2, distribution: fixed }, maxSubscribers: 10 }
+subscribers: { watchList: { size: 8 } }
+warmupSec: 2
+durationSec: 3
+workers: 1
+`,
+    )
+    const ws = result.transports[0]!
+    const arrivals = ws.arrivals!
+    // 40/s against room for 10 stays of 2 s (5/s): most arrivals find the crowd full.
+    expect(arrivals.dropped).toBeGreaterThan(arrivals.arrivals / 2)
+    expect(arrivals.activeMax).toBe(10)
+    expect(ws.subscribers.connectedMax).toBeLessThanOrEqual(10)
+    expect(arrivals.activeAtEnd).toBe(
+      arrivals.activeAtStart + arrivals.arrivals - arrivals.dropped - arrivals.departures,
+    )
+    expect(ws.errors).toBe(0)
+    expect(ws.gaps).toBe(0)
+    expect(ws.duplicates).toBe(0)
+  }, 60_000)
+})
