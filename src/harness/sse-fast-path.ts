@@ -41,7 +41,8 @@
 
 import { Problems } from '../errors.js'
 import {
-  createSseParser,
+  type BlockAwareSseParser,
+  createBlockAwareSseParser,
   DEFAULT_SSE_PARSER_OPTIONS,
   type SseParser,
   type SseParserOptions,
@@ -103,7 +104,7 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
   problems.throwIfAny('SSE tick reader options')
   const { symbol, onTick, ...parserOptions } = options
   return new TickReader(
-    createSseParser(parserOptions),
+    createBlockAwareSseParser(parserOptions),
     options.maxLineBytes ?? DEFAULT_SSE_PARSER_OPTIONS.maxLineBytes,
     symbol,
     onTick,
@@ -112,7 +113,7 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
 
 /** One subscriber's reader: a class, for the same reason as the parser (one per subscriber). */
 class TickReader<S> implements SseTickReader {
-  private readonly parser: SseParser
+  private readonly parser: BlockAwareSseParser
   private readonly maxLineBytes: number
   private readonly symbolFor: (name: string) => S
   private readonly onTick: SseTickReaderOptions<S>['onTick']
@@ -136,7 +137,7 @@ class TickReader<S> implements SseTickReader {
   fastPathEvents = 0
 
   constructor(
-    parser: SseParser,
+    parser: BlockAwareSseParser,
     maxLineBytes: number,
     symbolFor: (name: string) => S,
     onTick: SseTickReaderOptions<S>['onTick'],

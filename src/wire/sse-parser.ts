@@ -75,6 +75,15 @@ export interface SseParser {
   readonly lastEventId: string
   /** Drops any partial line/block (end of stream / new connection) but keeps lastEventId, like a reconnecting EventSource. */
   reset(): void
+}
+
+/**
+ * The parser with the two hooks of the load harness's fast path for tick events
+ * (`src/harness/sse-fast-path.ts`), which reads whole blocks itself between parser calls. Internal:
+ * the package exports `createSseParser` and `SseParser` only; a user of the parser has no block
+ * to interpret instead of it, and a wrong call would corrupt its state.
+ */
+export interface BlockAwareSseParser extends SseParser {
   /**
    * True when the parser holds nothing of a block: no partial line, pending CR or BOM bytes, and
    * the data, event type and id buffers as a blank line leaves them (the id buffer equal to
@@ -123,11 +132,16 @@ export function createSseParser(options: SseParserOptions): SseParser {
   return new Parser(resolveSseParserOptions(options))
 }
 
+/** The same parser with the fast path's hooks (internal; see `BlockAwareSseParser`). */
+export function createBlockAwareSseParser(options: SseParserOptions): BlockAwareSseParser {
+  return new Parser(resolveSseParserOptions(options))
+}
+
 /**
  * The parser's state in one object. A class, not a closure per method: a load harness holds one
  * parser per subscriber (19k of them), and a closure factory cost each ≈ 2 KB and ≈ 5 µs to make.
  */
-class Parser implements SseParser {
+class Parser implements BlockAwareSseParser {
   private readonly onEvent: (event: SseEvent) => void
   private readonly onRetry: ((retryMs: number) => void) | undefined
   private readonly onComment: ((comment: string) => void) | undefined

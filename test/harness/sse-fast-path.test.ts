@@ -16,7 +16,12 @@ import { readTickFields, type TickFields } from '../../src/harness/event-observe
 import { createSseTickReader, type SseTickReader } from '../../src/harness/sse-fast-path.js'
 import type { Tick, TradeCondition, TradingStatus } from '../../src/market/types.js'
 import { encodeSseEvent, encodeSsePreamble, SSE_HEARTBEAT } from '../../src/wire/sse-frame.js'
-import { createSseParser, type SseEvent, type SseParser } from '../../src/wire/sse-parser.js'
+import {
+  createBlockAwareSseParser,
+  createSseParser,
+  type SseEvent,
+  type SseParser,
+} from '../../src/wire/sse-parser.js'
 import { encodeTickJson } from '../../src/wire/tick-json.js'
 import { concatBytes, fuzzRuns, splitAt } from '../helpers/fuzz.js'
 
@@ -433,10 +438,10 @@ describe('createSseTickReader', () => {
   })
 })
 
-describe('SseParser.commitLastEventId', () => {
+describe('BlockAwareSseParser.commitLastEventId', () => {
   test('at a block boundary it sets lastEventId as a dispatched block would; inside a block it throws', () => {
     const events: SseEvent[] = []
-    const parser = createSseParser({ onEvent: (event) => events.push(event) })
+    const parser = createBlockAwareSseParser({ onEvent: (event) => events.push(event) })
     expect(parser.atBlockBoundary()).toBe(false) // the stream start (a BOM may follow)
     parser.feed(encoder.encode(':hi\n\n'))
     expect(parser.atBlockBoundary()).toBe(true)

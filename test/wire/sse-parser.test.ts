@@ -1,8 +1,9 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, expectTypeOf, test } from 'vitest'
 import { TickstormError } from '../../src/errors.js'
 import {
   createSseParser,
   type SseEvent,
+  type SseParser,
   type SseParserError,
   type SseParserOptions,
 } from '../../src/wire/sse-parser.js'
@@ -242,5 +243,14 @@ describe('createSseParser API', () => {
 
   test('maxLineBytes must be an integer', () => {
     expect(() => createSseParser({ onEvent: () => {}, maxLineBytes: 1.5 })).toThrow(/maxLineBytes/)
+  })
+})
+
+describe('the public parser', () => {
+  test('is feed, reset and lastEventId; the harness fast path hooks stay internal', async () => {
+    expectTypeOf<keyof SseParser>().toEqualTypeOf<'feed' | 'reset' | 'lastEventId'>()
+    const api = await import('../../src/index.js')
+    expect(api.createSseParser).toBe(createSseParser)
+    expect(Object.keys(api)).not.toContain('createBlockAwareSseParser')
   })
 })
