@@ -3,12 +3,13 @@
  * gives its numbers only at the end, so an interrupted http transport keeps nothing.
  */
 
+import type { Thresholds } from '../report/thresholds.js'
 import { runHttpLoad } from './engines/http-engine.js'
 import type { Measured } from './measure.js'
 import { measuredResult } from './measure.js'
 import { startHarnessSampler } from './process-sampler.js'
 import type { RunContext } from './run-context.js'
-import type { Scenario, Thresholds } from './scenario.js'
+import type { Scenario } from './scenario.js'
 import { segmentShare } from './segment.js'
 import { fetchUniverse, startTarget } from './target.js'
 import { mergeWorkerReports } from './transport-metrics.js'

@@ -17,8 +17,6 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { Segment } from '../report/result-schema.js'
 
-export { formatSegment, type Segment } from '../report/result-schema.js'
-
 /** More hosts than this is a typo, not a test rig. */
 export const MAX_SEGMENTS = 1000
 

@@ -1,12 +1,12 @@
 import { describe, expect, test } from 'vitest'
 import {
   parseSegment,
-  type Segment,
   segmentMembers,
   segmentRate,
   segmentShare,
 } from '../../src/harness/segment.js'
 import { pickWatchLists } from '../../src/harness/watch-lists.js'
+import type { Segment } from '../../src/report/result-schema.js'
 
 const split = (count: number): Segment[] =>
   Array.from({ length: count }, (_, i) => ({ index: i + 1, count }))
