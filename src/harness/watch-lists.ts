@@ -25,10 +25,11 @@ export function pickWatchLists(
     const fixed = spec.symbols ?? universe.slice(0, spec.size)
     const unknown = fixed.filter((symbol) => !universe.includes(symbol))
     if (unknown.length > 0) {
-      throw new TickstormError(
-        ERROR_CODES.INVALID_OPTIONS,
-        `watchList.symbols: not offered by the target: ${unknown.join(', ')}`,
-      )
+      // The scenario asked for them: its error, with its path, as the loader reports.
+      const problem = `\`subscribers.watchList.symbols\` must be symbols the target offers, got ${JSON.stringify(unknown)}`
+      throw new TickstormError(ERROR_CODES.INVALID_SCENARIO, `invalid scenario: ${problem}`, {
+        details: { problems: [problem] },
+      })
     }
     return new Array(count).fill(fixed.length >= universe.length ? null : fixed)
   }

@@ -203,6 +203,27 @@ durationSec: 5
     expect(stderr).toContain('subscribers.colour')
   })
 
+  test('fixed symbols the target does not offer are a bad scenario, named by path: exit 2', async () => {
+    const file = await scenario(
+      'unknown-symbols',
+      `name: unknown-symbols
+description: a watch-list of names the market does not have
+server: { preset: normal, seed: 3 }
+transports: [sse]
+subscribers: { count: 2, watchList: { pick: fixed, symbols: [ZZZZ, QQQQ] } }
+warmupSec: 0
+durationSec: 1
+workers: 1
+`,
+    )
+    const run = tickstorm(['run', file])
+    expect(await run.exit).toBe(2)
+    expect(run.stderr()).toContain('TS_ERR_INVALID_SCENARIO')
+    expect(run.stderr()).toContain(
+      '`subscribers.watchList.symbols` must be symbols the target offers, got ["ZZZZ","QQQQ"]',
+    )
+  })
+
   test('a missing result directory is a coded error, exit 2', async () => {
     const run = tickstorm(['report', join(dir, 'nothing-here')])
     expect(await run.exit).toBe(2)
