@@ -42,6 +42,8 @@ export type ToWorker =
 /** What the main thread asks one worker about itself. */
 export type WorkerCall =
   | { readonly op: 'drop'; readonly clientId: string }
+  /** Cuts up to `count` connections of each transport, as a network fault would. */
+  | { readonly op: 'dropStreams'; readonly count: number }
   | { readonly op: 'health' }
   | { readonly op: 'metrics' }
   /** Drain and close, then let the thread end. */
@@ -72,6 +74,7 @@ export interface SerializedError {
 /** The answers, by op. */
 export interface Answers {
   readonly drop: number
+  readonly dropStreams: number
   readonly health: HealthDocument
   readonly metrics: MetricsJson
   readonly close: null

@@ -84,6 +84,8 @@ const answer = async (call: WorkerCall): Promise<Answers[WorkerCall['op']]> => {
   switch (call.op) {
     case 'drop':
       return started.app.dropClient(call.clientId)
+    case 'dropStreams':
+      return started.app.dropStreams(call.count)
     case 'health':
       return started.app.health()
     case 'metrics':

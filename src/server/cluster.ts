@@ -358,8 +358,12 @@ export async function createCluster(
     health,
     metrics,
     dropClient,
-    // The connections live in the workers, and this answer cannot wait for them.
-    dropStreams: () => 0,
+    async dropStreams(count = Number.POSITIVE_INFINITY) {
+      const counts = await Promise.all(
+        live().map((thread) => call(thread, { op: 'dropStreams', count })),
+      )
+      return counts.reduce((sum, dropped) => sum + dropped, 0)
+    },
     onFailure(listener) {
       if (failure !== undefined && closing !== undefined) {
         const error = failure

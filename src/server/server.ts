@@ -116,7 +116,7 @@ async function startLone(
     health: async () => app.health(),
     metrics: app.metrics,
     dropClient: async (clientId) => app.dropClient(clientId),
-    dropStreams: (count = Number.POSITIVE_INFINITY) => app.dropStreams(count),
+    dropStreams: async (count = Number.POSITIVE_INFINITY) => app.dropStreams(count),
     onFailure: failures.add,
     close() {
       closing ??= (async () => {

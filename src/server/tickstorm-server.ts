@@ -24,11 +24,10 @@ export interface TickstormServer {
   /** Cuts one client's connections, wherever they are; resolves with how many. */
   dropClient(clientId: string): Promise<number>
   /**
-   * Cuts up to `count` connections of each transport held by this thread, as a network fault
-   * would (fault injection: clients reconnect and resume); returns how many. A cluster's
-   * connections live in its workers: there it cuts none (use dropClient).
+   * Cuts up to `count` connections of each transport (a cluster: on each worker), as a network
+   * fault would (fault injection: clients reconnect and resume); resolves with how many.
    */
-  dropStreams(count?: number): number
+  dropStreams(count?: number): Promise<number>
   /**
    * Called once if the server fails for good: a worker thread died (`TS_ERR_WORKER_CRASHED`, the
    * cluster has drained the others), or its source stopped (`TS_ERR_REDIS_UNAVAILABLE`).

@@ -49,7 +49,7 @@ describe.each<StreamTransport>(['sse', 'longpoll', 'ws', 'eventsource'])(
         { state: () => pool.progress() },
       )
       const before = pool.progress().deliveries
-      const dropped = server.dropStreams()
+      const dropped = await server.dropStreams()
       // Long polls are cut only while parked; streams and sockets are all cut.
       if (transport === 'longpoll') expect(dropped).toBeGreaterThan(0)
       else expect(dropped).toBe(20)

@@ -195,6 +195,18 @@ describe('createCluster: N workers on one port, one feed', () => {
     for (const stream of others) stream.close()
   })
 
+  test('dropStreams cuts connections on every worker, as a network fault would', async () => {
+    const cluster = await startCluster(MARKET, 2)
+    const streams = await openStreams(`${cluster.url}/v1/stream?symbols=AAPL`, 12)
+    const perWorker = await streamsPerWorker(cluster)
+    expect(
+      perWorker.every((count) => count > 0),
+      `streams per worker: ${perWorker}`,
+    ).toBe(true)
+    expect(await cluster.dropStreams()).toBe(12)
+    await waitFor('every stream to be cut', () => streams.every((stream) => stream.isEnded()))
+  })
+
   test('/healthz and /metrics describe the whole server', async () => {
     const manual = manualFeed()
     const cluster = await startCluster(MARKET, 2, { source: manual.source })

@@ -148,7 +148,7 @@ describe('GET /metrics', () => {
     expect(third.value('tickstorm_connections', { transport: 'ws' })).toBe(1)
     socket.close()
     streams[1]!.close()
-    server.dropStreams()
+    await server.dropStreams()
     await parked.catch(() => undefined)
   })
 

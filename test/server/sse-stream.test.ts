@@ -103,7 +103,7 @@ describe('GET /v1/stream', () => {
     for (let cut = 1; cut <= 3; cut++) {
       const before = events.length
       const replayHitsBefore = server.stats().sse.replayHits
-      expect(server.dropStreams()).toBe(1)
+      expect(await server.dropStreams()).toBe(1)
       await waitFor(`reconnect #${cut}`, () => opens === cut + 1)
       await waitFor('ticks after the reconnect', () => events.length >= before + 10)
       expect(server.stats().sse.replayHits).toBe(replayHitsBefore + 1)
