@@ -35,8 +35,6 @@ export function resolveFeedOptions(partial: Partial<FeedOptions> = {}): FeedOpti
   return Object.freeze(options)
 }
 
-export type { FeedStats } from './event-log.js'
-
 /** The event log fed by a market in this process, paced in real time: the default LogSource. */
 export interface Feed extends FrameSource {
   readonly market: Market

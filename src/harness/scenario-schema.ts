@@ -157,7 +157,5 @@ export const scenarioSchema = z.strictObject({
   faults: z.array(faultSchema).max(1000).default([]),
 })
 
-export type ScenarioInput = z.input<typeof scenarioSchema>
 export type ParsedScenario = z.output<typeof scenarioSchema>
-export type ScenarioTransport = (typeof TRANSPORTS)[number]
 export type ExecutorName = (typeof EXECUTOR_NAMES)[number]

@@ -13,8 +13,6 @@ import { PRESETS } from '../market/presets.js'
 import { addZodIssues } from '../zod-problems.js'
 import { type ParsedScenario, scenarioSchema, serverSchema } from './scenario-schema.js'
 
-export type { ScenarioTransport } from './scenario-schema.js'
-
 /** A scenario file failed to parse or validate; `details.problems` lists every problem. */
 export const INVALID_SCENARIO = ERROR_CODES.INVALID_SCENARIO
 

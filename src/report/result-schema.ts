@@ -326,14 +326,11 @@ export const runResultSchema = z
 
 export type Percentiles = z.infer<typeof percentilesSchema>
 export type DistributionPoint = z.infer<typeof distributionPointSchema>
-export type IntervalPoint = z.infer<typeof intervalPointSchema>
 export type TransportResult = z.infer<typeof transportResultSchema>
 export type CapacityStep = z.infer<typeof capacityStepSchema>
 export type CapacityResult = z.infer<typeof capacityResultSchema>
 export type Machine = z.infer<typeof machineSchema>
 export type RunResult = z.infer<typeof runResultSchema>
-export type ServerCost = z.infer<typeof serverCostSchema>
-export type HarnessCost = z.infer<typeof harnessCostSchema>
 export type Validity = z.infer<typeof validitySchema>
 export type MergedFrom = z.infer<typeof mergedFromSchema>
 export type Interruption = z.infer<typeof interruptionSchema>

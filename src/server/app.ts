@@ -1,5 +1,4 @@
 import { nowUs } from '../clock.js'
-import type { EventLog } from '../feed/event-log.js'
 import type { LogSource } from '../feed/log-source.js'
 import type { Market } from '../market/types.js'
 import { createAuthenticator } from './auth.js'
@@ -19,11 +18,6 @@ import { defaultWebRoot, loadStaticFiles, type StaticFile } from './static-files
 import { createSymbolIndex } from './subscription.js'
 import type { Transport, TransportContext } from './transport.js'
 import { createTransports, type GroupState } from './transports/list.js'
-
-/** What an app serves from: a log, and how to describe it for /healthz (`source`). */
-export interface AppSource extends EventLog {
-  describe?(): Readonly<Record<string, unknown>>
-}
 
 export interface AppDeps {
   readonly options: ServerOptions

@@ -34,12 +34,6 @@ export function catchUpFor(feed: EventLog, id: string | null): Promise<void> | n
   return feed.awaitSeq(seq, CATCH_UP_WAIT_MS)
 }
 
-/** Whether a resume from `id` can be served by replay alone, with no gap. */
-export function canReplay(feed: EventLog, id: string): boolean {
-  const seq = parseResumeId(id)
-  return seq !== null && feed.history.covers(seq)
-}
-
 export interface ReplayChunk {
   /** The subscription's events after the cursor, in order. */
   readonly events: FeedEvent[]
