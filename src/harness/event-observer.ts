@@ -170,3 +170,46 @@ export function readTickFields(data: string, out: TickFields): boolean {
   out.q = q
   return true
 }
+
+/**
+ * A tick from any server: our encoder's field order first (no JSON.parse), else JSON with a
+ * numeric `ts`, a string `sym` and an integer `q`. False for anything else: an event the harness
+ * cannot read, which the engines count as the error `unreadable-event`. Without `q` there is no
+ * telling a gap from a duplicate, so such an event is unreadable, never a `q` of 0.
+ */
+export function readAnyTick(data: string, out: TickFields): boolean {
+  if (readTickFields(data, out)) return true
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return false
+  }
+  if (typeof parsed !== 'object' || parsed === null) return false
+  const { ts, sym, q } = parsed as { ts?: unknown; sym?: unknown; q?: unknown }
+  if (typeof ts !== 'number' || typeof sym !== 'string') return false
+  if (typeof q !== 'number' || !Number.isInteger(q) || q < 0) return false
+  out.ts = ts
+  out.sym = sym
+  out.q = q
+  return true
+}
+
+/** The quotes of a snapshot event, or null when it cannot be read. */
+export function readSnapshot(
+  data: string,
+): { readonly reset: boolean; readonly quotes: { sym: string; q: number }[] } | null {
+  try {
+    const snapshot = JSON.parse(data) as { reset?: unknown; quotes?: unknown }
+    if (!Array.isArray(snapshot.quotes)) return null
+    return {
+      reset: snapshot.reset === true,
+      quotes: snapshot.quotes as { sym: string; q: number }[],
+    }
+  } catch {
+    return null
+  }
+}
+
+/** The error kind of an event the harness cannot read (not JSON, no `ts`, `sym` or `q`). */
+export const UNREADABLE_EVENT = 'unreadable-event'

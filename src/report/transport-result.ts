@@ -121,6 +121,10 @@ export function buildTransportResult(
     connectTimeUs: percentilesOf(merged.connectTime),
     errors: c.errors,
     errorsByKind: { ...merged.errorsByKind },
+    // Over sessions and errors: a failed connect and an event that could not be read are each an
+    // error, so a stream of unreadable events drives the rate towards 1 (2,440 of them over 10
+    // connects: 0.996), while a healthy run with a few connect errors is not diluted by its
+    // millions of deliveries.
     errorRate: c.connects + c.errors > 0 ? c.errors / (c.connects + c.errors) : 0,
     reconnects: c.reconnects,
     recoveryUs: percentilesOf(merged.recovery),
@@ -170,10 +174,16 @@ export function buildTransportResult(
   return result
 }
 
-/** A run passes when every transport was valid and every threshold outcome passed. */
+/**
+ * A run passes when every transport was valid, delivered something and passed every threshold:
+ * a transport that delivered nothing measured nothing, whatever its thresholds say (a loss of 0
+ * over 0 events is no evidence).
+ */
 export function runPassed(transports: readonly TransportResult[]): boolean {
   return transports.every(
     (transport) =>
-      transport.validity.valid && transport.thresholds.every((outcome) => outcome.passed),
+      transport.validity.valid &&
+      transport.deliveries > 0 &&
+      transport.thresholds.every((outcome) => outcome.passed),
   )
 }

@@ -59,6 +59,7 @@ function transportReasons(transport: TransportResult): string[] {
   if (!transport.validity.valid) {
     reasons.push(`${transport.transport} invalid (the harness, not the server, was measured)`)
   }
+  if (transport.deliveries === 0) reasons.push(`${transport.transport} delivered nothing`)
   for (const outcome of transport.thresholds) {
     if (!outcome.passed) reasons.push(`${transport.transport} ${describeFailure(outcome)}`)
   }

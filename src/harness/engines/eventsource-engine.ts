@@ -1,9 +1,16 @@
 import { EventSource } from 'eventsource'
 import { nowUs } from '../../clock.js'
-import { createEventObserver, readTickFields, type TickFields } from '../event-observer.js'
+import {
+  createEventObserver,
+  readAnyTick,
+  readSnapshot,
+  type TickFields,
+  UNREADABLE_EVENT,
+} from '../event-observer.js'
 import type { Engine, EngineContext } from './engine.js'
 
-const EVENT_TYPES = ['quote', 'trade', 'status'] as const
+// `message` is what an event without an `event:` line is dispatched as.
+const EVENT_TYPES = ['quote', 'trade', 'status', 'message'] as const
 
 /**
  * Subscribers built on the `eventsource` package: spec-true reconnection, `Last-Event-ID` and
@@ -53,16 +60,15 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         const receiptUs = nowUs()
         const data = String(event.data)
         metrics.addBytes(data.length)
-        if (readTickFields(data, fields))
+        if (readAnyTick(data, fields))
           observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
+        else metrics.countError(UNREADABLE_EVENT)
       }
       for (const type of EVENT_TYPES) source.addEventListener(type, onTick)
       source.addEventListener('snapshot', (event: MessageEvent) => {
-        const snapshot = JSON.parse(String(event.data)) as {
-          reset: boolean
-          quotes: { sym: string; q: number }[]
-        }
-        observer.snapshot(snapshot.quotes, snapshot.reset, nowUs())
+        const snapshot = readSnapshot(String(event.data))
+        if (snapshot === null) metrics.countError(UNREADABLE_EVENT)
+        else observer.snapshot(snapshot.quotes, snapshot.reset, nowUs())
       })
       return {
         close() {

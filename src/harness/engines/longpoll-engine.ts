@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import { nowUs } from '../../clock.js'
-import { createEventObserver, type EventObserver } from '../event-observer.js'
+import { createEventObserver, type EventObserver, UNREADABLE_EVENT } from '../event-observer.js'
 import { createHttp1ResponseReader } from '../http1-response.js'
 import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 
@@ -21,13 +21,23 @@ export function observePollEvents(
   events: readonly PollEvent[],
   observer: EventObserver,
   receiptUs: number,
+  unreadable: () => void,
 ): void {
   for (const event of events) {
-    const data = event.data
-    if (event.event === 'snapshot')
-      observer.snapshot(data.quotes ?? [], data.reset === true, receiptUs)
-    else if (typeof data.ts === 'number')
-      observer.tick(observer.symbol(data.sym ?? ''), data.q ?? 0, data.ts, receiptUs)
+    const data = event.data as PollEvent['data'] | null | undefined
+    if (typeof data !== 'object' || data === null) unreadable()
+    else if (event.event === 'snapshot') {
+      if (Array.isArray(data.quotes)) observer.snapshot(data.quotes, data.reset === true, receiptUs)
+      else unreadable()
+    } else if (
+      typeof data.ts === 'number' &&
+      typeof data.sym === 'string' &&
+      Number.isInteger(data.q) &&
+      (data.q ?? -1) >= 0
+    )
+      observer.tick(observer.symbol(data.sym), data.q ?? 0, data.ts, receiptUs)
+    // Without `q` a gap cannot be told from a duplicate: unreadable, an error.
+    else unreadable()
   }
 }
 
@@ -87,7 +97,9 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
                 current.destroy()
                 return
               }
-              observePollEvents(answer.events, observer, receiptUs)
+              observePollEvents(answer.events, observer, receiptUs, () =>
+                metrics.countError(UNREADABLE_EVENT),
+              )
               cursor = answer.cursor
               if (!line.closed) poll(current)
             },

@@ -1,7 +1,13 @@
 import { connect, type Socket } from 'node:net'
 import { nowUs } from '../../clock.js'
 import type { SseEvent } from '../../wire/sse-parser.js'
-import { createEventObserver, readTickFields, type TickFields } from '../event-observer.js'
+import {
+  createEventObserver,
+  readAnyTick,
+  readSnapshot,
+  type TickFields,
+  UNREADABLE_EVENT,
+} from '../event-observer.js'
 import { createHttp1ResponseReader } from '../http1-response.js'
 import { createSseTickReader } from '../sse-fast-path.js'
 import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
@@ -54,27 +60,16 @@ export function createSseEngine(context: EngineContext): Engine {
 
       const onEvent = (event: SseEvent): void => {
         if (event.type === 'snapshot') {
-          const snapshot = JSON.parse(event.data) as {
-            reset: boolean
-            quotes: { sym: string; q: number }[]
-          }
-          observer.snapshot(snapshot.quotes, snapshot.reset, receiptUs)
+          const snapshot = readSnapshot(event.data)
+          if (snapshot === null) metrics.countError(UNREADABLE_EVENT)
+          else observer.snapshot(snapshot.quotes, snapshot.reset, receiptUs)
           return
         }
-        if (readTickFields(event.data, fields)) {
+        // Any other type, named or not: a tick if it reads as one (another server's payload
+        // too), else an error, never silence.
+        if (readAnyTick(event.data, fields)) {
           observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
-          return
-        }
-        // Another server's payload: take what it has.
-        try {
-          const data = JSON.parse(event.data) as { ts?: unknown; sym?: unknown; q?: unknown }
-          if (typeof data.ts === 'number') {
-            const symbol = observer.symbol(String(data.sym ?? ''))
-            observer.tick(symbol, Number(data.q ?? 0), data.ts, receiptUs)
-          } else metrics.countError('event-without-ts')
-        } catch {
-          metrics.countError('event-not-json')
-        }
+        } else metrics.countError(UNREADABLE_EVENT)
       }
       // One reader (and parser) per subscriber for its whole life: it keeps the committed last
       // event id across connections, which is what a reconnect sends.

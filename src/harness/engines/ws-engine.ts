@@ -1,7 +1,7 @@
 import { connect, type createConnection, type NetConnectOpts, type Socket } from 'node:net'
 import WebSocket from 'ws'
 import { nowUs } from '../../clock.js'
-import { createEventObserver } from '../event-observer.js'
+import { createEventObserver, UNREADABLE_EVENT } from '../event-observer.js'
 import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 import { observePollEvents } from './longpoll-engine.js'
 
@@ -57,7 +57,9 @@ export function createWsEngine(context: EngineContext): Engine {
             return
           }
           if (Array.isArray(message)) {
-            observePollEvents(message, observer, receiptUs)
+            observePollEvents(message, observer, receiptUs, () =>
+              metrics.countError(UNREADABLE_EVENT),
+            )
             const last = message[message.length - 1] as { id?: string } | undefined
             if (last?.id !== undefined) lastEventId = last.id
           } else if ((message as { op?: string }).op === 'error') {
