@@ -298,6 +298,19 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
             0,
           )
         : undefined
+  // A stall or a restart acts on the server process, which only an embedded target gives the
+  // harness: against a URL it would do nothing and still be reported as applied.
+  if (Array.isArray(faults) && isObject(raw['target'])) {
+    faults.forEach((fault, index) => {
+      if (isObject(fault) && (fault['kind'] === 'stall' || fault['kind'] === 'restart')) {
+        problems.add(
+          `faults[${index}].kind`,
+          `${fault['kind']} needs the server process, which only target: embedded gives the harness (a { url } target's server is not the harness's to freeze or kill); use drop or storm`,
+          fault['kind'],
+        )
+      }
+    })
+  }
   if (Array.isArray(faults) && measuredSec !== undefined) {
     faults.forEach((fault, index) => {
       if (isObject(fault) && typeof fault['atSec'] === 'number' && fault['atSec'] >= measuredSec) {

@@ -154,6 +154,32 @@ describe('tickstorm run, report and compare', () => {
     expect(run.stdout()).toMatch(/\nFAILED: sse p99 \d+\.\d ms > 0\.001 ms\n/)
   })
 
+  test('stall and restart against a { url } target are refused up front: exit 2, naming faults[i].kind', async () => {
+    // The harness did not start that server, so it can neither freeze nor kill it: accepted,
+    // such a fault would do nothing and still be reported as applied.
+    const file = await scenario(
+      'faults-on-url',
+      [
+        'name: faults-on-url',
+        'description: process faults against a server the harness did not start',
+        `target: { url: "http://127.0.0.1:${await closedPort()}" }`,
+        'transports: [sse]',
+        'subscribers: { count: 1 }',
+        'durationSec: 4',
+        'faults:',
+        '  - { atSec: 1, kind: drop, fraction: 0.5 }',
+        '  - { atSec: 2, kind: stall, durationSec: 1 }',
+        '  - { atSec: 3, kind: restart }',
+      ].join('\n'),
+    )
+    const run = tickstorm(['run', file, '--results', join(dir, 'faults-on-url-results')])
+    expect(await run.exit).toBe(2)
+    expect(run.stderr()).toContain('TS_ERR_INVALID_SCENARIO')
+    expect(run.stderr()).toContain('faults[1].kind')
+    expect(run.stderr()).toContain('faults[2].kind')
+    expect(run.stderr()).not.toContain('faults[0].kind')
+  })
+
   test('a missing or unreadable scenario file is a bad scenario: exit 2, one line naming it', async () => {
     const missing = join(dir, 'no-such-scenario.yaml')
     const run = tickstorm(['run', missing])
