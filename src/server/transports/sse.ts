@@ -1,4 +1,3 @@
-import { ERROR_CODES } from '../../errors.js'
 import {
   concatSse,
   encodeSseEvent,
@@ -6,16 +5,11 @@ import {
   encodeSseRetry,
   SSE_HEARTBEAT,
 } from '../../wire/sse-frame.js'
-import { TOKEN_QUERY } from '../auth.js'
-import { type CorsDecision, writeCorsHeaders } from '../cors.js'
 import type { Group } from '../fanout.js'
-import { endWith, isHead, parseFlag, parseQuery, readBody, sendError } from '../http.js'
 import { remoteAddress } from '../limits.js'
 import type { HttpResponse } from '../native-uws.js'
 import { snapshotEvent } from '../replay.js'
-import { clientIdParam } from '../request-flow.js'
-import { parseJsonBody, parseSubscribeRequest } from '../subscribe-request.js'
-import { askedSymbols, type Subscription } from '../subscription.js'
+import type { Subscription } from '../subscription.js'
 import {
   type ConnectionLease,
   catchUpStep,
@@ -25,6 +19,7 @@ import {
   type Transport,
   type TransportContext,
 } from '../transport.js'
+import { mountSseRoutes, type StreamStart, shedSse, writeStreamHead } from './sse-routes.js'
 
 export interface SseStats {
   readonly connections: number
@@ -51,16 +46,6 @@ export interface SseSlot {
 
 type SseGroup = Group<{ readonly sse: SseSlot }>
 
-/** How a new stream starts. */
-interface StreamStart {
-  /** `Last-Event-ID` (header first, then the `lastEventId` query parameter), or null. */
-  readonly lastEventId: string | null
-  /** Whether a fresh stream (no id) begins with a snapshot of its symbols. */
-  readonly snapshot: boolean
-  readonly clientId: string | null
-  readonly cors: CorsDecision
-}
-
 /** Per-connection state, kept in our own record (never as properties on `res`). */
 interface Subscriber {
   readonly res: HttpResponse
@@ -80,8 +65,6 @@ interface Subscriber {
   readonly lease: ConnectionLease
 }
 
-const STREAM_QUERY = ['symbols', 'lastEventId', 'snapshot', 'client', TOKEN_QUERY] as const
-
 // The fan-out loop corks every write; these module-level slots let it pass the same function to
 // `cork` for every subscriber instead of allocating a closure per subscriber per frame.
 let corkRes: HttpResponse
@@ -99,38 +82,6 @@ function writeCorked(res: HttpResponse, bytes: Uint8Array): boolean {
 
 /** A harmless line that lets uWS flush its buffer when it asks us to write (see onWritable). */
 const DRAIN_NUDGE = new TextEncoder().encode(':\n')
-
-/**
- * A stream's status and headers, the same for a live stream, a shed one and a HEAD. no-transform
- * keeps compressing proxies from buffering; X-Accel-Buffering turns nginx's proxy buffering off for
- * this response (reference/sse.md §4.1, §5).
- */
-function writeStreamHead(res: HttpResponse, cors: CorsDecision): void {
-  res.writeStatus('200 OK')
-  res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8')
-  res.writeHeader('Cache-Control', 'no-store, no-transform')
-  res.writeHeader('X-Accel-Buffering', 'no')
-  writeCorsHeaders(res, cors)
-}
-
-/**
- * Sheds a stream: 200, a `retry:` and the end. Never 503: a browser's EventSource gives up for
- * good on any non-200 status, while a `retry:` brings it back later (reference/sse.md §4.2).
- */
-function shedSse(res: HttpResponse, cors: CorsDecision, retryMs: number): void {
-  res.cork(() => {
-    writeStreamHead(res, cors)
-    endWith(res, encodeSseRetry(retryMs), true)
-  })
-}
-
-/** HEAD of a stream: the headers a GET would get, then the end (no Content-Length: none is known). */
-function headOfStream(res: HttpResponse, cors: CorsDecision): void {
-  res.cork(() => {
-    writeStreamHead(res, cors)
-    endWith(res, null)
-  })
-}
 
 /**
  * A reconnection time drawn uniformly from the drain range, so clients told to come back do not
@@ -320,83 +271,14 @@ export function createSseTransport(ctx: TransportContext): Transport<'sse', SseS
     joinLive(sub)
   }
 
-  /** Sheds a stream request while draining: 200 + `retry:` + end, never 503. */
-  const shedStream = (res: HttpResponse, cors: CorsDecision): void => {
-    shed++
-    shedSse(res, cors, drainRetryMs(options))
-  }
-
-  const mount: Transport['mount'] = (app) => {
-    flow.getAndHead(app, '/v1/stream', (res, req) => {
-      const lastEventIdHeader = req.getHeader('last-event-id')
-      const query = req.getQuery() ?? ''
-      const start = flow.start(req)
-      const { cors } = start
-      flow.guard(res, cors, () => {
-        flow.checkOrigin(cors)
-        if (flow.draining) return shedStream(res, cors)
-        const params = parseQuery(query, STREAM_QUERY)
-        const names = askedSymbols(params.get('symbols'), 'query', ERROR_CODES.BAD_QUERY)
-        const snapshot = parseFlag('snapshot', params.get('snapshot'), true)
-        // The header wins: a browser EventSource keeps its original URL (with any lastEventId
-        // query) and sends the newer id in the header when it reconnects.
-        const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : params.get('lastEventId')
-        const clientId = clientIdParam(params)
-        flow.withGrant(res, cors, flow.tokenOf(start, params.get(TOKEN_QUERY)), (grant) => {
-          if (flow.draining) return shedStream(res, cors)
-          const subscription = flow.subscriptionOf(names, grant)
-          // HEAD (RFC 9110 §9.3.2): the headers a GET would get, then the end; no stream opened.
-          if (isHead(res)) return headOfStream(res, cors)
-          flow.afterCatchUp(res, cors, lastEventId, () =>
-            open(res, subscription, { lastEventId, snapshot, clientId, cors }),
-          )
-        })
-      })
+  const mount: Transport['mount'] = (app) =>
+    mountSseRoutes(app, flow, options, {
+      open,
+      shed: (res, cors) => {
+        shed++
+        shedSse(res, cors, drainRetryMs(options))
+      },
     })
-
-    app.post('/v1/stream', (res, req) => {
-      const lastEventIdHeader = req.getHeader('last-event-id')
-      const query = req.getQuery() ?? ''
-      const declaredLength = Number(req.getHeader('content-length') || 0)
-      const start = flow.start(req)
-      const { cors } = start
-      let aborted = false
-      res.onAborted(() => {
-        aborted = true
-      })
-      if (!cors.allowed) return flow.guard(res, cors, () => flow.checkOrigin(cors))
-      if (flow.draining) return shedStream(res, cors)
-      readBody(
-        res,
-        options.maxBodyBytes,
-        declaredLength,
-        (body) => {
-          if (aborted) return
-          flow.guard(res, cors, () => {
-            const request = parseSubscribeRequest(parseJsonBody(body), ERROR_CODES.BAD_JSON)
-            const lastEventId = lastEventIdHeader !== '' ? lastEventIdHeader : request.lastEventId
-            const params = parseQuery(query, ['client', TOKEN_QUERY])
-            const clientId = clientIdParam(params)
-            flow.withGrant(res, cors, flow.tokenOf(start, params.get(TOKEN_QUERY)), (grant) => {
-              if (flow.draining) return shedStream(res, cors)
-              const subscription = flow.subscriptionOf(request.symbols, grant, ERROR_CODES.BAD_JSON)
-              flow.afterCatchUp(res, cors, lastEventId, () =>
-                open(res, subscription, {
-                  lastEventId,
-                  snapshot: request.snapshot,
-                  clientId,
-                  cors,
-                }),
-              )
-            })
-          })
-        },
-        (error) => {
-          if (!aborted) sendError(res, error, cors)
-        },
-      )
-    })
-  }
 
   return {
     name: 'sse',
