@@ -23,7 +23,7 @@ import {
   type TransportResult,
 } from '../report/result-schema.js'
 import type { Thresholds } from '../report/thresholds.js'
-import { runPassed } from '../report/transport-result.js'
+import { failedTransportResult, runPassed } from '../report/transport-result.js'
 import type { Executor, ExecutorRun } from './executors/executor.js'
 import { EXECUTORS } from './executors/registry.js'
 import { runHttpTransport } from './http-transport.js'
@@ -89,8 +89,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       } catch (error) {
         // Whatever failed because the run was being stopped (a fetch or a server start given
         // up) is the interruption, not a crash.
-        if (!context.aborted()) throw error
-        run = null
+        if (context.aborted()) continue
+        // Nothing measured yet and a coded error (an unreachable target, a bad option): the run
+        // could not start, and the error says why with its own exit code.
+        if (transports.length === 0 && error instanceof TickstormError) throw error
+        // A crash fails this transport, not the run's other results: they are kept, the next
+        // transport runs, and the run fails with this one's cause.
+        transports.push(
+          failedTransportResult(transport, executor.peakSubscribers(scenario, segment), error),
+        )
+        latencyIntervals[transport] = [] // an HDR log with no intervals: every transport has one
+        continue
       }
       if (run === null) continue
       transports.push(run.result)

@@ -14,14 +14,14 @@ import { TRANSPORT_NAMES } from './measurements.js'
 
 /**
  * The version this tickstorm writes. 2 added `interrupted` and `interruption` (a run stopped by a
- * signal), 3 a transport's `arrivals` (executor arrival-rate); nothing else changed, so older
- * files read as they are. An older tickstorm refuses a newer file by its version, instead of
+ * signal), 3 a transport's `arrivals` (executor arrival-rate), 4 a transport's `failure` (it
+ * crashed; the run went on to the next); nothing else changed, so older files read as they are. An older tickstorm refuses a newer file by its version, instead of
  * half-reading it.
  */
-export const RESULT_SCHEMA_VERSION = 3
+export const RESULT_SCHEMA_VERSION = 4
 
 /** The versions this tickstorm reads. */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3]
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4]
 
 /** A result directory is missing, not ours, of another schema version, or fails validation. */
 export const INVALID_RESULT = ERROR_CODES.INVALID_RESULT
@@ -175,6 +175,11 @@ export const transportResultSchema = z.strictObject({
   histograms: histogramsSchema.optional(),
   /** Executor arrival-rate only (schema version 3). */
   arrivals: arrivalsSchema.optional(),
+  /**
+   * The transport's run crashed (schema version 4): why, and the error's code if it had one. Its
+   * measurements are empty (what it measured before the crash is lost); the run fails.
+   */
+  failure: z.strictObject({ message: z.string(), code: z.string().optional() }).optional(),
 })
 
 export const capacityStepSchema = z.strictObject({
@@ -256,7 +261,7 @@ export const interruptionSchema = z.strictObject({
 
 export const runResultSchema = z
   .strictObject({
-    schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+    schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
     runId: z.string().min(1),
     scenario: z.strictObject({
       name: z.string(),
@@ -320,6 +325,22 @@ export const runResultSchema = z
         path: ['schemaVersion'],
         message: 'must be 3 for a result with arrivals (executor arrival-rate)',
         input: result.schemaVersion,
+      })
+    }
+    if (result.schemaVersion < 4 && result.transports.some((t) => t.failure !== undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['schemaVersion'],
+        message: 'must be 4 for a result with a failed transport',
+        input: result.schemaVersion,
+      })
+    }
+    if (result.passed && result.transports.some((t) => t.failure !== undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['passed'],
+        message: 'must be false for a run with a failed transport',
+        input: result.passed,
       })
     }
   })

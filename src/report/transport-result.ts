@@ -5,7 +5,16 @@
  */
 
 import type { Histogram } from 'hdr-histogram-js'
-import { encodeHistogram, type MergedMetrics } from './measurements.js'
+import {
+  DEFAULT_HISTOGRAM_SETTINGS,
+  DEFAULT_INTERVAL_MS,
+  emptyCounters,
+  emptyHistogram,
+  encodeHistogram,
+  type MergedMetrics,
+  mergeMetricParts,
+  type TransportName,
+} from './measurements.js'
 import type { DistributionPoint, Percentiles, TransportResult, Validity } from './result-schema.js'
 import { evaluateThresholds, type Thresholds } from './thresholds.js'
 
@@ -175,15 +184,60 @@ export function buildTransportResult(
 }
 
 /**
- * A run passes when every transport was valid, delivered something and passed every threshold:
+ * A run passes when every transport ran to its end, was valid, delivered something and passed
+ * every threshold:
  * a transport that delivered nothing measured nothing, whatever its thresholds say (a loss of 0
  * over 0 events is no evidence).
  */
 export function runPassed(transports: readonly TransportResult[]): boolean {
   return transports.every(
     (transport) =>
+      transport.failure === undefined &&
       transport.validity.valid &&
       transport.deliveries > 0 &&
       transport.thresholds.every((outcome) => outcome.passed),
   )
+}
+
+/**
+ * The result of a transport whose run crashed: nothing measured, the cause in `failure`. The run
+ * goes on to its next transport and keeps what the others measured; this one fails it.
+ */
+export function failedTransportResult(
+  transport: TransportName,
+  subscribersAsked: number,
+  cause: unknown,
+): TransportResult {
+  const settings = DEFAULT_HISTOGRAM_SETTINGS
+  const now = Date.now()
+  const merged = mergeMetricParts([
+    {
+      transport,
+      histogram: settings,
+      intervalMs: DEFAULT_INTERVAL_MS,
+      startMs: now,
+      latency: emptyHistogram(settings),
+      connectTime: emptyHistogram(settings),
+      recovery: emptyHistogram(settings),
+      counters: emptyCounters(),
+      errorsByKind: {},
+      connections: 0,
+      eventLoopDelay: null,
+      intervals: [],
+    },
+  ])
+  const result = buildTransportResult(merged, {
+    subscribersAsked,
+    measureStartMs: now,
+    measuredSec: 0,
+    server: null,
+    harness: { cpuPercentSamples: [], cpuUs: 0, cores: 1 },
+    validity: { valid: true, invalidReasons: [] },
+  })
+  const code = (cause as { code?: unknown } | null)?.code
+  result.failure = {
+    message: cause instanceof Error ? cause.message : String(cause),
+    ...(typeof code === 'string' ? { code } : {}),
+  }
+  return result
 }

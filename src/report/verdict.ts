@@ -56,6 +56,9 @@ const PHASE_WORDS = {
 
 function transportReasons(transport: TransportResult): string[] {
   const reasons: string[] = []
+  if (transport.failure !== undefined) {
+    return [`${transport.transport} failed: ${transport.failure.message.split('\n')[0]}`]
+  }
   if (!transport.validity.valid) {
     reasons.push(`${transport.transport} invalid (the harness, not the server, was measured)`)
   }

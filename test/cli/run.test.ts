@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer as createHttpServer, type ServerResponse } from 'node:http'
 import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -152,6 +153,68 @@ describe('tickstorm run, report and compare', () => {
     expect(await run.exit).toBe(3)
     // The last line says which transport broke which threshold, with the value and the limit.
     expect(run.stdout()).toMatch(/\nFAILED: sse p99 \d+\.\d ms > 0\.001 ms\n/)
+  })
+
+  test('a transport that crashes fails with its cause; the others are measured and written', async () => {
+    // A server that lists its symbols once, then answers 500: the second transport cannot start.
+    let listed = 0
+    const streams = new Set<ServerResponse>()
+    const server = createHttpServer((req, res) => {
+      if (req.url?.startsWith('/v1/symbols')) {
+        listed++
+        res.writeHead(listed === 1 ? 200 : 500, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ count: 1, symbols: [{ symbol: 'ONE' }] }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      streams.add(res)
+      req.on('close', () => streams.delete(res))
+    })
+    let q = 0
+    const timer = setInterval(() => {
+      const frame = `event: quote\ndata: {"ts":${Date.now() * 1000},"sym":"ONE","q":${++q}}\n\n`
+      for (const res of streams) res.write(frame)
+    }, 5)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const file = await scenario(
+        'one-crashes',
+        [
+          'name: one-crashes',
+          'description: the second transport cannot start',
+          `target: { url: "http://127.0.0.1:${(server.address() as AddressInfo).port}" }`,
+          'transports: [sse, eventsource]',
+          'subscribers: { count: 2, watchList: { size: 1, pick: fixed, symbols: [ONE] } }',
+          'warmupSec: 0',
+          'durationSec: 1',
+          'thresholds: { p99Ms: 5000 }',
+        ].join('\n'),
+      )
+      const results = join(dir, 'one-crashes-results')
+      const run = tickstorm(['run', file, '--results', results, '--workers', '0'])
+      expect(await run.exit, run.stderr()).toBe(3)
+      expect(run.stdout()).toMatch(/\nFAILED: eventsource failed: .*answered 500.*\n/)
+      const [resultDir] = await readdir(results)
+      const result = JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
+      expect(result.schemaVersion).toBe(4)
+      expect(result.passed).toBe(false)
+      expect(result.transports.map((t: { transport: string }) => t.transport)).toEqual([
+        'sse',
+        'eventsource',
+      ])
+      expect(result.transports[0].failure).toBeUndefined()
+      expect(result.transports[0].deliveries).toBeGreaterThan(50)
+      expect(result.transports[1].failure.message).toContain('answered 500')
+      expect(result.transports[1].failure.code).toBe('TS_ERR_INVALID_OPTIONS')
+      // Read back, the result gives the same verdict (report exits as run did).
+      const report = tickstorm(['report', join(results, resultDir!)])
+      expect(await report.exit, report.stderr()).toBe(3)
+      expect(report.stdout()).toContain('FAILED: eventsource failed: ')
+    } finally {
+      clearInterval(timer)
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 
   test('stall and restart against a { url } target are refused up front: exit 2, naming faults[i].kind', async () => {

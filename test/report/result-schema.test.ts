@@ -9,12 +9,12 @@ describe('validateRunResult', () => {
 
   test('refuses a newer schema version with a coded error', () => {
     const error = catchError(() =>
-      validateRunResult({ ...valid, schemaVersion: 4 }, 'x/result.json'),
+      validateRunResult({ ...valid, schemaVersion: 5 }, 'x/result.json'),
     )
     expect(error.code).toBe(INVALID_RESULT)
     expect(error.code).toBe('TS_ERR_INVALID_RESULT')
     expect(error.message).toBe(
-      'x/result.json has schemaVersion 4, newer than this tickstorm reads (1, 2 and 3)',
+      'x/result.json has schemaVersion 5, newer than this tickstorm reads (1, 2, 3 and 4)',
     )
   })
 
@@ -48,6 +48,25 @@ describe('validateRunResult', () => {
     expect(
       problems({ ...valid, schemaVersion: 1, interrupted: true, interruption, passed: false }),
     ).toContain('`schemaVersion` must be 2 for a result that says whether it was interrupted')
+  })
+
+  test('a failed transport (schema version 4) reads back and never passes', () => {
+    const failed = {
+      ...buildTransportResult(measure('ws'), context()),
+      failure: { message: 'the target closed every WebSocket', code: 'ECONNRESET' },
+    }
+    const run = { ...valid, schemaVersion: 4, transports: [...valid.transports, failed] }
+    expect(validateRunResult({ ...run, passed: false }).transports[1]?.failure).toEqual(
+      failed.failure,
+    )
+    const problems = (value: object) =>
+      String(catchError(() => validateRunResult(value)).details?.['problems'])
+    expect(problems({ ...run, passed: true })).toContain(
+      '`passed` must be false for a run with a failed transport',
+    )
+    expect(problems({ ...run, schemaVersion: 3, passed: false })).toContain(
+      '`schemaVersion` must be 4 for a result with a failed transport',
+    )
   })
 
   test('refuses a foreign file', () => {
