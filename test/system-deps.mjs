@@ -12,6 +12,16 @@ import { accessSync, constants, readFileSync } from 'node:fs'
 /** Program the tests run → the Debian package that ships it (the one list, read by a test too). */
 const SYSTEM_DEPS = JSON.parse(readFileSync(new URL('./system-deps.json', import.meta.url), 'utf8'))
 
+/** An nginx module (`.so`) is loaded, not run: it need only be readable. */
+function present(path) {
+  try {
+    accessSync(path, path.endsWith('.so') ? constants.R_OK : constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function runnable(path) {
   try {
     accessSync(path, constants.X_OK)
@@ -29,7 +39,7 @@ function run(command, args) {
   return result.status === 0
 }
 
-const missing = SYSTEM_DEPS.filter((dep) => !runnable(dep.program))
+const missing = SYSTEM_DEPS.filter((dep) => !present(dep.program))
 if (missing.length === 0) process.exit(0)
 
 const packages = [...new Set(missing.map((dep) => dep.package))]
@@ -54,7 +64,7 @@ const installed =
     '--no-install-recommends',
     ...packages,
   ])
-const stillMissing = SYSTEM_DEPS.filter((dep) => !runnable(dep.program))
+const stillMissing = SYSTEM_DEPS.filter((dep) => !present(dep.program))
 if (!installed || stillMissing.length > 0) {
   process.stderr.write(
     `tests: could not install ${packages.join(' ')}${stillMissing.length > 0 ? ` (still missing: ${stillMissing.map((dep) => dep.program).join(', ')})` : ''}; run: ${install}\n`,
