@@ -1,7 +1,7 @@
 /**
  * What `tickstorm merge` refuses: runs that are not one workload split over hosts (other
  * scenarios, targets or transports; an embedded target; a capacity search; an interrupted or
- * merged run; segments that overlap, differ in n or leave one out). Every problem is listed at
+ * merged run, or one with a failed transport; segments that overlap, differ in n or leave one out). Every problem is listed at
  * once, TS_ERR_USAGE.
  */
 
@@ -54,6 +54,13 @@ export function checkInputs(
       problems.push(
         `${labelOf(input)} was interrupted (${result.interruption?.signal ?? 'a signal'}): its share was not measured in full, so the sum would not be the workload's; run it again`,
       )
+    }
+    for (const transport of result.transports) {
+      if (transport.failure !== undefined) {
+        problems.push(
+          `${labelOf(input)} has a failed ${transport.transport} run (${transport.failure.message.split('\n')[0]}): its share was not measured, so the sum would not be the workload's; run it again`,
+        )
+      }
     }
     if (result.target === 'embedded') {
       problems.push(

@@ -116,6 +116,7 @@ interface HostOptions {
   readonly target?: string
   readonly validity?: TransportResult['validity']
   readonly interrupted?: boolean
+  readonly failure?: TransportResult['failure']
 }
 
 /** A result directory as `tickstorm run` writes it (the real builder and writer). */
@@ -129,6 +130,7 @@ async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Pr
     }),
   )
   if (options.validity) transport.validity = options.validity
+  if (options.failure) transport.failure = options.failure
   const name = options.scenario ?? 'split-load'
   const target = options.target ?? TARGET
   const overrides: Partial<RunResult> = {
@@ -144,7 +146,8 @@ async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Pr
         thresholds: { p99Ms: 1000, maxLossRatio: 1 },
       },
     },
-    passed: transport.validity.valid && options.interrupted !== true,
+    passed: transport.validity.valid && options.interrupted !== true && !options.failure,
+    ...(options.failure ? { schemaVersion: 4 } : {}),
     ...(options.segment ? { segment: options.segment } : {}),
     ...(options.interrupted
       ? {
@@ -341,6 +344,18 @@ describe('merge refuses what does not add up: exit 2 and every problem named', (
     await refused(
       [a, cut],
       `segment 2/2 (${cut}) was interrupted (SIGINT): its share was not measured in full`,
+    )
+  })
+
+  test('a segment with a failed transport: its share was not measured, so the sum would not be the workload', async () => {
+    const a = await writeHost(halves[0]!, { segment: { index: 1, count: 2 } })
+    const failed = await writeHost(halves[1]!, {
+      segment: { index: 2, count: 2 },
+      failure: { message: 'the target closed every connection' },
+    })
+    await refused(
+      [a, failed],
+      `segment 2/2 (${failed}) has a failed sse run (the target closed every connection): its share was not measured`,
     )
   })
 
