@@ -114,12 +114,18 @@ export async function startNchan(): Promise<Peer> {
   }
 }
 
+/** Pushpin, which also says when its handler has subscribed a held stream to a channel. */
+export interface PushpinPeer extends Peer {
+  /** How many held streams the handler has subscribed to `channel` so far (from its log). */
+  subscriptions(channel: string): number
+}
+
 /**
  * Debian's Pushpin with bench/peers/pushpin.conf, every port ephemeral and rundir/logdir in a
  * temp dir, routing everything to a GRIP origin on 127.0.0.1. Ready once a request goes through
  * the proxy to the origin and the control API accepts an empty publish.
  */
-export async function startPushpin(): Promise<Peer> {
+export async function startPushpin(): Promise<PushpinPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'tickstorm-pushpin-'))
   const origin = await createGripOrigin()
   const ports = {
@@ -163,6 +169,15 @@ export async function startPushpin(): Promise<Peer> {
   }
   return {
     url,
+    // The stream's response reaches the client before the handler subscribes it, so a publish
+    // right after the client's open can find no receiver; this line is the handler's word.
+    subscriptions: (channel) =>
+      pushpin
+        .output()
+        .split('\n')
+        .filter(
+          (line) => line.includes('[handler] subscribe ') && line.endsWith(` channel=${channel}`),
+        ).length,
     publish: async (channel, data, id) => {
       const event = `${id === undefined ? '' : `id: ${id}\n`}event: quote\ndata: ${data}\n\n`
       const item = {

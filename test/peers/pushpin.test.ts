@@ -1,6 +1,6 @@
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type Peer, startPushpin } from '../helpers/peers.js'
+import { type PushpinPeer, startPushpin } from '../helpers/peers.js'
 import { waitForAsync } from '../helpers/wait-async.js'
 
 /**
@@ -8,7 +8,7 @@ import { waitForAsync } from '../helpers/wait-async.js'
  * the harness will ask of a peer: one EventSource subscribed to two channels gets each channel's
  * published events, with the ids and data the publisher gave, in publish order.
  */
-let pushpin: Peer
+let pushpin: PushpinPeer
 
 beforeAll(async () => {
   pushpin = await startPushpin()
@@ -25,21 +25,16 @@ describe('Pushpin (Debian package) as a peer', () => {
     source.addEventListener('quote', (event) =>
       received.push({ id: event.lastEventId, data: event.data }),
     )
-    // The stream opens before Pushpin's handler has subscribed it: publish probes on each
-    // channel until one of each arrives, then the real events.
-    for (const channel of ['AAPL', 'MSFT']) {
-      await waitForAsync(`a probe on ${channel}`, async () => {
-        await pushpin.publish(channel, `probe ${channel}`)
-        return received.some((event) => event.data === `probe ${channel}`)
-      })
-    }
+    // The stream opens before Pushpin's handler has subscribed it: wait for its subscriptions.
+    await waitForAsync('the handler to subscribe the stream to AAPL and MSFT', async () =>
+      ['AAPL', 'MSFT'].every((channel) => pushpin.subscriptions(channel) === 1),
+    )
     await pushpin.publish('AAPL', '{"p":101}', 'AAPL-1')
     await pushpin.publish('MSFT', '{"p":202}', 'MSFT-1')
     await pushpin.publish('AAPL', '{"p":102}', 'AAPL-2')
-    const real = () => received.filter((event) => !event.data.startsWith('probe'))
-    await waitForAsync('3 events', async () => real().length >= 3)
+    await waitForAsync('3 events', async () => received.length >= 3)
     source.close()
-    expect(real()).toEqual([
+    expect(received).toEqual([
       { id: 'AAPL-1', data: '{"p":101}' },
       { id: 'MSFT-1', data: '{"p":202}' },
       { id: 'AAPL-2', data: '{"p":102}' },
