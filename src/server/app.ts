@@ -146,10 +146,10 @@ export async function startApp(deps: AppDeps): Promise<ServerApp> {
     if (lastFanoutUs > maxFanoutUs) maxFanoutUs = lastFanoutUs
     metrics.observeFanoutUs(lastFanoutUs)
   })
-  const dropAll = (): number =>
-    transports.reduce((sum, transport) => sum + transport.drop(Number.POSITIVE_INFINITY), 0)
+  const dropStreams = (count: number): number =>
+    transports.reduce((sum, transport) => sum + transport.drop(count), 0)
   // Past a gap the source's log started over: every open connection resumes by id (reset if needed).
-  const unsubscribeReset = source.onReset?.(dropAll)
+  const unsubscribeReset = source.onReset?.(() => dropStreams(Number.POSITIVE_INFINITY))
   // The server's one timer: every transport's heartbeats, deadlines and sweeps.
   const timer = setInterval(() => {
     const nowMs = Date.now()
@@ -172,7 +172,7 @@ export async function startApp(deps: AppDeps): Promise<ServerApp> {
     health,
     metricsJson: () => metrics.json(),
     metrics: () => metrics.render(),
-    dropStreams: (count) => transports.reduce((sum, transport) => sum + transport.drop(count), 0),
+    dropStreams,
     dropClient: (clientId) => clients.cut(clientId),
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -26,6 +26,16 @@ async function streamsPerWorker(cluster: TickstormServer): Promise<number[]> {
   return health.perWorker!.map((worker) => worker.connections.sse)
 }
 
+/** The streams per worker, asserting that the kernel spread them over every worker. */
+async function expectStreamsOnEveryWorker(cluster: TickstormServer): Promise<number[]> {
+  const perWorker = await streamsPerWorker(cluster)
+  expect(
+    perWorker.every((count) => count > 0),
+    `streams per worker: ${perWorker}`,
+  ).toBe(true)
+  return perWorker
+}
+
 /** The market's own ticks, in sequence order: tick `i` is event id `i + 1` on every worker. */
 function referenceTicks(count: number): Tick[] {
   const market = createMarket(MARKET)
@@ -54,12 +64,8 @@ describe('createCluster: N workers on one port, one feed', () => {
     const streams = await openStreams(`${cluster.url}/v1/stream`, 24, {
       'last-event-id': String(from),
     })
-    const perWorker = await streamsPerWorker(cluster)
+    const perWorker = await expectStreamsOnEveryWorker(cluster)
     expect(perWorker.reduce((a, b) => a + b, 0)).toBe(24)
-    expect(
-      perWorker.every((count) => count > 0),
-      `streams per worker: ${perWorker}`,
-    ).toBe(true)
 
     const wanted = 150
     await waitFor(`${wanted} events on every stream`, () =>
@@ -147,11 +153,7 @@ describe('createCluster: N workers on one port, one feed', () => {
     await waitFor('a snapshot on every stream', () =>
       streams.every((stream) => stream.events.length >= 1),
     )
-    const perWorker = await streamsPerWorker(cluster)
-    expect(
-      perWorker.every((count) => count > 0),
-      `streams per worker: ${perWorker}`,
-    ).toBe(true)
+    await expectStreamsOnEveryWorker(cluster)
     // A snapshot's `ts` is when it was taken; everything else must be the same.
     const withoutTs = (json: string) => json.replace(/^\{"ts":\d+,/, '{')
     const snapshots = streams.map((stream) => stream.events[0]!)
@@ -179,11 +181,7 @@ describe('createCluster: N workers on one port, one feed', () => {
     const cluster = await startCluster(MARKET, 2)
     const mine = await openStreams(`${cluster.url}/v1/stream?client=tab-1&symbols=AAPL`, 12)
     const others = await openStreams(`${cluster.url}/v1/stream?client=tab-2&symbols=AAPL`, 4)
-    const perWorker = await streamsPerWorker(cluster)
-    expect(
-      perWorker.every((count) => count > 0),
-      `streams per worker: ${perWorker}`,
-    ).toBe(true)
+    await expectStreamsOnEveryWorker(cluster)
     // One request, answered by one worker, cuts the client's streams on both.
     const response = await fetch(`${cluster.url}/v1/drop?client=tab-1`, { method: 'POST' })
     expect(response.status).toBe(200)
@@ -198,11 +196,7 @@ describe('createCluster: N workers on one port, one feed', () => {
   test('dropStreams cuts connections on every worker, as a network fault would', async () => {
     const cluster = await startCluster(MARKET, 2)
     const streams = await openStreams(`${cluster.url}/v1/stream?symbols=AAPL`, 12)
-    const perWorker = await streamsPerWorker(cluster)
-    expect(
-      perWorker.every((count) => count > 0),
-      `streams per worker: ${perWorker}`,
-    ).toBe(true)
+    await expectStreamsOnEveryWorker(cluster)
     expect(await cluster.dropStreams()).toBe(12)
     await waitFor('every stream to be cut', () => streams.every((stream) => stream.isEnded()))
   })
@@ -247,11 +241,7 @@ describe('createCluster: N workers on one port, one feed', () => {
       2,
     )
     const streams = await openStreams(`${cluster.url}/v1/stream?symbols=AAPL`, 12)
-    const perWorker = await streamsPerWorker(cluster)
-    expect(
-      perWorker.every((count) => count > 0),
-      `streams per worker: ${perWorker}`,
-    ).toBe(true)
+    await expectStreamsOnEveryWorker(cluster)
     await cluster.close()
     await Promise.all(streams.map((stream) => stream.ended))
     for (const stream of streams) {

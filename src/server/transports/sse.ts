@@ -324,7 +324,9 @@ export function createSseTransport(ctx: TransportContext): Transport<'sse', SseS
       if (nowMs - lastHeartbeatMs >= options.heartbeatMs) {
         lastHeartbeatMs = nowMs
         const head = feed.headSeq
-        for (const sub of [...subscribers]) {
+        // fallBehind leaves `subscribers` as it is (a stream cut meanwhile is deleted, which a
+        // Set's iteration allows), so no copy of every stream is made per heartbeat.
+        for (const sub of subscribers) {
           if (sub.group === null) continue
           if (!writeCorked(sub.res, SSE_HEARTBEAT)) fallBehind(sub, head)
         }
