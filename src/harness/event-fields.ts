@@ -7,8 +7,13 @@
 import { readAnyTick, type TickFields } from './event-observer.js'
 import { type EventFieldSpec, isTickstormEventFields } from './targets/wire-spec.js'
 
-/** Reads one event's data into `out`; false when it cannot be read (the error `unreadable-event`). */
-export type EventReader = (data: string, out: TickFields) => boolean
+/** Reads one event's fields into `out`; false when it cannot be read (the error `unreadable-event`). */
+export interface EventReader {
+  /** From the event's data text (SSE `data:`, a WebSocket message, a long-poll answer). */
+  text(data: string, out: TickFields): boolean
+  /** From an already parsed payload (an element of a long-poll or WebSocket events array). */
+  value(payload: unknown, out: TickFields): boolean
+}
 
 const TO_US: Readonly<Record<EventFieldSpec['timeUnit'], number>> = {
   ns: 0.001,
@@ -21,34 +26,38 @@ const TO_US: Readonly<Record<EventFieldSpec['timeUnit'], number>> = {
 export const FIELD_PATH = /^\$(\.[A-Za-z_][\w-]*)+$/
 
 export function createEventReader(fields: EventFieldSpec): EventReader {
-  if (isTickstormEventFields(fields)) return readAnyTick
   const time = steps(fields.time)
   const sequence = steps(fields.sequence)
   const key = fields.key === null ? null : steps(fields.key)
   const scale = TO_US[fields.timeUnit]
-  return (data, out) => {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(data)
-    } catch {
-      return false
-    }
-    const ts = at(parsed, time)
-    const q = at(parsed, sequence)
+  const value = (payload: unknown, out: TickFields): boolean => {
+    const ts = at(payload, time)
+    const q = at(payload, sequence)
     if (typeof ts !== 'number' || !Number.isFinite(ts)) return false
+    // Without a sequence a gap cannot be told from a duplicate: unreadable, never a q of 0.
     if (typeof q !== 'number' || !Number.isInteger(q) || q < 0) return false
     let sym = ''
     if (key !== null) {
-      const value = at(parsed, key)
-      if (typeof value === 'string') sym = value
-      else if (typeof value === 'number') sym = String(value)
+      const name = at(payload, key)
+      if (typeof name === 'string') sym = name
+      else if (typeof name === 'number') sym = String(name)
       else return false
     }
-    out.ts = Math.round(ts * scale)
+    out.ts = scale === 1 ? ts : Math.round(ts * scale)
     out.sym = sym
     out.q = q
     return true
   }
+  const parsed = (data: string, out: TickFields): boolean => {
+    let payload: unknown
+    try {
+      payload = JSON.parse(data)
+    } catch {
+      return false
+    }
+    return value(payload, out)
+  }
+  return { text: isTickstormEventFields(fields) ? readAnyTick : parsed, value }
 }
 
 function steps(path: string): string[] {

@@ -26,6 +26,12 @@ export interface EventObserver {
   dropped(): void
   /** The new connection is up (events after this with older scheduled times came from replay). */
   reconnected(): void
+  /**
+   * Events never received: per symbol of the watch-list (null: every symbol in `heads`), `heads`'
+   * sequence minus the highest seen (or `baseline`'s, for a symbol never seen; a symbol in neither
+   * counts nothing: there is no telling where this subscriber began).
+   */
+  missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number
 }
 
 /** One symbol as one observer sees it: the per-symbol sequence `q` it checks gaps against. */
@@ -34,8 +40,11 @@ export interface ObservedSymbol {
   readonly sequence: SequenceTracker
 }
 
-export function createEventObserver(metrics: TransportMetrics): EventObserver {
-  return new Observer(metrics)
+export function createEventObserver(
+  metrics: TransportMetrics,
+  symbols: readonly string[] | null = null,
+): EventObserver {
+  return new Observer(metrics, symbols)
 }
 
 /**
@@ -50,9 +59,23 @@ class Observer implements EventObserver {
   private awaitingFirst = false
   private replaying = false
   private recovered = 0
+  private readonly watchList: readonly string[] | null
 
-  constructor(metrics: TransportMetrics) {
+  constructor(metrics: TransportMetrics, watchList: readonly string[] | null) {
     this.metrics = metrics
+    this.watchList = watchList
+  }
+
+  missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number {
+    let missing = 0
+    for (const name of this.watchList ?? heads.keys()) {
+      const head = heads.get(name)
+      if (head === undefined) continue
+      const seen = this.symbols.get(name)?.sequence.highest ?? -1
+      const from = seen >= 0 ? seen : baseline.get(name)
+      if (from !== undefined && head > from) missing += head - from
+    }
+    return missing
   }
 
   readonly symbol = (name: string): ObservedSymbol => {

@@ -1,19 +1,20 @@
 import type { TransportResult } from '../report/result-schema.js'
 import type { PoolHandle } from './pool-handle.js'
 import type { Scenario } from './scenario.js'
-import type { EmbeddedServerHandle } from './target.js'
+import type { ServerProcess } from './target.js'
 
 /**
  * The scenario's faults, fired at their times after the measurement starts: `drop` cuts a
  * fraction of the subscribers' connections (from the client side, as a network fault would),
  * `storm` cuts all of them at once, `stall` freezes the server process, `restart` kills it and
- * starts it again on the same port. How the subscribers recover is in the result: reconnects,
+ * starts it again on the same port (the embedded server, or a `target.command`'s; a scenario
+ * asking for these of a target without a process the harness may act on is refused when read). How the subscribers recover is in the result: reconnects,
  * recovery time, events recovered by replay, loss and duplicates.
  */
 export function scheduleFaults(
   scenario: Scenario,
   pools: readonly PoolHandle[],
-  server: EmbeddedServerHandle | null,
+  server: ServerProcess | null,
 ) {
   const applied: NonNullable<TransportResult['faults']> = []
   const timers = scenario.faults.map((fault) =>
@@ -54,7 +55,7 @@ export function scheduleFaults(
  * side, so TIME_WAIT lands on the client side: uWebSockets.js listens without SO_REUSEADDR, and a
  * killed server whose own sockets sat in TIME_WAIT could not bind its port again for a minute.
  */
-async function crashAndRestart(server: EmbeddedServerHandle, pools: readonly PoolHandle[]) {
+async function crashAndRestart(server: ServerProcess, pools: readonly PoolHandle[]) {
   server.freeze()
   for (const pool of pools) pool.drop(1)
   await new Promise((resolve) => setTimeout(resolve, 100))

@@ -11,7 +11,8 @@ import { startHarnessSampler } from './process-sampler.js'
 import type { RunContext } from './run-context.js'
 import type { Scenario } from './scenario.js'
 import { segmentShare } from './segment.js'
-import { fetchUniverse, startTarget } from './target.js'
+import { subscriberHeaders } from './subscriber-token.js'
+import { startTarget } from './target.js'
 import { mergeWorkerReports } from './transport-metrics.js'
 import { pickWatchLists } from './watch-lists.js'
 
@@ -21,14 +22,9 @@ export async function runHttpTransport(
   thresholds: Readonly<Thresholds>,
 ): Promise<Measured | null> {
   const { options, stage } = context
-  const { server, baseUrl, sampler } = await startTarget(
-    scenario,
-    context,
-    'http',
-    options.retryMs ?? 1000,
-  )
+  const target = await startTarget(scenario, context, 'http', options.retryMs ?? 1000)
+  const { baseUrl, sampler, universe } = target
   try {
-    const universe = await fetchUniverse(baseUrl, options.signal)
     const [symbols] = pickWatchLists(universe, 1, scenario.subscribers.watchList)
     const baselineRss = sampler?.sample(Date.now())?.rssBytes ?? null
     const harness = startHarnessSampler()
@@ -42,6 +38,11 @@ export async function runHttpTransport(
       symbols: symbols ?? null,
       warmupSec: scenario.warmupSec,
       durationSec: scenario.durationSec,
+      headers: subscriberHeaders(
+        target.adapter.wire.headers,
+        target.adapter.wire.token,
+        symbols ?? null,
+      ),
     })
     const outcome = await Promise.race([load, context.pause(Number.POSITIVE_INFINITY)])
     if (outcome === undefined) {
@@ -62,7 +63,6 @@ export async function runHttpTransport(
     })
     return { result, merged }
   } finally {
-    sampler?.stop()
-    await server?.stop()
+    await target.stop()
   }
 }

@@ -4,7 +4,9 @@ import { createEventsourceEngine } from './engines/eventsource-engine.js'
 import { createLongPollEngine } from './engines/longpoll-engine.js'
 import { createSseEngine } from './engines/sse-engine.js'
 import { createWsEngine } from './engines/ws-engine.js'
+import { createEventReader } from './event-fields.js'
 import { createEventLoopMonitor } from './process-sampler.js'
+import type { WireSpec } from './targets/wire-spec.js'
 import { createTransportMetrics, type WorkerReport } from './transport-metrics.js'
 
 /** Streaming transports the pool can drive (`http` runs through autocannon instead). */
@@ -16,6 +18,10 @@ export interface LoadPoolOptions {
   readonly baseUrl: string
   readonly retryMs: number
   readonly localAddresses: readonly string[]
+  /** The target's description: how to connect and where its events keep their fields. */
+  readonly wire: WireSpec
+  /** Every symbol (for a target that lists them all for a subscriber of every symbol). */
+  readonly universe: readonly string[]
 }
 
 /** A live summary for the progress line, sent once a second. */
@@ -49,8 +55,16 @@ export interface LoadPool {
   /** Cuts the connections of a `fraction` of the subscribers (they reconnect); returns how many. */
   drop(fraction: number): number
   progress(): PoolProgress
-  /** Forgets what was measured so far (end of warm-up, start of a capacity step). */
-  reset(): void
+  /**
+   * Forgets what was measured so far (end of warm-up, start of a capacity step); `baseline` is
+   * each symbol's last sequence sent by then, where a subscriber that saw none of a symbol began.
+   */
+  reset(baseline?: ReadonlyMap<string, number>): void
+  /**
+   * Events the subscribers have not received of those sent up to `heads` (see
+   * Subscriber.missing); with `record`, counted as lost in the metrics.
+   */
+  tail(heads: ReadonlyMap<string, number>, record: boolean): number
   report(): WorkerReport
   close(): void
 }
@@ -83,7 +97,11 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     metrics,
     localAddresses: options.localAddresses,
     retryMs: options.retryMs,
+    wire: options.wire,
+    reader: createEventReader(options.wire.event),
+    universe: options.universe,
   })
+  let baseline: ReadonlyMap<string, number> = new Map()
   // By index, in the order they started (remove takes the newest, drop the oldest).
   const subscribers = new Map<number, Subscriber>()
   const pending: { index: number; symbols: readonly string[] | null }[] = []
@@ -179,9 +197,16 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
         p99Us: metrics.latencyPercentileUs(99),
       }
     },
-    reset() {
+    reset(startHeads) {
       metrics.reset(Date.now())
       loop.reset()
+      if (startHeads !== undefined) baseline = startHeads
+    },
+    tail(heads, record) {
+      let missing = 0
+      for (const subscriber of subscribers.values()) missing += subscriber.missing(heads, baseline)
+      if (record && missing > 0) metrics.addGap(missing)
+      return missing
     },
     report() {
       // A sliver of an interval would share a merge slot with its neighbour; it stays in the totals.

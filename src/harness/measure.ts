@@ -15,7 +15,7 @@ import type { HarnessCpu, ProcessSampler } from './process-sampler.js'
 import { startHarnessSampler } from './process-sampler.js'
 import type { Scenario } from './scenario.js'
 import type { Session } from './session.js'
-import type { EmbeddedServerHandle } from './target.js'
+import type { Target } from './target.js'
 import { mergeWorkerReports } from './transport-metrics.js'
 import { judgeValidity } from './validity.js'
 
@@ -46,22 +46,34 @@ export interface MeasureScope {
   readonly scenario: Scenario
   readonly session: Session
   readonly pools: readonly PoolHandle[]
-  readonly server: EmbeddedServerHandle | null
+  readonly target: Target
   readonly serverWatch: ServerWatch | null
+  /** Aborted: the run is being stopped (the tail's wait gives up). */
+  readonly aborted: () => boolean
 }
+
+/**
+ * How long the end of a window waits for events sent before it to arrive, before counting what
+ * has not as lost: far beyond any latency a passing run has, short beside a window.
+ */
+const TAIL_WAIT_MS = 3000
+const TAIL_POLL_MS = 100
 
 /** Resets the pools, runs the window, and builds the transport's result from what it measured. */
 export async function measureWindow(scope: MeasureScope, window: MeasureWindow): Promise<Measured> {
-  scope.session.reset()
+  const { target } = scope
+  scope.session.reset((await target.heads()) ?? undefined)
+  target.publisher?.reset()
   const measureStartMs = Date.now()
   const harness = startHarnessSampler()
-  const faults = window.faults ? scheduleFaults(scope.scenario, scope.pools, scope.server) : null
+  const faults = window.faults ? scheduleFaults(scope.scenario, scope.pools, target.server) : null
   try {
     await window.during()
   } finally {
     // A fault still due must not fire at a stopped (or restarting) server.
     faults?.cancel()
   }
+  const tail = await countTail(scope)
   const merged = mergeWorkerReports(await scope.session.reports())
   const result = measuredResult(merged, {
     subscribersAsked: window.subscribersAsked,
@@ -71,7 +83,51 @@ export async function measureWindow(scope: MeasureScope, window: MeasureWindow):
     thresholds: window.thresholds,
   })
   if (faults !== null && faults.applied.length > 0) result.faults = faults.applied
+  result.lossCountedAgainst = tail === null ? 'gaps' : 'sent'
+  if (tail !== null) result.tailLost = tail
+  const publisher = target.publisher?.stats()
+  if (publisher !== undefined) {
+    result.publisher = {
+      published: publisher.published,
+      failed: publisher.failed,
+      errorsByKind: publisher.errors,
+      lagUs: publisher.lagUs,
+      behind: publisher.behind,
+    }
+    // Latency is receipt − scheduled: a publisher behind its schedule put its own delay in it.
+    if (publisher.behind) {
+      result.validity = {
+        valid: false,
+        invalidReasons: [
+          ...result.validity.invalidReasons,
+          `the harness's publisher fell behind the market's schedule: ${publisher.behindReason ?? 'behind'}`,
+        ],
+      }
+    }
+  }
   return { result, merged }
+}
+
+/**
+ * Loss counted against what was sent, not only from gaps in what arrived: the target's heads
+ * (each symbol's last sequence sent) are read at the window's end, the subscribers get a moment
+ * to receive them, and whatever of them a subscriber still lacks (a tail after its last event,
+ * or everything, for a subscriber that received nothing while its symbols traded) is lost.
+ * Null when the target cannot say what it sent (a generic server making its own events).
+ */
+async function countTail(scope: MeasureScope): Promise<number | null> {
+  const heads = await scope.target.heads()
+  if (heads === null) return null
+  const deadline = Date.now() + TAIL_WAIT_MS
+  const missing = async (record: boolean) =>
+    (await Promise.all(scope.pools.map((pool) => pool.tail(heads, record)))).reduce(
+      (sum, n) => sum + n,
+      0,
+    )
+  while (Date.now() < deadline && !scope.aborted() && (await missing(false)) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, TAIL_POLL_MS))
+  }
+  return missing(true)
 }
 
 /**

@@ -16,7 +16,8 @@ export interface PoolHandle {
   arrive(entries: Lists): void
   leave(indexes: readonly number[]): void
   drop(fraction: number): void
-  reset(): void
+  reset(baseline?: ReadonlyMap<string, number>): void
+  tail(heads: ReadonlyMap<string, number>, record: boolean): Promise<number>
   progress(): Promise<PoolProgress>
   report(): Promise<WorkerReport>
   close(): Promise<void>
@@ -29,10 +30,18 @@ export type PoolRequest =
   | { readonly type: 'arrive'; readonly entries: Lists }
   | { readonly type: 'leave'; readonly indexes: readonly number[] }
   | { readonly type: 'drop'; readonly fraction: number }
-  | { readonly type: 'reset' }
+  | { readonly type: 'reset'; readonly baseline?: ReadonlyMap<string, number> }
+  | {
+      readonly type: 'tail'
+      readonly id: number
+      readonly heads: ReadonlyMap<string, number>
+      readonly record: boolean
+    }
   | { readonly type: 'progress'; readonly id: number }
   | { readonly type: 'report'; readonly id: number }
   | { readonly type: 'close'; readonly id: number }
+
+type TailRequest = Extract<PoolRequest, { type: 'tail' }>
 
 export interface PoolResponse {
   readonly id: number
@@ -50,7 +59,8 @@ export function createInlinePool(options: LoadPoolOptions): PoolHandle {
     drop: (fraction) => {
       pool.drop(fraction)
     },
-    reset: () => pool.reset(),
+    reset: (baseline) => pool.reset(baseline),
+    tail: async (heads, record) => pool.tail(heads, record),
     progress: async () => pool.progress(),
     report: async () => pool.report(),
     close: async () => pool.close(),
@@ -75,12 +85,14 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     for (const resolve of waiting.values()) resolve(undefined)
     waiting.clear()
   })
-  const ask = <T>(type: 'progress' | 'report' | 'close'): Promise<T> => {
+  const ask = <T>(
+    request: { readonly type: 'progress' | 'report' | 'close' } | Omit<TailRequest, 'id'>,
+  ): Promise<T> => {
     if (failure) return Promise.reject(failure)
     const id = nextId++
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, (value) => (failure ? reject(failure) : resolve(value as T)))
-      worker.postMessage({ type, id } satisfies PoolRequest)
+      worker.postMessage({ ...request, id } satisfies PoolRequest)
     })
   }
   return {
@@ -90,11 +102,16 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     arrive: (entries) => worker.postMessage({ type: 'arrive', entries } satisfies PoolRequest),
     leave: (indexes) => worker.postMessage({ type: 'leave', indexes } satisfies PoolRequest),
     drop: (fraction) => worker.postMessage({ type: 'drop', fraction } satisfies PoolRequest),
-    reset: () => worker.postMessage({ type: 'reset' } satisfies PoolRequest),
-    progress: () => ask<PoolProgress>('progress'),
-    report: () => ask<WorkerReport>('report'),
+    reset: (baseline) =>
+      worker.postMessage({
+        type: 'reset',
+        ...(baseline ? { baseline } : {}),
+      } satisfies PoolRequest),
+    tail: (heads, record) => ask<number>({ type: 'tail', heads, record }),
+    progress: () => ask<PoolProgress>({ type: 'progress' }),
+    report: () => ask<WorkerReport>({ type: 'report' }),
     close: async () => {
-      await ask('close')
+      await ask({ type: 'close' })
       await worker.terminate()
     },
   }

@@ -27,7 +27,10 @@ port.on('message', (request: PoolRequest) => {
       pool.drop(request.fraction)
       break
     case 'reset':
-      pool.reset()
+      pool.reset(request.baseline)
+      break
+    case 'tail':
+      reply(request.id, pool.tail(request.heads, request.record))
       break
     case 'progress':
       reply(request.id, pool.progress())

@@ -34,7 +34,8 @@ import { createRunContext, type RunContext, type RunOptions, type Stage } from '
 import { DEFAULT_RAMP_PER_SEC, type Scenario } from './scenario.js'
 import { segmentMembers, segmentRate, segmentShare } from './segment.js'
 import { createSession } from './session.js'
-import { fetchUniverse, sourceAddresses, startTarget } from './target.js'
+import { sourceAddresses, startTarget } from './target.js'
+import { adapterFor, sourceOf } from './targets/registry.js'
 import { pickWatchLists } from './watch-lists.js'
 
 export type { RunOptions, RunProgress } from './run-context.js'
@@ -75,6 +76,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   if (signal?.aborted) onAbort()
   signal?.addEventListener('abort', onAbort, { once: true })
   const thresholds = thresholdsFor(scenario, executor, segment)
+  const adapter = adapterFor(scenario)
   try {
     for (const transport of scenario.transports) {
       if (context.aborted()) break
@@ -135,6 +137,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     startedAt: startedAt.toISOString(),
     endedAt: new Date().toISOString(),
     target: scenario.target === 'embedded' ? 'embedded' : scenario.target.url,
+    targetKind: adapter.kind,
+    source: sourceOf(scenario, adapter),
+    channelsPerConnection: adapter.channelsPerConnection,
     ...(segment === undefined ? {} : { segment: { index: segment.index, count: segment.count } }),
     transports,
     ...(capacity.length > 0 ? { capacity } : {}),
@@ -216,11 +221,11 @@ async function runStreamTransport(
 ): Promise<ExecutorRun | null> {
   const { options, stage } = context
   const retryMs = options.retryMs ?? 1000
-  const { server, baseUrl, sampler } = await startTarget(scenario, context, transport, retryMs)
+  const target = await startTarget(scenario, context, transport, retryMs)
+  const { baseUrl, sampler, universe } = target
   const workerCount = resolveWorkers(scenario, options)
   const pools: PoolHandle[] = []
   try {
-    const universe = await fetchUniverse(baseUrl, options.signal)
     const segment = options.segment
     // A segment's subscribers are its share of the whole scenario's, with the watch-lists those
     // subscribers would have had in a one-host run (the picks are seeded, so every host agrees).
@@ -231,8 +236,17 @@ async function runStreamTransport(
     )
     const lists = segment ? segmentMembers(all, segment) : all
     const localAddresses = sourceAddresses(baseUrl, executor.peakSubscribers(scenario, segment))
+    const wire = target.adapter.wire
     for (let w = 0; w < Math.max(1, workerCount); w++) {
-      const poolOptions = { transport, workerId: w, baseUrl, retryMs, localAddresses }
+      const poolOptions = {
+        transport,
+        workerId: w,
+        baseUrl,
+        retryMs,
+        localAddresses,
+        wire,
+        universe,
+      }
       pools.push(workerCount === 0 ? createInlinePool(poolOptions) : createThreadPool(poolOptions))
     }
     const connectRate = segment ? segmentRate(rampPerSec(scenario), segment) : rampPerSec(scenario)
@@ -240,7 +254,7 @@ async function runStreamTransport(
     // Memory before any subscriber: what a connection costs is measured from here.
     const baselineRss = sampler?.sample(Date.now())?.rssBytes ?? null
     const serverWatch = sampler === null ? null : { sampler, rssBytesBaseline: baselineRss }
-    const scope = { scenario, session, pools, server, serverWatch }
+    const scope = { scenario, session, pools, target, serverWatch, aborted: context.aborted }
     return await executor.run({
       scenario,
       transport,
@@ -255,8 +269,7 @@ async function runStreamTransport(
     })
   } finally {
     await Promise.all(pools.map((pool) => pool.close()))
-    sampler?.stop()
-    await server?.stop()
+    await target.stop()
   }
 }
 

@@ -11,6 +11,8 @@ import { PRESET_NAMES } from '../market/presets.js'
 import type { PresetName } from '../market/types.js'
 import { TRANSPORT_NAMES } from '../report/measurements.js'
 import { thresholdsSchema } from '../report/thresholds.js'
+import { FIELD_PATH } from './event-fields.js'
+import { EVENT_SOURCES, TARGET_KINDS } from './targets/adapter.js'
 
 /** The universe's upper bound (src/market/instruments.ts). */
 const MAX_SYMBOLS = 8000
@@ -123,12 +125,115 @@ export const faultSchema = z.strictObject({
   durationSec: z.number().min(0).max(3600).optional(),
 })
 
-export const targetSchema = z.union([
-  z.literal('embedded'),
-  z.strictObject({
-    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-  }),
-])
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+/** A request path: starts with `/`, no spaces or line breaks (it goes on the request line). */
+const requestPathSchema = z.string().regex(/^\/[^\s]*$/, {
+  error: 'must be a path starting with / (no spaces)',
+})
+const fieldPathSchema = z.string().regex(FIELD_PATH, {
+  error: 'must be a JSON path like $.ts or $.meta.time',
+})
+
+/** Where the harness reads an event's fields (generic targets; others send tickstorm's payload). */
+export const eventFieldsSchema = z.strictObject({
+  time: fieldPathSchema.default('$.ts'),
+  /** The time's unit: epoch nanoseconds, microseconds, milliseconds or seconds. */
+  timeUnit: z.enum(['ns', 'us', 'ms', 's']).default('us'),
+  sequence: fieldPathSchema.default('$.q'),
+  /** The key the sequence counts within (a symbol); null: one sequence for the whole stream. */
+  key: z.union([fieldPathSchema, z.null()]).default('$.sym'),
+})
+
+/**
+ * A push server to measure: `kind` names its adapter (src/harness/targets/). Credentials go on
+ * every subscriber's requests; `pid` or `command` give the harness the server's process (sampled
+ * for CPU and memory, and for `stall`/`restart`). A generic target describes its endpoints.
+ */
+export const targetObjectSchema = z.strictObject({
+  kind: z.enum(TARGET_KINDS).default('tickstorm'),
+  url: httpUrl,
+  /** Request headers on every subscriber's requests (e.g. Authorization). */
+  headers: z
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be an HTTP header name' }),
+      z.string().regex(/^[^\r\n]*$/, { error: 'must be one line' }),
+    )
+    .default({}),
+  /** Cookies, sent as one Cookie header. */
+  cookies: z
+    .record(
+      z.string().regex(/^[^=;,\s]+$/, { error: 'must be a cookie name' }),
+      z.string().regex(/^[^;,\s]*$/, { error: 'must be a cookie value (no ; , or spaces)' }),
+    )
+    .default({}),
+  /** Query parameters on every subscriber's requests (e.g. an access token). */
+  query: z.record(z.string().min(1), z.string()).default({}),
+  /** The server's process, already running: sampled; a `stall` fault may freeze it. */
+  pid: z.number().int().min(1).max(4_194_304).optional(),
+  /** A shell command that starts the server: the harness starts it per transport and stops it. */
+  command: z.string().min(1).max(4096).optional(),
+  /** tickstorm: a signed token per subscriber, from the server's HS256 secret (`serve --auth-secret`). */
+  auth: z
+    .strictObject({
+      secret: z.string().min(32, { error: 'must be at least 32 bytes (RFC 7518 §3.2)' }),
+      ttlSec: z.number().int().min(60).max(604_800).default(3600),
+    })
+    .optional(),
+  /** Pushpin: its HTTP control API, where the harness publishes. */
+  publishUrl: httpUrl.optional(),
+  /** Pushpin: where the harness's GRIP origin listens (the routes file points there). */
+  origin: z
+    .string()
+    .regex(/^[\w.-]+:\d{1,5}$/, { error: 'must be host:port' })
+    .optional(),
+  /** generic: the SSE endpoint; `{symbols}` is the watch-list, comma-separated. */
+  sse: z
+    .strictObject({
+      path: requestPathSchema,
+      /** How a reconnect asks for what it missed. */
+      resume: z
+        .union([
+          z.enum(['last-event-id', 'none']),
+          z.strictObject({ query: z.string().regex(/^[\w.-]+$/) }),
+        ])
+        .default('last-event-id'),
+    })
+    .optional(),
+  /** generic: the WebSocket endpoint. */
+  ws: z
+    .strictObject({
+      path: requestPathSchema,
+      /** Sent when the socket opens; `{symbols}` is the watch-list as a JSON array. */
+      subscribe: z.string().min(1).max(4096).optional(),
+      /** The subscribe message's field that carries the last id received, on a reconnect. */
+      resumeField: z.string().min(1).optional(),
+      /** `message`: one event's payload per message; `events`: JSON arrays of { id, event, data }. */
+      frames: z.enum(['message', 'events']).default('message'),
+      protocols: z.array(z.string().min(1)).max(16).default([]),
+    })
+    .optional(),
+  /** generic: the long-poll endpoint; `{cursor}` is the previous answer's `cursor` (empty at first). */
+  longpoll: z
+    .strictObject({
+      path: requestPathSchema,
+      /** `events`: a JSON body { events: [...], cursor }; `message`: one payload per answer (nchan's). */
+      answer: z.enum(['events', 'message']).default('events'),
+    })
+    .optional(),
+  /** generic: where the harness publishes each tick (with source: harness); `{symbol}` is its symbol. */
+  publish: z
+    .strictObject({
+      method: z.enum(['POST', 'PUT']).default('POST'),
+      path: requestPathSchema,
+      /** `raw`: the tick's JSON payload as the body. */
+      body: z.literal('raw').default('raw'),
+    })
+    .optional(),
+  /** generic: where the harness reads each event's time, sequence and key. */
+  event: eventFieldsSchema.optional(),
+})
+
+export const targetSchema = z.union([z.literal('embedded'), targetObjectSchema])
 
 export const scenarioSchema = z.strictObject({
   /** Lower-case words joined by dashes; names the results directory. */
@@ -138,6 +243,12 @@ export const scenarioSchema = z.strictObject({
   description: z.string().min(1).max(2000),
   /** `embedded`: the harness starts our server in a child process; or `{ url }` of any server. */
   target: targetSchema.default('embedded'),
+  /**
+   * Where events come from: `server` (the target's own, tickstorm's market) or `harness` (the
+   * harness runs the seeded market of the `server:` block and publishes every tick through the
+   * target's publish API, on schedule). Default: the target kind's (server for tickstorm).
+   */
+  source: z.enum(EVENT_SOURCES).optional(),
   server: serverSchema.optional(),
   /** Run one after the other, each with the same workload. */
   transports: z.array(z.enum(TRANSPORTS)).min(1).max(TRANSPORTS.length),

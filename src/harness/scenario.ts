@@ -12,6 +12,9 @@ import { describeFileError } from '../file-error.js'
 import { PRESETS } from '../market/presets.js'
 import { addZodIssues } from '../zod-problems.js'
 import { type ParsedScenario, scenarioSchema, serverSchema } from './scenario-schema.js'
+import { type EventSource, TARGET_OFFERS } from './targets/adapter.js'
+import { genericOffer } from './targets/generic.js'
+import { unknownPlaceholders } from './targets/wire-spec.js'
 
 /** A scenario file failed to parse or validate; `details.problems` lists every problem. */
 export const INVALID_SCENARIO = ERROR_CODES.INVALID_SCENARIO
@@ -115,7 +118,10 @@ function resolve(parsed: ParsedScenario, fileName: string): Scenario {
     ...parsed,
     file: fileName,
     durationSec: parsed.durationSec ?? phasesSec ?? capacitySec(parsed),
-    server: parsed.target === 'embedded' ? (parsed.server ?? serverSchema.parse({})) : null,
+    server:
+      parsed.target === 'embedded' || sourceOfParsed(parsed) === 'harness'
+        ? (parsed.server ?? serverSchema.parse({}))
+        : null,
     subscribers: {
       ...parsed.subscribers,
       // Present unless executor is arrival-rate (checkCrossFields), whose bound is the count.
@@ -154,7 +160,7 @@ function deepFreeze<T>(value: T): T {
 
 function unionExpectation(path: readonly PropertyKey[]): string {
   const last = path.at(-1)
-  if (last === 'target') return 'must be "embedded" or { url: http://host:port }'
+  if (last === 'target') return 'must be "embedded" or { url: http://host:port, kind?, … }'
   if (last === 'workers') return 'must be "auto" or an integer from 1 to 256'
   return 'is not any of the accepted forms'
 }
@@ -163,12 +169,184 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Where a parsed scenario's events come from: as it says, else its target kind's default. */
+function sourceOfParsed(parsed: ParsedScenario): EventSource {
+  if (parsed.source !== undefined) return parsed.source
+  if (parsed.target === 'embedded') return 'server'
+  return offerOf(parsed.target as Record<string, unknown>)?.defaultSource ?? 'server'
+}
+
+/** What a raw target object's kind offers (null for an unknown kind: reported elsewhere). */
+function offerOf(target: Record<string, unknown>): {
+  transports: readonly string[]
+  sources: readonly EventSource[]
+  defaultSource: EventSource
+} | null {
+  const kind = target['kind'] ?? 'tickstorm'
+  if (kind === 'generic') {
+    const offer = genericOffer({
+      sse: target['sse'] as never,
+      ws: target['ws'] as never,
+      longpoll: target['longpoll'] as never,
+      publish: target['publish'] as never,
+    })
+    return { ...offer, defaultSource: offer.sources[0]! }
+  }
+  if (typeof kind !== 'string' || !Object.hasOwn(TARGET_OFFERS, kind)) return null
+  const offer = TARGET_OFFERS[kind as keyof typeof TARGET_OFFERS]
+  return { ...offer, defaultSource: offer.sources[0]! }
+}
+
+/** Keys of a target object that only some kinds take. */
+const KIND_KEYS: Readonly<Record<string, readonly string[]>> = {
+  auth: ['tickstorm'],
+  publishUrl: ['pushpin'],
+  origin: ['pushpin'],
+  sse: ['generic'],
+  ws: ['generic'],
+  longpoll: ['generic'],
+  publish: ['generic'],
+  event: ['generic'],
+}
+
+/**
+ * A target object's rules: keys its kind takes, a generic target's endpoints and templates, the
+ * transports and the source its kind offers. Returns the source the scenario will run with.
+ */
+function checkTarget(raw: Record<string, unknown>, problems: Problems): EventSource | undefined {
+  const target = raw['target']
+  const source = raw['source']
+  if (!isObject(target)) {
+    if (source === 'harness') {
+      problems.add(
+        'source',
+        'harness needs a target that takes published events (kind nchan, pushpin, or generic with publish); the embedded tickstorm makes its own',
+        source,
+      )
+    }
+    return 'server'
+  }
+  const kind = typeof target['kind'] === 'string' ? target['kind'] : 'tickstorm'
+  for (const [key, kinds] of Object.entries(KIND_KEYS)) {
+    if (target[key] !== undefined && !kinds.includes(kind)) {
+      problems.add(`target.${key}`, `is only for kind: ${kinds.join(' or ')}`, target[key])
+    }
+  }
+  if (target['pid'] !== undefined && target['command'] !== undefined) {
+    problems.add('target.pid', 'must not be given with target.command', target['pid'])
+  }
+  if (kind === 'pushpin' && target['publishUrl'] === undefined) {
+    problems.add(
+      'target.publishUrl',
+      'is required for kind: pushpin (its HTTP control API, e.g. http://127.0.0.1:5561)',
+      undefined,
+    )
+  }
+  if (kind === 'generic') checkGenericTemplates(target, problems)
+  const offer = offerOf(target)
+  if (offer === null) return undefined
+  if (kind === 'generic' && offer.transports.length === 0) {
+    problems.add(
+      'target',
+      'a generic target must describe at least one of sse, ws, longpoll',
+      target,
+    )
+  }
+  if (Array.isArray(raw['transports'])) {
+    raw['transports'].forEach((transport, index) => {
+      if (typeof transport === 'string' && !offer.transports.includes(transport)) {
+        problems.add(
+          `transports[${index}]`,
+          `is not offered by a ${kind} target (it offers ${offer.transports.join(', ') || 'none'})`,
+          transport,
+        )
+      }
+    })
+  }
+  if (
+    source !== undefined &&
+    typeof source === 'string' &&
+    !offer.sources.includes(source as EventSource)
+  ) {
+    const why =
+      kind === 'generic'
+        ? 'harness needs target.publish (where the harness publishes each tick)'
+        : kind === 'tickstorm'
+          ? 'tickstorm makes its own events and takes no publishes'
+          : `${kind} makes no events of its own: the harness publishes them`
+    problems.add(
+      'source',
+      `must be ${offer.sources.join(' or ')} for a ${kind} target (${why})`,
+      source,
+    )
+  }
+  return (source as EventSource | undefined) ?? offer.defaultSource
+}
+
+/** A generic target's path templates use only their own placeholders; a subscribe message is JSON. */
+function checkGenericTemplates(target: Record<string, unknown>, problems: Problems): void {
+  const allowed: Record<string, readonly string[]> = {
+    'sse.path': ['symbols'],
+    'ws.path': ['symbols'],
+    'ws.subscribe': ['symbols'],
+    'longpoll.path': ['symbols', 'cursor'],
+    'publish.path': ['symbol'],
+  }
+  for (const [path, names] of Object.entries(allowed)) {
+    const [block, key] = path.split('.') as [string, string]
+    const value = isObject(target[block])
+      ? (target[block] as Record<string, unknown>)[key]
+      : undefined
+    if (typeof value !== 'string') continue
+    const unknown = unknownPlaceholders(value, names)
+    if (unknown.length > 0) {
+      problems.add(
+        `target.${path}`,
+        `may use only ${names.map((name) => `{${name}}`).join(', ')}, not ${unknown.map((name) => `{${name}}`).join(', ')}`,
+        value,
+      )
+    }
+  }
+  const ws = target['ws']
+  if (isObject(ws)) {
+    if (typeof ws['subscribe'] === 'string') {
+      try {
+        const message: unknown = JSON.parse(ws['subscribe'].replaceAll('{symbols}', '["A"]'))
+        if (ws['resumeField'] !== undefined && !isObject(message)) {
+          problems.add(
+            'target.ws.subscribe',
+            'must be a JSON object when resumeField is given',
+            ws['subscribe'],
+          )
+        }
+      } catch {
+        problems.add(
+          'target.ws.subscribe',
+          'must be JSON once {symbols} is replaced by a JSON array of symbols',
+          ws['subscribe'],
+        )
+      }
+    } else if (ws['resumeField'] !== undefined) {
+      problems.add(
+        'target.ws.resumeField',
+        'needs ws.subscribe (the message it goes in)',
+        ws['resumeField'],
+      )
+    }
+  }
+}
+
 /** Rules between keys; they read the raw input defensively so they run even when types are off. */
 function checkCrossFields(raw: Record<string, unknown>, problems: Problems): void {
   const target = raw['target'] ?? 'embedded'
   const server = raw['server']
-  if (server !== undefined && target !== 'embedded') {
-    problems.add('server', 'is only for target: embedded (a { url } server brings its own)', server)
+  const source = checkTarget(raw, problems)
+  if (server !== undefined && target !== 'embedded' && source !== 'harness') {
+    problems.add(
+      'server',
+      'is only for target: embedded or source: harness (the market the harness publishes); a server making its own events brings its own',
+      server,
+    )
   }
 
   if (Array.isArray(raw['transports'])) {
@@ -213,7 +391,7 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
       const size = watchList['size']
       const universe = universeSize(server)
       if (
-        target === 'embedded' &&
+        (target === 'embedded' || source === 'harness') &&
         typeof size === 'number' &&
         universe !== undefined &&
         size > universe
@@ -298,15 +476,24 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
             0,
           )
         : undefined
-  // A stall or a restart acts on the server process, which only an embedded target gives the
-  // harness: against a URL it would do nothing and still be reported as applied.
+  // A stall or a restart acts on the server process: the embedded server, or one the harness
+  // started (target.command); a stall may also freeze a server it was told the pid of. Against
+  // any other target it would do nothing and still be reported as applied.
   if (Array.isArray(faults) && isObject(raw['target'])) {
+    const t = raw['target']
     faults.forEach((fault, index) => {
-      if (isObject(fault) && (fault['kind'] === 'stall' || fault['kind'] === 'restart')) {
+      if (!isObject(fault)) return
+      const kind = fault['kind']
+      const allowed =
+        (kind === 'stall' && (t['command'] !== undefined || t['pid'] !== undefined)) ||
+        (kind === 'restart' && t['command'] !== undefined)
+      if ((kind === 'stall' || kind === 'restart') && !allowed) {
         problems.add(
           `faults[${index}].kind`,
-          `${fault['kind']} needs the server process, which only target: embedded gives the harness (a { url } target's server is not the harness's to freeze or kill); use drop or storm`,
-          fault['kind'],
+          kind === 'stall'
+            ? 'stall needs the server process: give target.command (the harness starts the server) or target.pid; or use drop or storm'
+            : 'restart needs target.command (the harness can restart only a server it started); or use drop or storm',
+          kind,
         )
       }
     })

@@ -37,8 +37,11 @@ export interface Session {
   warmUp(seconds: number): Promise<void>
   /** Reports progress once a second for `seconds`. */
   hold(seconds: number): Promise<void>
-  /** Forgets what the pools measured (the warm-up, or the previous capacity step). */
-  reset(): void
+  /**
+   * Forgets what the pools measured (the warm-up, or the previous capacity step); `baseline` is
+   * each symbol's last sequence sent by now (see LoadPool.reset).
+   */
+  reset(baseline?: ReadonlyMap<string, number>): void
   reports(): Promise<WorkerReport[]>
 }
 
@@ -177,8 +180,8 @@ export function createSession(
         await tick(session)
       }
     },
-    reset() {
-      for (const pool of pools) pool.reset()
+    reset(baseline) {
+      for (const pool of pools) pool.reset(baseline)
       warmingUp = false
     },
     reports() {

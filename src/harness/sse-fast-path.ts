@@ -64,6 +64,11 @@ export interface SseTickReaderOptions<S> extends SseParserOptions {
    * callbacks it runs inside `feed`; it may call `reset()`, never `feed()`.
    */
   onTick: (symbol: S, q: number, scheduledUs: number, id: number, type: TickEventType) => void
+  /**
+   * False: every event goes to the parser (a target whose `ts` is not µs, or whose fields are
+   * named otherwise, must not be read as tickstorm's). Default true.
+   */
+  fastPath?: boolean
 }
 
 /**
@@ -97,12 +102,13 @@ export function createSseTickReader<S>(options: SseTickReaderOptions<S>): SseTic
   if (typeof options.onTick !== 'function')
     problems.add('onTick', 'must be a function', options.onTick)
   problems.throwIfAny('SSE tick reader options')
-  const { symbol, onTick, ...parserOptions } = options
+  const { symbol, onTick, fastPath, ...parserOptions } = options
   return new TickReader(
     createBlockAwareSseParser(parserOptions),
     options.maxLineBytes ?? DEFAULT_SSE_PARSER_OPTIONS.maxLineBytes,
     symbol,
     onTick,
+    fastPath ?? true,
   )
 }
 
@@ -112,6 +118,7 @@ class TickReader<S> implements SseTickReader {
   private readonly maxLineBytes: number
   private readonly symbolFor: (name: string) => S
   private readonly onTick: SseTickReaderOptions<S>['onTick']
+  private readonly fastPath: boolean
 
   // Symbols: an open-addressing table from a key packed from the symbol's letters (5 bits each,
   // A = 1, so keys of different lengths differ and 0 marks a free slot) to the caller's handle.
@@ -136,7 +143,9 @@ class TickReader<S> implements SseTickReader {
     maxLineBytes: number,
     symbolFor: (name: string) => S,
     onTick: SseTickReaderOptions<S>['onTick'],
+    fastPath: boolean,
   ) {
+    this.fastPath = fastPath
     this.parser = parser
     this.maxLineBytes = maxLineBytes
     this.symbolFor = symbolFor
@@ -223,6 +232,10 @@ class TickReader<S> implements SseTickReader {
 
   feed(chunk: Uint8Array, from = 0, to = chunk.length): void {
     if (from >= to) return
+    if (!this.fastPath) {
+      this.toParser(chunk, from, to)
+      return
+    }
     const feedEpoch = this.epoch
     let pos = from
     let handOffs = 0

@@ -1,26 +1,49 @@
 /**
- * The target of one transport's run: a fresh embedded server (a child process, sampled from /proc)
- * or the scenario's URL, and what the harness asks of it before any subscriber: its symbols.
+ * The target of one transport's run, whatever its kind: its adapter, the server process the
+ * harness may sample and fault (a fresh embedded tickstorm, a `target.command` it starts, a
+ * `target.pid` it watches, or none), what the harness brings (Pushpin's GRIP origin), the
+ * publisher of a `source: harness` run, and the symbols subscribers pick their watch-lists from.
  */
 
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { TransportName } from '../report/measurements.js'
 import { startEmbeddedServer } from './embedded-target.js'
 import { createProcessSampler, type ProcessSampler } from './process-sampler.js'
+import { createPublisher, type Publisher } from './publisher.js'
 import type { RunContext } from './run-context.js'
 import type { Scenario } from './scenario.js'
+import { attachTargetPid, createProcessTreeSampler, startTargetCommand } from './target-process.js'
+import type { EventSource, TargetAdapter } from './targets/adapter.js'
+import { adapterFor, sourceOf } from './targets/registry.js'
 
-export type EmbeddedServerHandle = Awaited<ReturnType<typeof startEmbeddedServer>>
-
-export interface Target {
-  /** The embedded server, or null for a URL target. */
-  readonly server: EmbeddedServerHandle | null
-  readonly baseUrl: string
-  /** The embedded server's CPU and RSS, sampled once a second; null for a URL target. */
-  readonly sampler: ProcessSampler | null
+/** A server process the harness may sample and fault (`stall`, `restart`). */
+export interface ServerProcess {
+  readonly pid: number
+  stop(): Promise<void>
+  stall(ms: number): void
+  freeze(): void
+  restart(): Promise<void>
 }
 
-/** Starts the scenario's target: a fresh embedded server, or nothing for a URL target. */
+export interface Target {
+  readonly adapter: TargetAdapter
+  readonly source: EventSource
+  /** The server process, or null when the harness has none (a bare URL). */
+  readonly server: ServerProcess | null
+  readonly baseUrl: string
+  /** The server's CPU and RSS, sampled once a second; null without a process. */
+  readonly sampler: ProcessSampler | null
+  /** Publishes the harness's market into the target (source harness), or null. */
+  readonly publisher: Publisher | null
+  /** The symbols subscribers pick their watch-lists from, busiest first. */
+  readonly universe: readonly string[]
+  /** Each symbol's last sequence sent now: what every subscriber of it should get. Null: unknown. */
+  heads(): Promise<ReadonlyMap<string, number> | null>
+  /** Stops the publisher, what the harness brought, the sampler and the server it started. */
+  stop(): Promise<void>
+}
+
+/** Starts the scenario's target for one transport: server, what the harness brings, publisher. */
 export async function startTarget(
   scenario: Scenario,
   context: RunContext,
@@ -28,72 +51,122 @@ export async function startTarget(
   retryMs: number,
 ): Promise<Target> {
   const { options } = context
-  const server =
-    scenario.target === 'embedded'
-      ? await startEmbeddedServer({
-          bin: options.serverBin,
-          preset: scenario.server?.preset ?? 'normal',
-          seed: scenario.server?.seed ?? 1,
-          frameMs: scenario.server?.frameMs ?? 5,
-          speed: scenario.server?.speed ?? 1,
-          symbols: scenario.server?.symbols,
-          ratePerSec: scenario.server?.ratePerSec,
-          retryMs,
+  const adapter = adapterFor(scenario)
+  const source = sourceOf(scenario, adapter)
+  const target = scenario.target
+  const stops: (() => Promise<void>)[] = []
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {})
+    stops.length = 0
+  }
+  try {
+    let server: ServerProcess | null = null
+    let baseUrl: string
+    let sampler: ProcessSampler | null = null
+    if (target === 'embedded') {
+      const embedded = await startEmbeddedServer({
+        bin: options.serverBin,
+        preset: scenario.server?.preset ?? 'normal',
+        seed: scenario.server?.seed ?? 1,
+        frameMs: scenario.server?.frameMs ?? 5,
+        speed: scenario.server?.speed ?? 1,
+        symbols: scenario.server?.symbols,
+        ratePerSec: scenario.server?.ratePerSec,
+        retryMs,
+        signal: options.signal,
+      })
+      stops.push(() => embedded.stop())
+      server = embedded
+      baseUrl = embedded.url
+      sampler = createProcessSampler(embedded.pid)
+    } else {
+      baseUrl = target.url.replace(/\/$/, '')
+      if (target.command !== undefined) {
+        const started = await startTargetCommand({
+          command: target.command,
+          url: baseUrl,
           signal: options.signal,
         })
-      : null
-  const baseUrl = server?.url ?? (scenario.target as { url: string }).url
-  const sampler = server ? createProcessSampler(server.pid) : null
-  sampler?.start(1000)
-  options.onTarget?.(baseUrl, { transport, pid: server?.pid ?? null })
-  return { server, baseUrl, sampler }
+        stops.push(() => started.stop())
+        server = started
+      } else if (target.pid !== undefined) {
+        server = attachTargetPid(target.pid, baseUrl)
+      }
+      if (server !== null) {
+        const watched = server
+        sampler = createProcessTreeSampler(() => watched.pid)
+      }
+    }
+    if (sampler !== null) {
+      const started = sampler
+      started.start(1000)
+      stops.push(async () => started.stop())
+    }
+    const brought = await adapter.attach()
+    if (brought !== null) stops.push(() => brought.close())
+
+    let publisher: Publisher | null = null
+    if (source === 'harness') {
+      if (adapter.publish === null || adapter.publishUrl === null || scenario.server === null) {
+        throw new TickstormError(
+          ERROR_CODES.INVALID_SCENARIO,
+          `a ${adapter.kind} target takes no published events (source: harness)`,
+        )
+      }
+      const running = createPublisher({
+        market: scenario.server,
+        publishUrl: adapter.publishUrl,
+        requests: adapter.publish,
+      })
+      stops.push(() => running.stop())
+      publisher = running
+    }
+    const universe =
+      (await adapter.universe(baseUrl, options.signal)) ??
+      publisher?.symbols ??
+      fixedSymbols(scenario, adapter)
+    checkChannels(scenario, adapter, universe)
+    // Events flow before the first subscriber: the warm-up sees the same stream the window does.
+    publisher?.start()
+    options.onTarget?.(baseUrl, { transport, pid: server?.pid ?? null })
+    const heads = async () => {
+      if (publisher !== null) return publisher.heads()
+      return adapter.heads(baseUrl, universe, options.signal).catch(() => null)
+    }
+    return { adapter, source, server, baseUrl, sampler, publisher, universe, heads, stop: stopAll }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
 }
 
-export async function fetchUniverse(
-  baseUrl: string,
-  signal: AbortSignal | undefined,
-): Promise<string[]> {
-  let response: Response
-  try {
-    response = await fetch(`${baseUrl}/v1/symbols`, signal === undefined ? {} : { signal })
-  } catch (cause) {
-    if (signal?.aborted) throw cause
-    const why = describeNetworkError(cause)
+/** A target that makes its own events and lists no symbols: the watch-list the scenario names. */
+function fixedSymbols(scenario: Scenario, adapter: TargetAdapter): readonly string[] {
+  const symbols = scenario.subscribers.watchList.symbols
+  if (symbols === undefined) {
     throw new TickstormError(
-      ERROR_CODES.TARGET_UNREACHABLE,
-      `cannot reach the target ${baseUrl}: ${why} (is its server running?)`,
-      { cause, details: { url: baseUrl, cause: why } },
+      ERROR_CODES.INVALID_SCENARIO,
+      `a ${adapter.kind} target with source: server lists no symbols: give subscribers.watchList.pick: fixed with its symbols`,
     )
   }
-  if (!response.ok) {
-    throw new TickstormError(
-      ERROR_CODES.INVALID_OPTIONS,
-      `${baseUrl}/v1/symbols answered ${response.status}: the target must list its symbols`,
-    )
-  }
-  const body = (await response.json()) as { symbols: { symbol: string }[] }
-  return body.symbols.map((entry) => entry.symbol)
+  return symbols
 }
 
-/**
- * What undici's "fetch failed" hides in its cause: `ECONNREFUSED 127.0.0.1:4000`,
- * `ENOTFOUND no.such.host`, one per address tried (localhost may be tried as ::1 and 127.0.0.1).
- */
-export function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: unknown } | null)?.cause ?? error
-  const parts = cause instanceof AggregateError ? cause.errors : [cause]
-  const described = parts.map((part) => {
-    const e = part as Partial<
-      NodeJS.ErrnoException & { address: string; port: number; hostname: string }
-    >
-    if (typeof e.code !== 'string') return e instanceof Error ? e.message : String(e)
-    const where =
-      e.address !== undefined
-        ? `${e.address}${e.port === undefined ? '' : `:${e.port}`}`
-        : (e.hostname ?? '')
-    return where === '' ? e.code : `${e.code} ${where}`
-  })
-  return [...new Set(described)].join(', ')
+/** A watch-list longer than the server takes on one connection is refused before any connect. */
+function checkChannels(
+  scenario: Scenario,
+  adapter: TargetAdapter,
+  universe: readonly string[],
+): void {
+  const cap = adapter.channelsPerConnection
+  if (cap === null) return
+  const size = Math.min(scenario.subscribers.watchList.size, universe.length)
+  if (size > cap) {
+    const problem = `\`subscribers.watchList.size\` must be ≤ ${cap}: ${adapter.kind} subscribes one connection to at most ${cap} channels (one per symbol), got ${size}`
+    throw new TickstormError(ERROR_CODES.INVALID_SCENARIO, `invalid scenario: ${problem}`, {
+      details: { problems: [problem] },
+    })
+  }
 }
 
 export function sourceAddresses(baseUrl: string, connections: number): string[] {

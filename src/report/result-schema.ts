@@ -15,13 +15,15 @@ import { TRANSPORT_NAMES } from './measurements.js'
 /**
  * The version this tickstorm writes. 2 added `interrupted` and `interruption` (a run stopped by a
  * signal), 3 a transport's `arrivals` (executor arrival-rate), 4 a transport's `failure` (it
- * crashed; the run went on to the next); nothing else changed, so older files read as they are. An older tickstorm refuses a newer file by its version, instead of
- * half-reading it.
+ * crashed; the run went on to the next), 5 the target's kind and event source, the channel cap,
+ * and per transport what loss was counted against, the tail never received and the publisher's
+ * figures; nothing else changed, so older files read as they are. An older tickstorm refuses a
+ * newer file by its version, instead of half-reading it.
  */
-export const RESULT_SCHEMA_VERSION = 4
+export const RESULT_SCHEMA_VERSION = 5
 
 /** The versions this tickstorm reads. */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4]
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5]
 
 /** A result directory is missing, not ours, of another schema version, or fails validation. */
 export const INVALID_RESULT = ERROR_CODES.INVALID_RESULT
@@ -180,6 +182,27 @@ export const transportResultSchema = z.strictObject({
    * measurements are empty (what it measured before the crash is lost); the run fails.
    */
   failure: z.strictObject({ message: z.string(), code: z.string().optional() }).optional(),
+  /**
+   * What `lost` was counted against (schema version 5): `sent`, the target's last sequence per
+   * symbol at the end (a tail never received is lost, in `tailLost`); `gaps`, only the holes in
+   * what arrived (the target could not say what it sent).
+   */
+  lossCountedAgainst: z.enum(['sent', 'gaps']).optional(),
+  /** Events sent that a subscriber never received after its last one (included in `lost`). */
+  tailLost: count.optional(),
+  /** The harness's publisher, with source: harness (schema version 5). */
+  publisher: z
+    .strictObject({
+      /** Ticks the target acknowledged. */
+      published: count,
+      failed: count,
+      errorsByKind: z.record(z.string(), count),
+      /** Acknowledgement − scheduled time per publish request. */
+      lagUs: z.strictObject({ p50: nonNegative, p99: nonNegative, max: nonNegative }),
+      /** It fell behind the market's schedule: the measurement is invalid. */
+      behind: z.boolean(),
+    })
+    .optional(),
 })
 
 export const capacityStepSchema = z.strictObject({
@@ -261,7 +284,7 @@ export const interruptionSchema = z.strictObject({
 
 export const runResultSchema = z
   .strictObject({
-    schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+    schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
     runId: z.string().min(1),
     scenario: z.strictObject({
       name: z.string(),
@@ -274,7 +297,14 @@ export const runResultSchema = z
     commit: z.string(),
     startedAt: z.iso.datetime(),
     endedAt: z.iso.datetime(),
+    /** The target's URL, or `embedded`. */
     target: z.string(),
+    /** The target's adapter (schema version 5; older results measured tickstorm). */
+    targetKind: z.enum(['tickstorm', 'nchan', 'pushpin', 'generic']).optional(),
+    /** Where the events came from: the target's own, or the harness's publisher (version 5). */
+    source: z.enum(['server', 'harness']).optional(),
+    /** Channels (symbols) one connection may subscribe to on this target; null: no cap known. */
+    channelsPerConnection: count.nullable().optional(),
     /** This run was one host's share of the workload (`--segment`); absent: the whole of it. */
     segment: segmentSchema.optional(),
     /**
@@ -332,6 +362,18 @@ export const runResultSchema = z
         code: 'custom',
         path: ['schemaVersion'],
         message: 'must be 4 for a result with a failed transport',
+        input: result.schemaVersion,
+      })
+    }
+    if (
+      result.schemaVersion < 5 &&
+      (result.targetKind !== undefined ||
+        result.transports.some((t) => t.lossCountedAgainst !== undefined))
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['schemaVersion'],
+        message: 'must be 5 for a result that names its target kind or its loss basis',
         input: result.schemaVersion,
       })
     }

@@ -47,7 +47,7 @@ describe('tickstorm run, report and compare', () => {
     const file = await scenario('small', SMALL('small', '{ p99Ms: 5000, maxLossRatio: 0 }'))
     const results = join(dir, 'results')
     const run = tickstorm(['run', file, '--results', results])
-    expect(await run.exit, run.stderr()).toBe(0)
+    expect(await run.exit, `${run.stderr()}\n${run.stdout()}`).toBe(0)
     const out = run.stdout()
     for (const label of ['SSE', 'Long polling', 'WebSocket']) expect(out).toContain(label)
     // Each ramp reports how long it took to connect everyone, measured from the ramp's start.
@@ -196,7 +196,7 @@ describe('tickstorm run, report and compare', () => {
       expect(run.stdout()).toMatch(/\nFAILED: eventsource failed: .*answered 500.*\n/)
       const [resultDir] = await readdir(results)
       const result = JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
-      expect(result.schemaVersion).toBe(4)
+      expect(result.schemaVersion).toBe(5)
       expect(result.passed).toBe(false)
       expect(result.transports.map((t: { transport: string }) => t.transport)).toEqual([
         'sse',

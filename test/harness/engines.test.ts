@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { createLoadPool, type LoadPool, type StreamTransport } from '../../src/harness/load-pool.js'
+import { createTickstormAdapter } from '../../src/harness/targets/tickstorm.js'
 import { pickWatchLists } from '../../src/harness/watch-lists.js'
 import { decodeHistogram } from '../../src/report/measurements.js'
 import { startServer } from '../helpers/server.js'
 import { waitFor } from '../helpers/wait.js'
 
+const TICKSTORM_WIRE = createTickstormAdapter({ headers: {}, query: {}, auth: null }).wire
 const pools: LoadPool[] = []
 afterEach(() => {
   for (const pool of pools.splice(0)) pool.close()
@@ -13,7 +15,15 @@ afterEach(() => {
 
 /** One pool of `transport` subscribers on this thread, closed after the test. */
 function openPool(transport: StreamTransport, baseUrl: string): LoadPool {
-  const pool = createLoadPool({ transport, workerId: 0, baseUrl, retryMs: 50, localAddresses: [] })
+  const pool = createLoadPool({
+    transport,
+    workerId: 0,
+    baseUrl,
+    retryMs: 50,
+    localAddresses: [],
+    wire: TICKSTORM_WIRE,
+    universe: [],
+  })
   pools.push(pool)
   return pool
 }

@@ -163,7 +163,7 @@ faults:
     expect(problems).toEqual(
       expect.arrayContaining([
         '`subscribers.count` must be a number, got "seven"',
-        '`server` is only for target: embedded (a { url } server brings its own), got {"preset":"stress"}',
+        '`server` is only for target: embedded or source: harness (the market the harness publishes); a server making its own events brings its own, got {"preset":"stress"}',
         '`transports[1]` is listed twice, got "sse"',
         '`subscribers.rampPerSec` must not be given with rampSec, got 100',
         '`subscribers.watchList.symbols` is required when pick is fixed, got undefined',
@@ -186,10 +186,16 @@ faults:
       ),
     ).toEqual(['`target.url` must be an http:// or https:// URL, got "ftp://example.com"'])
     expect(problemsOf(`${MINIMAL}target: somewhere\n`)).toEqual([
-      '`target` must be "embedded" or { url: http://host:port }, got "somewhere"',
+      '`target` must be "embedded" or { url: http://host:port, kind?, … }, got "somewhere"',
     ])
     const scenario = parseScenario(`${MINIMAL}target: { url: "http://127.0.0.1:8080" }\n`, 'u.yaml')
-    expect(scenario.target).toEqual({ url: 'http://127.0.0.1:8080' })
+    expect(scenario.target).toEqual({
+      kind: 'tickstorm',
+      url: 'http://127.0.0.1:8080',
+      headers: {},
+      cookies: {},
+      query: {},
+    })
     expect(scenario.server).toBeNull()
   })
 

@@ -10,6 +10,8 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, expect, test } from 'vitest'
 import { nowUs } from '../../src/clock.js'
 import { createSseEngine } from '../../src/harness/engines/sse-engine.js'
+import { createEventReader } from '../../src/harness/event-fields.js'
+import { createTickstormAdapter } from '../../src/harness/targets/tickstorm.js'
 import {
   createTransportMetrics,
   type TransportMetrics,
@@ -92,11 +94,15 @@ test('split heads and events at any cut are each delivered once, and a reconnect
 
   const metrics: TransportMetrics = createTransportMetrics('sse', { nowMs: Date.now() })
   cleanups.push(() => metrics.destroy())
+  const wire = createTickstormAdapter({ headers: {}, query: {}, auth: null }).wire
   const engine = createSseEngine({
     baseUrl: new URL(`http://127.0.0.1:${address.port}`),
     metrics,
     localAddresses: [],
     retryMs: 10,
+    wire,
+    reader: createEventReader(wire.event),
+    universe: [],
   })
   const subscriber = engine.start(['AAPL', 'MSFT'], 0)
   cleanups.push(() => subscriber.close())

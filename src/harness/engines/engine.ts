@@ -1,3 +1,5 @@
+import type { EventReader } from '../event-fields.js'
+import type { WireSpec } from '../targets/wire-spec.js'
 import type { TransportMetrics } from '../transport-metrics.js'
 
 /** Where and how a worker's subscribers connect. */
@@ -12,6 +14,12 @@ export interface EngineContext {
   readonly localAddresses: readonly string[]
   /** Reconnection delay when the server named none (`retry:`), before jitter. */
   readonly retryMs: number
+  /** How this target's subscribers connect and read (its adapter's description). */
+  readonly wire: WireSpec
+  /** Reads an event's time, sequence and key where the target's payload keeps them. */
+  readonly reader: EventReader
+  /** Every symbol, for a target that lists them all for a subscriber of every symbol. */
+  readonly universe: readonly string[]
 }
 
 /** One synthetic subscriber. It reconnects by itself until closed. */
@@ -22,6 +30,11 @@ export interface Subscriber {
    * and resumes by id (fault injection).
    */
   drop(): void
+  /**
+   * Events this subscriber never received: per symbol of its watch-list, from the highest
+   * sequence it saw (or `baseline`'s, when it saw none) up to `heads`' (what was sent).
+   */
+  missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number
 }
 
 export interface Engine {
@@ -59,6 +72,8 @@ export interface Reconnecting<C> {
 
 export function createReconnecting<C>(options: {
   readonly connect: () => C
+  /** What the subscriber saw, for `missing`. */
+  readonly observer: { missing: Subscriber['missing'] }
   readonly cut: (connection: C) => void
   /**
    * Ends the connection for good when the subscriber closes (default: `cut`). The socket engines
@@ -99,6 +114,7 @@ export function createReconnecting<C>(options: {
       drop() {
         if (current !== undefined) options.cut(current)
       },
+      missing: (heads, baseline) => options.observer.missing(heads, baseline),
     },
   }
 }

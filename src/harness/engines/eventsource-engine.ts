@@ -2,15 +2,21 @@ import { EventSource } from 'eventsource'
 import { nowUs } from '../../clock.js'
 import {
   createEventObserver,
-  readAnyTick,
   readSnapshot,
   type TickFields,
   UNREADABLE_EVENT,
 } from '../event-observer.js'
+import { subscriberHeaders } from '../subscriber-token.js'
+import { requestPath, symbolsText } from '../targets/wire-spec.js'
 import type { Engine, EngineContext } from './engine.js'
 
 // `message` is what an event without an `event:` line is dispatched as.
 const EVENT_TYPES = ['quote', 'trade', 'status', 'message'] as const
+
+/** The reason a fault-injected cut aborts the fetch with: a network error, not an abort. */
+const CUT = Object.assign(new TypeError('connection cut by the harness (fault injection)'), {
+  name: 'NetworkError',
+})
 
 /**
  * Subscribers built on the `eventsource` package: spec-true reconnection, `Last-Event-ID` and
@@ -18,15 +24,17 @@ const EVENT_TYPES = ['quote', 'trade', 'status', 'message'] as const
  * smaller counts: it is the reference the fast engine is held against.
  */
 export function createEventsourceEngine(context: EngineContext): Engine {
-  const { metrics } = context
+  const { metrics, wire, reader, baseUrl } = context
+  const spec = wire.sse
+  if (spec === null) throw new Error('the target offers no SSE stream')
   return {
     start(symbols) {
-      const url = new URL(
-        'v1/stream',
-        context.baseUrl.href.endsWith('/') ? context.baseUrl : `${context.baseUrl.href}/`,
-      )
-      if (symbols !== null) url.searchParams.set('symbols', symbols.join(','))
-      const observer = createEventObserver(metrics)
+      const path = requestPath(baseUrl, wire, spec.path, {
+        symbols: symbolsText(wire, symbols, context.universe),
+      })
+      const url = new URL(path, baseUrl.origin)
+      const observer = createEventObserver(metrics, symbols)
+      const targetHeaders = subscriberHeaders(wire.headers, wire.token, symbols)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       const startedUs = nowUs()
       let opens = 0
@@ -38,7 +46,9 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         fetch: (input, init) => {
           cut = new AbortController()
           const signal = init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal
-          return fetch(input, { ...init, signal })
+          // The target's headers (credentials) beside EventSource's own.
+          const headers = { ...targetHeaders, ...(init?.headers as Record<string, string>) }
+          return fetch(input, { ...init, headers, signal })
         },
       })
       source.addEventListener('open', () => {
@@ -60,16 +70,18 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         const receiptUs = nowUs()
         const data = String(event.data)
         metrics.addBytes(data.length)
-        if (readAnyTick(data, fields))
+        if (reader.text(data, fields))
           observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
         else metrics.countError(UNREADABLE_EVENT)
       }
       for (const type of EVENT_TYPES) source.addEventListener(type, onTick)
-      source.addEventListener('snapshot', (event: MessageEvent) => {
-        const snapshot = readSnapshot(String(event.data))
-        if (snapshot === null) metrics.countError(UNREADABLE_EVENT)
-        else observer.snapshot(snapshot.quotes, snapshot.reset, nowUs())
-      })
+      if (!wire.snapshots) source.addEventListener('snapshot', onTick)
+      else
+        source.addEventListener('snapshot', (event: MessageEvent) => {
+          const snapshot = readSnapshot(String(event.data))
+          if (snapshot === null) metrics.countError(UNREADABLE_EVENT)
+          else observer.snapshot(snapshot.quotes, snapshot.reset, nowUs())
+        })
       return {
         close() {
           if (open) metrics.connectionClosed()
@@ -77,8 +89,12 @@ export function createEventsourceEngine(context: EngineContext): Engine {
           source.close()
         },
         drop() {
-          cut?.abort()
+          // Not a plain abort: the package takes an AbortError for its own close() and never
+          // reconnects after one (the dropped half of a crowd stayed away, silently, until loss
+          // was counted against what was sent). A network error is what a real cut looks like.
+          cut?.abort(CUT)
         },
+        missing: (heads, baseline) => observer.missing(heads, baseline),
       }
     },
   }

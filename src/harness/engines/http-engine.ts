@@ -9,6 +9,8 @@ export interface HttpLoadOptions {
   readonly symbols: readonly string[] | null
   readonly warmupSec: number
   readonly durationSec: number
+  /** Request headers (the target's credentials). */
+  readonly headers: Readonly<Record<string, string>>
 }
 
 /**
@@ -23,7 +25,12 @@ export async function runHttpLoad(
   const snapshotPath =
     options.symbols === null ? '/v1/snapshot' : `/v1/snapshot?symbols=${options.symbols.join(',')}`
   const requests = [{ path: snapshotPath }, { path: '/v1/symbols' }]
-  const base = { url: options.baseUrl, connections: options.connections, requests }
+  const base = {
+    url: options.baseUrl,
+    connections: options.connections,
+    requests,
+    headers: { ...options.headers },
+  }
   if (options.warmupSec > 0) await autocannon({ ...base, duration: options.warmupSec })
   const measureStartMs = Date.now()
   const metrics = createTransportMetrics('http', { nowMs: measureStartMs, intervalMs: 1000 })

@@ -1,68 +1,136 @@
 import { connect, type Socket } from 'node:net'
 import { nowUs } from '../../clock.js'
-import { createEventObserver, type EventObserver, UNREADABLE_EVENT } from '../event-observer.js'
+import type { EventReader } from '../event-fields.js'
+import {
+  createEventObserver,
+  type EventObserver,
+  type TickFields,
+  UNREADABLE_EVENT,
+} from '../event-observer.js'
 import { createHttp1ResponseReader } from '../http1-response.js'
+import { subscriberHeaders } from '../subscriber-token.js'
+import { headerLines, requestPath, symbolsText } from '../targets/wire-spec.js'
 import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 
 interface PollEvent {
-  readonly id: string
-  readonly event: string
-  readonly data: {
-    ts?: number
-    sym?: string
-    q?: number
-    reset?: boolean
-    quotes?: { sym: string; q: number }[]
-  }
+  readonly id?: string
+  readonly event?: string
+  readonly data?: unknown
 }
 
-/** Events of one poll answer into the observer. */
+/**
+ * Events of one poll answer or WebSocket message (`[{ id, event, data }]`) into the observer:
+ * `data` is the payload (an element without `data` is the payload itself), read where the
+ * target's event fields say; a `snapshot` event (tickstorm's) resets the sequences it names.
+ */
 export function observePollEvents(
-  events: readonly PollEvent[],
+  events: unknown,
   observer: EventObserver,
+  reader: EventReader,
   receiptUs: number,
   unreadable: () => void,
 ): void {
-  for (const event of events) {
-    const data = event.data as PollEvent['data'] | null | undefined
-    if (typeof data !== 'object' || data === null) unreadable()
-    else if (event.event === 'snapshot') {
-      if (Array.isArray(data.quotes)) observer.snapshot(data.quotes, data.reset === true, receiptUs)
+  if (!Array.isArray(events)) {
+    unreadable()
+    return
+  }
+  const fields: TickFields = { ts: 0, sym: '', q: 0 }
+  for (const element of events as unknown[]) {
+    if (typeof element !== 'object' || element === null) {
+      unreadable()
+      continue
+    }
+    const event = element as PollEvent
+    const payload = 'data' in event ? event.data : element
+    if (event.event === 'snapshot') {
+      const snapshot = payload as { quotes?: unknown; reset?: unknown } | null
+      if (snapshot !== null && typeof snapshot === 'object' && Array.isArray(snapshot.quotes))
+        observer.snapshot(
+          snapshot.quotes as { sym: string; q: number }[],
+          snapshot.reset === true,
+          receiptUs,
+        )
       else unreadable()
-    } else if (
-      typeof data.ts === 'number' &&
-      typeof data.sym === 'string' &&
-      Number.isInteger(data.q) &&
-      (data.q ?? -1) >= 0
-    )
-      observer.tick(observer.symbol(data.sym), data.q ?? 0, data.ts, receiptUs)
-    // Without `q` a gap cannot be told from a duplicate: unreadable, an error.
+    } else if (reader.value(payload, fields))
+      observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
     else unreadable()
   }
 }
 
 /**
  * Long-poll subscribers: one keep-alive HTTP/1.1 connection each on a raw socket, one request in
- * flight, carrying the cursor of the previous answer. A poll answered with events costs a full
+ * flight, carrying the cursor of the previous answer the target's way (a query parameter, or
+ * nchan's `If-Modified-Since`/`If-None-Match`). A poll answered with events costs a full
  * request/response round trip per frame per subscriber: what the transport comparison shows.
  */
-export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000): Engine {
-  const { baseUrl, metrics } = context
+export function createLongPollEngine(context: EngineContext): Engine {
+  const { baseUrl, metrics, wire, reader } = context
+  const spec = wire.longpoll
+  if (spec === null) throw new Error('the target offers no long polling')
   const host = baseUrl.hostname
   const port = Number(baseUrl.port || 80)
-  const prefix = baseUrl.pathname.replace(/\/$/, '')
 
   return {
     start(symbols, index) {
       const localAddress = localAddressFor(context, index)
-      const observer = createEventObserver(metrics)
-      const query = `${symbols === null ? '' : `symbols=${symbols.join(',')}&`}timeoutMs=${timeoutMs}`
-      let cursor: string | null = null
+      const observer = createEventObserver(metrics, symbols)
+      const fields: TickFields = { ts: 0, sym: '', q: 0 }
+      const listed = symbolsText(wire, symbols, context.universe)
+      const extraHeaders = headerLines(subscriberHeaders(wire.headers, wire.token, symbols))
+      // The cursor of an `events` answer, or the validators of a `message` answer.
+      let cursor = ''
+      let modifiedSince = ''
+      let noneMatch = ''
       let everConnected = false
 
       const poll = (current: Socket): void => {
-        const path = `${prefix}/v1/poll?${query}${cursor === null ? '' : `&cursor=${cursor}`}`
-        current.write(`GET ${path} HTTP/1.1\r\nHost: ${baseUrl.host}\r\n\r\n`)
+        let path = requestPath(baseUrl, wire, spec.path, { symbols: listed, cursor })
+        if (spec.cursorQuery !== null && cursor !== '') {
+          path += `${path.includes('?') ? '&' : '?'}${spec.cursorQuery}=${encodeURIComponent(cursor)}`
+        }
+        let head = `GET ${path} HTTP/1.1\r\nHost: ${baseUrl.host}\r\n${extraHeaders}`
+        if (modifiedSince !== '') head += `If-Modified-Since: ${modifiedSince}\r\n`
+        if (noneMatch !== '') head += `If-None-Match: ${noneMatch}\r\n`
+        current.write(`${head}\r\n`)
+      }
+
+      /** One answer: true when the connection goes on polling. */
+      const answered = (
+        status: number,
+        headers: ReadonlyMap<string, string>,
+        text: string,
+        receiptUs: number,
+      ): boolean => {
+        if (spec.answer === 'message') {
+          // Nothing new before the server's timeout: poll again with the same validators.
+          if (status === 304 || status === 408) return true
+          if (status !== 200) {
+            metrics.countError(`http-${status}`)
+            return false
+          }
+          modifiedSince = headers.get('last-modified') ?? ''
+          noneMatch = headers.get('etag') ?? ''
+          if (reader.text(text, fields))
+            observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
+          else metrics.countError(UNREADABLE_EVENT)
+          return true
+        }
+        if (status !== 200) {
+          metrics.countError(`http-${status}`)
+          return false
+        }
+        let answer: { events?: unknown; cursor?: unknown }
+        try {
+          answer = JSON.parse(text) as typeof answer
+        } catch {
+          metrics.countError('poll-body-not-json')
+          return false
+        }
+        observePollEvents(answer?.events, observer, reader, receiptUs, () =>
+          metrics.countError(UNREADABLE_EVENT),
+        )
+        if (typeof answer?.cursor === 'string') cursor = answer.cursor
+        return true
       }
 
       const connectOnce = (): Socket => {
@@ -70,12 +138,14 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
         const current = connect({ host, port, ...(localAddress ? { localAddress } : {}) })
         let body: Buffer[] = []
         let status = 0
+        let headers: ReadonlyMap<string, string> = new Map()
         let receiptUs = 0
         let connected = false
         const newReader = () =>
           createHttp1ResponseReader({
-            onHead(code) {
+            onHead(code, head) {
               status = code
+              headers = head
             },
             onBody(bytes, from, to) {
               body.push(Buffer.from(bytes.subarray(from, to)))
@@ -83,32 +153,16 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
             onEnd() {
               const text = Buffer.concat(body).toString('utf8')
               body = []
-              reader = newReader()
-              if (status !== 200) {
-                metrics.countError(`http-${status}`)
-                current.destroy()
-                return
-              }
-              let answer: { events: PollEvent[]; cursor: string }
-              try {
-                answer = JSON.parse(text) as { events: PollEvent[]; cursor: string }
-              } catch {
-                metrics.countError('poll-body-not-json')
-                current.destroy()
-                return
-              }
-              observePollEvents(answer.events, observer, receiptUs, () =>
-                metrics.countError(UNREADABLE_EVENT),
-              )
-              cursor = answer.cursor
-              if (!line.closed) poll(current)
+              response = newReader()
+              if (!answered(status, headers, text, receiptUs)) current.destroy()
+              else if (!line.closed) poll(current)
             },
             onError() {
               metrics.countError('http-protocol')
               current.destroy()
             },
           })
-        let reader = newReader()
+        let response = newReader()
         current.on('connect', () => {
           connected = true
           metrics.connectionOpened()
@@ -120,7 +174,7 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
         current.on('data', (bytes: Buffer) => {
           receiptUs = nowUs()
           metrics.addBytes(bytes.length)
-          reader.feed(bytes)
+          response.feed(bytes)
         })
         current.on('error', (error: NodeJS.ErrnoException) => {
           metrics.countError(error.code ?? 'socket-error')
@@ -134,6 +188,7 @@ export function createLongPollEngine(context: EngineContext, timeoutMs = 25_000)
 
       const line = createReconnecting({
         connect: connectOnce,
+        observer,
         cut: (socket) => socket.destroy(),
         close: (socket) => socket.resetAndDestroy(),
         delayMs: () => context.retryMs,

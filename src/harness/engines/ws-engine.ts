@@ -1,22 +1,41 @@
 import { connect, type createConnection, type NetConnectOpts, type Socket } from 'node:net'
 import WebSocket from 'ws'
 import { nowUs } from '../../clock.js'
-import { createEventObserver, UNREADABLE_EVENT } from '../event-observer.js'
+import { createEventObserver, type TickFields, UNREADABLE_EVENT } from '../event-observer.js'
+import { subscriberHeaders } from '../subscriber-token.js'
+import { requestPath, symbolsText } from '../targets/wire-spec.js'
 import { createReconnecting, type Engine, type EngineContext, localAddressFor } from './engine.js'
 import { observePollEvents } from './longpoll-engine.js'
 
 /**
- * WebSocket subscribers (the `ws` package): subscribe, receive JSON arrays of events, and on a
- * drop reconnect and resume with the last id received, as the protocol intends.
+ * WebSocket subscribers (the `ws` package): subscribe the target's way (a message, or the path),
+ * receive its events (JSON arrays of `{ id, event, data }`, or one payload per message), and on a
+ * drop reconnect and resume with the last id received where the target takes one.
  */
 export function createWsEngine(context: EngineContext): Engine {
-  const { metrics } = context
-  const url = `${context.baseUrl.origin.replace(/^http/, 'ws')}${context.baseUrl.pathname.replace(/\/$/, '')}/v1/ws`
+  const { metrics, wire, reader, baseUrl } = context
+  const spec = wire.ws
+  if (spec === null) throw new Error('the target offers no WebSocket')
+  const origin = baseUrl.origin.replace(/^http/, 'ws')
+
+  /** The subscribe message: the template with the watch-list, and the resume id if any. */
+  const subscribeText = (symbols: readonly string[] | null, lastEventId: string | null) => {
+    if (spec.subscribe === null) return null
+    const listed = JSON.stringify(symbols ?? wire.everySymbol ?? context.universe)
+    const text = spec.subscribe.replaceAll('{symbols}', listed)
+    if (spec.resumeField === null || lastEventId === null) return text
+    const message = JSON.parse(text) as Record<string, unknown>
+    message[spec.resumeField] = lastEventId
+    return JSON.stringify(message)
+  }
 
   return {
     start(symbols, index) {
       const localAddress = localAddressFor(context, index)
-      const observer = createEventObserver(metrics)
+      const observer = createEventObserver(metrics, symbols)
+      const fields: TickFields = { ts: 0, sym: '', q: 0 }
+      const headers = subscriberHeaders(wire.headers, wire.token, symbols)
+      const url = `${origin}${requestPath(baseUrl, wire, spec.path, { symbols: symbolsText(wire, symbols, context.universe) })}`
       let lastEventId: string | null = null
       let everConnected = false
       // The TCP socket under the current WebSocket, kept to reset it on close (engine.ts).
@@ -24,8 +43,9 @@ export function createWsEngine(context: EngineContext): Engine {
 
       const connectOnce = (): WebSocket => {
         const startedUs = nowUs()
-        const current = new WebSocket(url, {
+        const current = new WebSocket(url, [...spec.protocols], {
           perMessageDeflate: false,
+          headers,
           ...(localAddress ? { localAddress } : {}),
           // As ws's own netConnect does; `path` is the request's URL path here, which
           // net.connect would take for a Unix socket's.
@@ -41,23 +61,28 @@ export function createWsEngine(context: EngineContext): Engine {
           metrics.recordConnectUs(nowUs() - startedUs)
           if (everConnected) observer.reconnected()
           everConnected = true
-          // Every symbol is asked for by name or by "*": an absent list is a 400 (TS_ERR_NO_SYMBOLS).
-          const subscribe: Record<string, unknown> = { op: 'subscribe', symbols: symbols ?? '*' }
-          if (lastEventId !== null) subscribe['lastEventId'] = lastEventId
-          current.send(JSON.stringify(subscribe))
+          const subscribe = subscribeText(symbols, lastEventId)
+          if (subscribe !== null) current.send(subscribe)
         })
         current.on('message', (raw: Buffer) => {
           const receiptUs = nowUs()
           metrics.addBytes(raw.length)
+          const text = raw.toString('utf8')
+          if (spec.frames === 'message') {
+            if (reader.text(text, fields))
+              observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
+            else metrics.countError(UNREADABLE_EVENT)
+            return
+          }
           let message: unknown
           try {
-            message = JSON.parse(raw.toString('utf8'))
+            message = JSON.parse(text)
           } catch {
             metrics.countError('ws-message-not-json')
             return
           }
           if (Array.isArray(message)) {
-            observePollEvents(message, observer, receiptUs, () =>
+            observePollEvents(message, observer, reader, receiptUs, () =>
               metrics.countError(UNREADABLE_EVENT),
             )
             const last = message[message.length - 1] as { id?: string } | undefined
@@ -81,6 +106,7 @@ export function createWsEngine(context: EngineContext): Engine {
 
       const line = createReconnecting({
         connect: connectOnce,
+        observer,
         cut: (ws) => ws.terminate(),
         close: (ws) => {
           if (socket !== undefined && !socket.destroyed) socket.resetAndDestroy()

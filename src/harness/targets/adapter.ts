@@ -12,7 +12,42 @@ export const TARGET_KINDS = ['tickstorm', 'nchan', 'pushpin', 'generic'] as cons
 export type TargetKind = (typeof TARGET_KINDS)[number]
 
 /** Where a run's events come from. */
-export type EventSource = 'server' | 'harness'
+export const EVENT_SOURCES = ['server', 'harness'] as const
+export type EventSource = (typeof EVENT_SOURCES)[number]
+
+/**
+ * What each kind offers, known before any connect, so a scenario asking for more is refused when
+ * it is read. A generic target offers what its scenario describes (see genericOffer).
+ */
+export const TARGET_OFFERS: Readonly<
+  Record<
+    Exclude<TargetKind, 'generic'>,
+    {
+      readonly transports: readonly TransportName[]
+      readonly sources: readonly EventSource[]
+      /** Channels (symbols) one connection may subscribe to; null: no cap known. */
+      readonly channelsPerConnection: number | null
+    }
+  >
+> = {
+  tickstorm: {
+    transports: ['sse', 'eventsource', 'longpoll', 'ws', 'http'],
+    sources: ['server'],
+    channelsPerConnection: null,
+  },
+  // nchan multiplexes at most 255 channels on one subscriber (NCHAN_MULTITAG_MAX).
+  nchan: {
+    transports: ['sse', 'eventsource', 'longpoll', 'ws'],
+    sources: ['harness'],
+    channelsPerConnection: 255,
+  },
+  // Pushpin subscribes one connection to at most `connection_subscription_max` channels (20 as packaged).
+  pushpin: {
+    transports: ['sse', 'eventsource', 'ws'],
+    sources: ['harness'],
+    channelsPerConnection: 20,
+  },
+}
 
 /** One tick the harness publishes: its symbol, per-symbol sequence and the payload subscribers read. */
 export interface PublishedTick {

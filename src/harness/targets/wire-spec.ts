@@ -41,15 +41,18 @@ export interface SseSpec {
 }
 
 export interface LongPollSpec {
-  /** `{symbols}` and `{cursor}` (the previous answer's cursor; empty on the first poll). */
+  /** `{symbols}`, and `{cursor}` (the previous answer's cursor; empty on the first poll). */
   readonly path: string
+  /** A query parameter carrying the cursor once there is one (tickstorm's `cursor`), or null. */
+  readonly cursorQuery: string | null
   /**
-   * `tickstorm`: a JSON body `{ events: [{ id, event, data }], cursor }`.
+   * `events`: a JSON body `{ events: [{ id, event, data }], cursor }` (tickstorm's; `data` is the
+   * payload object, and an element without `data` is the payload itself).
    * `message`: each answer is one event's payload, and the next poll carries the answer's
    * `Last-Modified` and `ETag` as `If-Modified-Since` and `If-None-Match` (nchan's protocol);
    * 304 and 408 answers are "nothing new yet".
    */
-  readonly answer: 'tickstorm' | 'message'
+  readonly answer: 'events' | 'message'
 }
 
 export interface WsSpec {
@@ -57,15 +60,16 @@ export interface WsSpec {
   readonly path: string
   /**
    * The text sent once the socket opens, or null when the path subscribes: `{symbols}` is the
-   * watch-list as a JSON array (or `"*"` for every symbol), `{lastEventId}` the last id received
-   * as a JSON string (or null).
+   * watch-list as a JSON array (or `"*"` for every symbol).
    */
   readonly subscribe: string | null
+  /** The subscribe message's field that carries the last id received on a reconnect, or null. */
+  readonly resumeField: string | null
   /**
-   * `tickstorm`: each message a JSON array of `{ id, event, data }` (and `{ op: "error" }`);
+   * `events`: each message a JSON array of `{ id, event, data }` (and `{ op: "error" }`);
    * `message`: each message one event's payload.
    */
-  readonly frames: 'tickstorm' | 'message'
+  readonly frames: 'events' | 'message'
   /** Subprotocols offered in the handshake. */
   readonly protocols: readonly string[]
 }
@@ -90,14 +94,17 @@ export interface WireSpec {
   readonly snapshots: boolean
   /**
    * A signed token per subscriber (tickstorm's auth), minted from this HS256 secret with the
-   * subscriber's symbols as its claim and sent as `Authorization: Bearer` (or `access_token` on an
-   * EventSource, which cannot set headers). Null: no token.
+   * subscriber's symbols as its claim and sent as `Authorization: Bearer`. Null: none.
    */
   readonly token: { readonly secret: string; readonly ttlSec: number } | null
 }
 
 /** The watch-list as `{symbols}` writes it in a path. */
-export function symbolsText(spec: WireSpec, symbols: readonly string[] | null, universe: readonly string[]): string {
+export function symbolsText(
+  spec: WireSpec,
+  symbols: readonly string[] | null,
+  universe: readonly string[],
+): string {
   if (symbols === null) {
     return spec.everySymbol ?? universe.map(encodeURIComponent).join(spec.symbolSeparator)
   }
@@ -113,21 +120,37 @@ export function fillTemplate(template: string, values: Readonly<Record<string, s
 export function withQuery(path: string, query: Readonly<Record<string, string>>): string {
   const entries = Object.entries(query)
   if (entries.length === 0) return path
-  const text = entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+  const text = entries
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&')
   return `${path}${path.includes('?') ? '&' : '?'}${text}`
 }
 
-/** The placeholders a template may use, per template (checked when a scenario is read). */
-export const TEMPLATE_NAMES = {
-  sse: ['symbols'],
-  longpoll: ['symbols', 'cursor'],
-  wsPath: ['symbols'],
-  wsSubscribe: ['symbols', 'lastEventId'],
-  publish: ['symbol'],
-} as const
+/**
+ * A request target for one subscriber: the base URL's path, the template filled in, and the
+ * target's query credentials appended.
+ */
+export function requestPath(
+  base: URL,
+  spec: WireSpec,
+  template: string,
+  values: Readonly<Record<string, string>>,
+): string {
+  return withQuery(
+    `${base.pathname.replace(/\/$/, '')}${fillTemplate(template, values)}`,
+    spec.query,
+  )
+}
 
 export function unknownPlaceholders(template: string, allowed: readonly string[]): string[] {
   return [...template.matchAll(/\{(\w+)\}/g)]
     .map((match) => match[1]!)
     .filter((name) => !allowed.includes(name))
+}
+
+/** Headers as HTTP/1.1 header lines, each ending in CRLF. */
+export function headerLines(headers: Readonly<Record<string, string>>): string {
+  let lines = ''
+  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`
+  return lines
 }
