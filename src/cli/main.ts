@@ -1,6 +1,7 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { killEmbeddedServers } from '../harness/embedded-target.js'
 import { INVALID_SCENARIO } from '../harness/scenario.js'
+import { killTargetProcesses } from '../harness/target-process.js'
 import { INVALID_RESULT } from '../report/result-schema.js'
 import { EXIT } from './exit-codes.js'
 import { versionLine } from './package-info.js'
@@ -51,6 +52,7 @@ export function runCli(argv: readonly string[]): void {
   // However the process ends (a crash, a second Ctrl-C), no embedded server outlives it.
   process.on('exit', () => {
     killEmbeddedServers()
+    killTargetProcesses()
   })
   main(argv).then(
     (code) => process.exit(code),

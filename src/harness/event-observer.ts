@@ -177,17 +177,21 @@ export function readTickFields(data: string, out: TickFields): boolean {
     ts = ts * 10 + (code - 48)
     code = data.charCodeAt(++i)
   }
-  if (!data.startsWith(',"sym":"', i)) return false
+  if (i === 6 || !data.startsWith(',"sym":"', i)) return false
   const symStart = i + 8
   const symEnd = data.indexOf('"', symStart)
   if (symEnd < 0 || !data.startsWith(',"q":', symEnd + 1)) return false
   i = symEnd + 6
+  const qStart = i
   let q = 0
   code = data.charCodeAt(i)
   while (code >= 48 && code <= 57) {
     q = q * 10 + (code - 48)
     code = data.charCodeAt(++i)
   }
+  // Digits, then the next field or the end: `"q":null` is not a sequence of 0 (JSON.parse
+  // decides what it is, and readAnyTick refuses it).
+  if (i === qStart || (code !== 44 && code !== 125)) return false
   out.ts = ts
   out.sym = data.slice(symStart, symEnd)
   out.q = q

@@ -73,12 +73,16 @@ export async function measureWindow(scope: MeasureScope, window: MeasureWindow):
     // A fault still due must not fire at a stopped (or restarting) server.
     faults?.cancel()
   }
+  // The window ends here; the wait for its last events below is not part of it.
+  const measureEndMs = Date.now()
+  const harnessCpu = harness.stop()
   const tail = await countTail(scope)
   const merged = mergeWorkerReports(await scope.session.reports())
   const result = measuredResult(merged, {
     subscribersAsked: window.subscribersAsked,
     measureStartMs,
-    harness: harness.stop(),
+    measureEndMs,
+    harness: harnessCpu,
     serverWatch: scope.serverWatch,
     thresholds: window.thresholds,
   })
@@ -139,6 +143,8 @@ export function measuredResult(
   measurement: {
     readonly subscribersAsked: number
     readonly measureStartMs: number
+    /** The window's end (default: now). */
+    readonly measureEndMs?: number
     readonly harness: HarnessCpu
     readonly serverWatch: ServerWatch | null
     readonly thresholds: Readonly<Thresholds>
@@ -149,7 +155,7 @@ export function measuredResult(
   return buildTransportResult(merged, {
     subscribersAsked: measurement.subscribersAsked,
     measureStartMs,
-    measuredSec: (Date.now() - measureStartMs) / 1000,
+    measuredSec: ((measurement.measureEndMs ?? Date.now()) - measureStartMs) / 1000,
     server:
       serverWatch === null
         ? null

@@ -170,6 +170,11 @@ function checkSegment(scenario: Scenario, executor: Executor, segment: Segment):
     )
   }
   if (executor.unsplittable !== null) problem(executor.unsplittable)
+  if (sourceOf(scenario, adapterFor(scenario)) === 'harness') {
+    problem(
+      `scenario ${scenario.name} has source: harness, so every harness host would publish the whole market into the target; run its publisher on one host (no --segment)`,
+    )
+  }
   const peak = executor.peakSubscribers(scenario)
   if (segmentShare(peak, segment) === 0) {
     problem(

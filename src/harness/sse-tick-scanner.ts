@@ -7,6 +7,8 @@
 export const LF = 0x0a
 const CR = 0x0d
 const DIGIT_0 = 0x30
+const COMMA = 0x2c
+const CLOSE_BRACE = 0x7d
 export const UPPER_A = 0x41
 export const UPPER_Z = 0x5a
 const MAX_SYMBOL_BYTES = 5
@@ -164,9 +166,11 @@ export function scanTickBlock(
   } else return -1
 
   // <ts digits>,"sym":"<A-Z>{1,5}","q":<q digits>
+  const tsFrom = at
   const ts = readDigits(chunk, view, at, limit)
   at = scanned.digitsEnd
   if (
+    at === tsFrom ||
     ts > Number.MAX_SAFE_INTEGER ||
     at + 8 > limit ||
     view.getInt32(at, true) !== SYM_1 ||
@@ -190,9 +194,18 @@ export function scanTickBlock(
   )
     return -1
   at += 6
+  const qFrom = at
   const q = readDigits(chunk, view, at, limit)
   at = scanned.digitsEnd
-  if (q > Number.MAX_SAFE_INTEGER) return -1
+  // Digits, then the next field or the object's end: `"q":null` or `"q":-3` is not a sequence
+  // (as readTickFields decides too), and such a block goes to the parser.
+  if (
+    at === qFrom ||
+    q > Number.MAX_SAFE_INTEGER ||
+    at >= limit ||
+    (chunk[at] !== COMMA && chunk[at] !== CLOSE_BRACE)
+  )
+    return -1
 
   // The rest of the data line is not read, only searched for its end: an LF, or a CR (the fixed
   // text and the digits cannot hold one; a block with a CR goes to the parser). Eight bytes a

@@ -172,6 +172,24 @@ export function formatTransportTable(result: TransportResult): string {
       `arrivals: ${formatCount(arrivals.arrivals)} at ${arrivals.ratePerSec}/s (${formatCount(arrivals.dropped)} dropped at the bound of ${formatCount(arrivals.maxSubscribers)}), ${formatCount(arrivals.departures)} left after ${arrivals.sessionDistribution} stays of ${arrivals.sessionSecMean} s mean; in a session: ${arrivals.activeMean.toFixed(1)} on average (rate × stay: ${(arrivals.ratePerSec * arrivals.sessionSecMean).toFixed(1)}), ${formatCount(arrivals.activeMax)} at most`,
     )
   }
+  if (result.lossCountedAgainst === 'sent') {
+    lines.push(
+      `loss counted against what was sent: ${formatCount(result.tailLost ?? 0)} of the ${formatCount(result.lost)} lost never arrived after a subscriber's last event`,
+    )
+  } else if (result.lossCountedAgainst === 'gaps') {
+    lines.push(
+      'loss counted from gaps in what arrived only: the target cannot say what it sent (an event missing after the last one received is not seen)',
+    )
+  }
+  const publisher = result.publisher
+  if (publisher !== undefined) {
+    const failed = Object.entries(publisher.errorsByKind)
+      .map(([kind, n]) => `${kind} ${formatCount(n)}`)
+      .join(', ')
+    lines.push(
+      `publisher: ${formatCount(publisher.published)} published, ${formatCount(publisher.failed)} failed${failed === '' ? '' : ` (${failed})`}, lag p50 ${formatUs(publisher.lagUs.p50)} p99 ${formatUs(publisher.lagUs.p99)} max ${formatUs(publisher.lagUs.max)}${publisher.behind ? ', BEHIND its schedule' : ''}`,
+    )
+  }
   const errorKinds = Object.entries(result.errorsByKind).sort(([, a], [, b]) => b - a)
   if (errorKinds.length > 0) {
     lines.push(
@@ -219,6 +237,12 @@ export function formatRunSummary(result: RunResult): string {
   const parts = [
     `${result.scenario.name} (${result.scenario.file}) on ${result.machine.cpuModel} × ${result.machine.cores}, Node ${result.nodeVersion}, commit ${result.commit}`,
   ]
+  if (result.targetKind !== undefined) {
+    const cap = result.channelsPerConnection
+    parts.push(
+      `target: ${result.targetKind} ${result.target}, events from ${result.source === 'harness' ? "the harness's publisher (the seeded market, published on schedule)" : 'the server'}${cap === null || cap === undefined ? '' : `; at most ${cap} channels per connection`}`,
+    )
+  }
   const provenance = formatProvenance(result)
   if (provenance !== '') parts.push(provenance)
   for (const transport of result.transports) parts.push(formatTransportTable(transport))

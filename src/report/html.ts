@@ -381,7 +381,7 @@ function summaryTable(transports: readonly TransportResult[]): string {
       formatUs(t.latencyUs.max),
       formatCount(t.deliveriesPerSec),
       t.bytesPerEvent === null ? '–' : t.bytesPerEvent.toFixed(1),
-      formatRatio(t.lossRatio),
+      `${formatRatio(t.lossRatio)}${t.lossCountedAgainst === 'gaps' ? ' (gaps only)' : ''}`,
       formatCount(t.errors),
       formatCount(t.reconnects),
       t.recoveryUs.count === 0 ? '–' : formatUs(t.recoveryUs.p99),
@@ -418,7 +418,12 @@ export function renderReportHtml(
   const meta: [string, string][] = [
     ['scenario', `${result.scenario.name} (${result.scenario.file})`],
     ['description', String(result.scenario.parsed['description'] ?? '')],
-    ['target', result.target],
+    [
+      'target',
+      result.targetKind === undefined
+        ? result.target
+        : `${result.targetKind} ${result.target}, events from ${result.source === 'harness' ? "the harness's publisher" : 'the server'}${result.channelsPerConnection == null ? '' : `, at most ${result.channelsPerConnection} channels per connection`}`,
+    ],
     ['run', `${result.runId}: ${result.startedAt} → ${result.endedAt}`],
     ['machine', `${m.cpuModel} × ${m.cores}, ${formatBytes(m.memoryBytes)}, ${m.os} ${m.kernel}`],
     ['node', result.nodeVersion],

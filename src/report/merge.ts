@@ -202,6 +202,15 @@ export function mergeResults(
     startedAt: earliest(inputs.map((input) => input.result.startedAt)),
     endedAt: latest(inputs.map((input) => input.result.endedAt)),
     target: first.target,
+    ...(first.targetKind === undefined
+      ? {}
+      : {
+          targetKind: first.targetKind,
+          ...(first.source === undefined ? {} : { source: first.source }),
+          ...(first.channelsPerConnection === undefined
+            ? {}
+            : { channelsPerConnection: first.channelsPerConnection }),
+        }),
     mergedFrom,
     transports,
     passed: runPassed(transports),
@@ -343,6 +352,13 @@ function mergeTransport(
   }
   const faults = mergeFaults(entries.map((entry) => entry.transport.faults ?? []))
   if (faults.length > 0) result.faults = faults
+  // Each host counted its own subscribers' tail against the same heads: the tails add up.
+  const bases = results.map((t) => t.lossCountedAgainst)
+  if (bases.every((basis) => basis !== undefined)) {
+    result.lossCountedAgainst = bases.every((basis) => basis === 'sent') ? 'sent' : 'gaps'
+    if (result.lossCountedAgainst === 'sent')
+      result.tailLost = sum(results.map((t) => t.tailLost ?? 0))
+  }
   const thresholds = thresholdsSchema.safeParse(
     inputs[0]!.result.scenario.parsed['thresholds'] ?? {},
   )

@@ -136,6 +136,7 @@ export const transportResultSchema = z.strictObject({
   bytes: count.optional(),
   bytesPerSec: nonNegative,
   bytesPerEvent: nonNegative.nullable(),
+  /** Events skipped between events received, plus `tailLost` (the events after the last one received). */
   gaps: count,
   duplicates: count,
   outOfOrder: count,

@@ -98,6 +98,21 @@ describe('createEventReader', () => {
     expect(read(TICKSTORM_EVENT_FIELDS, '{"ts":1765000000123456,"sym":"AAPL"}')).toBeNull()
   })
 
+  test("tickstorm's fast reader takes no digits for a sequence of 0: q null, q -3, q as text, ts empty", () => {
+    const reader = createEventReader(TICKSTORM_EVENT_FIELDS)
+    for (const data of [
+      '{"ts":1765000000123456,"sym":"AAPL","q":null}',
+      '{"ts":1765000000123456,"sym":"AAPL","q":-3}',
+      '{"ts":1765000000123456,"sym":"AAPL","q":"7"}',
+      '{"ts":1765000000123456,"sym":"AAPL","q":7x}',
+      '{"ts":,"sym":"AAPL","q":7}',
+    ]) {
+      const out: TickFields = { ts: -1, sym: 'untouched', q: -1 }
+      expect(reader.text(data, out), data).toBe(false)
+      expect(out).toEqual({ ts: -1, sym: 'untouched', q: -1 })
+    }
+  })
+
   test('a path that is not a field path is refused when the reader is made', () => {
     expect(() =>
       createEventReader({ time: 'ts', timeUnit: 'us', sequence: '$.q', key: null }),

@@ -66,6 +66,41 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
       )
     }
   }
+  /**
+   * The symbol list is open on a server that wants tokens; its data is not. One snapshot with the
+   * credentials subscribers will carry tells, before any of them connects, whether they will be
+   * let in: otherwise a run ends in a wall of 401s and "not connected".
+   */
+  const checkAccess = async (
+    baseUrl: string,
+    symbol: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> => {
+    if (symbol === undefined) return
+    const response = await get(
+      baseUrl,
+      `/v1/snapshot?symbols=${encodeURIComponent(symbol)}`,
+      signal,
+    )
+    const text = await response.text()
+    if (response.status !== 401 && response.status !== 403) return
+    const said = (() => {
+      try {
+        return (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? ''
+      } catch {
+        return ''
+      }
+    })()
+    throw new TickstormError(
+      ERROR_CODES.INVALID_OPTIONS,
+      `${baseUrl} refused the harness's credentials (HTTP ${response.status}${said === '' ? '' : `: ${said}`}): ${
+        config.auth === null
+          ? 'the server wants a token: give target.auth: { secret } (its --auth-secret) or target.headers with an Authorization header'
+          : "check target.auth.secret against the server's --auth-secret"
+      }`,
+      { details: { url: baseUrl, status: response.status } },
+    )
+  }
   return {
     kind: 'tickstorm',
     ...TARGET_OFFERS.tickstorm,
@@ -81,7 +116,9 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
         )
       }
       const body = (await response.json()) as { symbols: { symbol: string }[] }
-      return body.symbols.map((entry) => entry.symbol)
+      const symbols = body.symbols.map((entry) => entry.symbol)
+      await checkAccess(baseUrl, symbols[0], signal)
+      return symbols
     },
     async heads(baseUrl, _symbols, signal) {
       // Bounded: a server that is not quite tickstorm's may answer with something that never ends.

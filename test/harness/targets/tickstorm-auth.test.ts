@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest'
+import { ERROR_CODES, TickstormError } from '../../../src/errors.js'
 import { runScenario } from '../../../src/harness/runner.js'
 import { parseScenario } from '../../../src/harness/scenario.js'
 import { subscriberHeaders } from '../../../src/harness/subscriber-token.js'
 import { adapterFor } from '../../../src/harness/targets/registry.js'
 import { startServer } from '../../helpers/server.js'
-import { waitForAsync } from '../../helpers/wait-async.js'
 
 /**
  * A tickstorm server that requires tokens (`authSecret`), measured as a URL target: with
@@ -74,24 +74,18 @@ describe('a tickstorm target that requires tokens', () => {
     // judge may call a transport's measurement invalid, which says nothing about the tokens.)
   })
 
-  test('without target.auth every subscriber is refused with 401 and nothing is measured', async () => {
+  test('without target.auth the run stops before any subscriber, saying the server wants a token', async () => {
     const server = await startServer({ authSecret: SECRET, ratePerSec: 2000 })
-    const controller = new AbortController()
-    const outcome = runScenario(scenarioFor(server.url, false, '[sse]'), {
-      ...RUN_OPTIONS,
-      signal: controller.signal,
-    })
-    // Both subscribers asked, were refused, and asked again: the run cannot get past its ramp.
-    await waitForAsync('subscribers refused with 401, twice each', async () => {
-      return server.stats().auth.unauthorized >= 4
-    })
+    const failure = await runScenario(scenarioFor(server.url, false, '[sse]'), RUN_OPTIONS).then(
+      () => null,
+      (error: unknown) => error as TickstormError,
+    )
+    expect(failure).toBeInstanceOf(TickstormError)
+    expect(failure?.code).toBe(ERROR_CODES.INVALID_OPTIONS)
+    expect(failure?.message).toContain('HTTP 401')
+    expect(failure?.message).toContain('the server wants a token: give target.auth')
+    // Refused before any subscriber: no stream was ever asked for.
     expect(server.stats().sse.opened).toBe(0)
-    controller.abort('SIGINT')
-    const { result } = await outcome
-    expect(result.transports).toEqual([])
-    expect(result.interrupted).toBe(true)
-    expect(result.interruption?.notMeasured).toEqual(['sse'])
-    expect(result.passed).toBe(false)
   })
 
   test("a subscriber's token allows its own symbols and no other", async () => {
