@@ -45,7 +45,10 @@ export function createWsEngine(context: EngineContext): Engine {
         const startedUs = nowUs()
         const current = new WebSocket(url, [...spec.protocols], {
           perMessageDeflate: false,
-          headers,
+          headers:
+            spec.resumeHeader !== null && lastEventId !== null
+              ? { ...headers, [spec.resumeHeader]: lastEventId }
+              : headers,
           ...(localAddress ? { localAddress } : {}),
           // As ws's own netConnect does; `path` is the request's URL path here, which
           // net.connect would take for a Unix socket's.
@@ -68,8 +71,18 @@ export function createWsEngine(context: EngineContext): Engine {
           const receiptUs = nowUs()
           metrics.addBytes(raw.length)
           const text = raw.toString('utf8')
-          if (spec.frames === 'message') {
-            if (reader.text(text, fields))
+          if (spec.frames !== 'events') {
+            let payload = text
+            if (spec.frames === 'meta') {
+              const meta = readMetaFrame(text)
+              if (meta === null) {
+                metrics.countError(UNREADABLE_EVENT)
+                return
+              }
+              if (meta.id !== null) lastEventId = meta.id
+              payload = meta.payload
+            }
+            if (reader.text(payload, fields))
               observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
             else metrics.countError(UNREADABLE_EVENT)
             return
@@ -117,4 +130,18 @@ export function createWsEngine(context: EngineContext): Engine {
       return line.subscriber
     },
   }
+}
+
+/**
+ * A `meta` message: header lines (`id: …`, `content-type: …`), a blank line, the payload; null
+ * when there is no blank line.
+ */
+export function readMetaFrame(text: string): { id: string | null; payload: string } | null {
+  const end = text.indexOf('\n\n')
+  if (end < 0) return null
+  let id: string | null = null
+  for (const line of text.slice(0, end).split('\n')) {
+    if (line.startsWith('id: ')) id = line.slice(4)
+  }
+  return { id, payload: text.slice(end + 2) }
 }

@@ -59,6 +59,7 @@ export function createGenericAdapter(config: GenericTargetConfig): TargetAdapter
           path: ws.path,
           subscribe: ws.subscribe ?? null,
           resumeField: ws.resumeField ?? null,
+          resumeHeader: null,
           frames: ws.frames,
           protocols: ws.protocols,
         }

@@ -7,8 +7,9 @@
  *
  * Resume: SSE sends nchan's own ids back as `Last-Event-ID` (`<time>:<tag per channel>`, which
  * must return exactly as sent); long-poll carries `Last-Modified`/`ETag` as
- * `If-Modified-Since`/`If-None-Match`. A plain WebSocket gets no ids from nchan, so a dropped
- * socket resumes at the newest message: what it missed is counted as lost, as it is.
+ * `If-Modified-Since`/`If-None-Match`; a WebSocket asks for nchan's `ws+meta.nchan` subprotocol,
+ * whose messages carry their id, and sends the last one back as `Last-Event-ID` in the handshake
+ * of its reconnect (a plain nchan WebSocket gets no ids, and would resume at the newest message).
  * bench/peers/nchan.conf is a config with these locations.
  */
 
@@ -33,8 +34,9 @@ export function createNchanAdapter(config: NchanTargetConfig): TargetAdapter {
       path: '/sub/{symbols}',
       subscribe: null,
       resumeField: null,
-      frames: 'message',
-      protocols: [],
+      resumeHeader: 'Last-Event-ID',
+      frames: 'meta',
+      protocols: ['ws+meta.nchan'],
     },
     event: TICKSTORM_EVENT_FIELDS,
     snapshots: false,

@@ -83,6 +83,7 @@ export function createPushpinAdapter(target: PushpinTargetConfig): TargetAdapter
       path: '/sub/{symbols}',
       subscribe: null,
       resumeField: null,
+      resumeHeader: null,
       frames: 'message' as const,
       protocols: Object.freeze([]),
     }),

@@ -42,6 +42,7 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
       path: '/v1/ws',
       subscribe: '{"op":"subscribe","symbols":{symbols}}',
       resumeField: 'lastEventId',
+      resumeHeader: null,
       frames: 'events',
       protocols: [],
     },

@@ -65,11 +65,15 @@ export interface WsSpec {
   readonly subscribe: string | null
   /** The subscribe message's field that carries the last id received on a reconnect, or null. */
   readonly resumeField: string | null
+  /** The handshake header that carries the last id received on a reconnect, or null. */
+  readonly resumeHeader: string | null
   /**
    * `events`: each message a JSON array of `{ id, event, data }` (and `{ op: "error" }`);
-   * `message`: each message one event's payload.
+   * `message`: each message one event's payload;
+   * `meta`: each message `id: <id>` and other header lines, a blank line, then the payload
+   * (nchan's `ws+meta.nchan` subprotocol, which is how a WebSocket learns nchan's ids).
    */
-  readonly frames: 'events' | 'message'
+  readonly frames: 'events' | 'message' | 'meta'
   /** Subprotocols offered in the handshake. */
   readonly protocols: readonly string[]
 }
