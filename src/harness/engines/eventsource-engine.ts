@@ -58,8 +58,11 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         if (opens === 1) metrics.recordConnectUs(nowUs() - startedUs)
         else observer.reconnected()
       })
+      let cutHere = false
       source.addEventListener('error', () => {
-        metrics.countError('eventsource-error')
+        // The harness's own cut (a drop fault) surfaces here too: the fault, not an error.
+        if (!cutHere) metrics.countError('eventsource-error')
+        cutHere = false
         if (open) {
           open = false
           metrics.connectionClosed()
@@ -92,7 +95,9 @@ export function createEventsourceEngine(context: EngineContext): Engine {
           // Not a plain abort: the package takes an AbortError for its own close() and never
           // reconnects after one (the dropped half of a crowd stayed away, silently, until loss
           // was counted against what was sent). A network error is what a real cut looks like.
-          cut?.abort(CUT)
+          if (cut === undefined) return
+          cutHere = true
+          cut.abort(CUT)
         },
         missing: (heads, baseline) => observer.missing(heads, baseline),
       }

@@ -35,6 +35,7 @@ export function createWsEngine(context: EngineContext): Engine {
       const observer = createEventObserver(metrics, symbols)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       const headers = subscriberHeaders(wire.headers, wire.token, symbols)
+      const cutSockets = new Set<WebSocket>()
       const url = `${origin}${requestPath(baseUrl, wire, spec.path, { symbols: symbolsText(wire, symbols, context.universe) })}`
       let lastEventId: string | null = null
       let everConnected = false
@@ -111,7 +112,10 @@ export function createWsEngine(context: EngineContext): Engine {
         })
         current.on('close', (code: number) => {
           if (open) metrics.connectionClosed()
-          if (code !== 1000 && code !== 1005 && !line.closed) metrics.countError(`ws-close-${code}`)
+          // A socket the harness cut (a drop fault) closes 1006: the fault, not the server's error.
+          const cutHere = cutSockets.delete(current)
+          if (code !== 1000 && code !== 1005 && !line.closed && !cutHere)
+            metrics.countError(`ws-close-${code}`)
           if (line.ended(current)) observer.dropped()
         })
         return current
@@ -120,7 +124,10 @@ export function createWsEngine(context: EngineContext): Engine {
       const line = createReconnecting({
         connect: connectOnce,
         observer,
-        cut: (ws) => ws.terminate(),
+        cut: (ws) => {
+          cutSockets.add(ws)
+          ws.terminate()
+        },
         close: (ws) => {
           if (socket !== undefined && !socket.destroyed) socket.resetAndDestroy()
           else ws.terminate()

@@ -52,11 +52,19 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
   }
   // The harness's own requests (universe, heads) carry the credentials of a subscriber of all.
   const headers = (): Record<string, string> => subscriberHeaders(config.headers, config.auth, null)
+  /**
+   * A GET whose answer the caller may leave unread: `drop()` aborts it (a server not quite
+   * tickstorm's may answer with a stream that never ends, and cancelling such a body waits for
+   * its end).
+   */
   const get = async (baseUrl: string, path: string, signal: AbortSignal | undefined) => {
     const url = new URL(`${baseUrl.replace(/\/$/, '')}${path}`)
     for (const [name, value] of Object.entries(config.query)) url.searchParams.set(name, value)
+    const own = new AbortController()
+    const both = signal ? AbortSignal.any([signal, own.signal]) : own.signal
     try {
-      return await fetch(url, { headers: headers(), ...(signal ? { signal } : {}) })
+      const response = await fetch(url, { headers: headers(), signal: both })
+      return Object.assign(response, { drop: () => own.abort() })
     } catch (cause) {
       if (signal?.aborted) throw cause
       const why = describeNetworkError(cause)
@@ -83,8 +91,11 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
       `/v1/snapshot?symbols=${encodeURIComponent(symbol)}`,
       signal,
     )
+    if (response.status !== 401 && response.status !== 403) {
+      response.drop()
+      return
+    }
     const text = await response.text()
-    if (response.status !== 401 && response.status !== 403) return
     const said = (() => {
       try {
         return (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? ''
@@ -110,7 +121,7 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
     async universe(baseUrl, signal) {
       const response = await get(baseUrl, '/v1/symbols', signal)
       if (!response.ok) {
-        await response.body?.cancel()
+        response.drop()
         throw new TickstormError(
           ERROR_CODES.INVALID_OPTIONS,
           `${baseUrl}/v1/symbols answered ${response.status}: the target must list its symbols${response.status === 401 ? ' (it wants a token: give target.auth or target.headers)' : ''}`,
@@ -130,7 +141,7 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
       try {
         const response = await get(baseUrl, '/v1/snapshot?symbols=*', bounded)
         if (!response.ok || !isJson(response)) {
-          await response.body?.cancel()
+          response.drop()
           return null
         }
         const body = (await response.json()) as { quotes?: unknown }
