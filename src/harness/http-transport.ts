@@ -13,6 +13,7 @@ import type { Scenario } from './scenario.js'
 import { segmentShare } from './segment.js'
 import { subscriberHeaders } from './subscriber-token.js'
 import { startTarget } from './target.js'
+import { requestPath, symbolsText } from './targets/wire-spec.js'
 import { mergeWorkerReports } from './transport-metrics.js'
 import { pickWatchLists } from './watch-lists.js'
 
@@ -32,10 +33,14 @@ export async function runHttpTransport(
     const count = scenario.subscribers.count
     const connections = segment === undefined ? count : segmentShare(count, segment)
     stage.phase = 'measuring'
+    const wire = target.adapter.wire
+    const listed = symbolsText(wire, symbols ?? null, universe)
     const load = runHttpLoad({
       baseUrl,
       connections,
-      symbols: symbols ?? null,
+      paths: (wire.http?.paths ?? []).map((path) =>
+        requestPath(new URL(baseUrl), wire, path, { symbols: listed }),
+      ),
       warmupSec: scenario.warmupSec,
       durationSec: scenario.durationSec,
       headers: subscriberHeaders(

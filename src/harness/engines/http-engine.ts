@@ -3,10 +3,10 @@ import { createTransportMetrics, type WorkerReport } from '../transport-metrics.
 
 export interface HttpLoadOptions {
   readonly baseUrl: string
+  /** The request paths, each loaded in turn on every connection (the target's `http` paths, filled in). */
+  readonly paths: readonly string[]
   /** Concurrent keep-alive connections (the scenario's subscriber count). */
   readonly connections: number
-  /** The symbols a snapshot request asks for. */
-  readonly symbols: readonly string[] | null
   readonly warmupSec: number
   readonly durationSec: number
   /** Request headers (the target's credentials). */
@@ -14,7 +14,7 @@ export interface HttpLoadOptions {
 }
 
 /**
- * The request/response endpoints (`/v1/snapshot`, `/v1/symbols`) under autocannon, which builds
+ * A target's request/response endpoints (tickstorm's `/v1/snapshot`, `/v1/symbols`) under autocannon, which builds
  * its request bytes once and runs closed-loop connections. Every response's time goes into the
  * same HDR metrics as the streaming transports (as a latency in µs), so one result holds both;
  * this is service time under a closed loop, not push latency, and is labelled `http`.
@@ -22,9 +22,7 @@ export interface HttpLoadOptions {
 export async function runHttpLoad(
   options: HttpLoadOptions,
 ): Promise<{ report: WorkerReport; measureStartMs: number }> {
-  const snapshotPath =
-    options.symbols === null ? '/v1/snapshot' : `/v1/snapshot?symbols=${options.symbols.join(',')}`
-  const requests = [{ path: snapshotPath }, { path: '/v1/symbols' }]
+  const requests = options.paths.map((path) => ({ path }))
   const base = {
     url: options.baseUrl,
     connections: options.connections,

@@ -64,6 +64,7 @@ export function createGenericAdapter(config: GenericTargetConfig): TargetAdapter
           protocols: ws.protocols,
         }
       : null,
+    http: null,
     event: config.event ?? TICKSTORM_EVENT_FIELDS,
     snapshots: false,
     token: null,

@@ -38,6 +38,7 @@ export function createNchanAdapter(config: NchanTargetConfig): TargetAdapter {
       frames: 'meta',
       protocols: ['ws+meta.nchan'],
     },
+    http: null,
     event: TICKSTORM_EVENT_FIELDS,
     snapshots: false,
     token: null,

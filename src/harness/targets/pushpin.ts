@@ -87,6 +87,7 @@ export function createPushpinAdapter(target: PushpinTargetConfig): TargetAdapter
       frames: 'message' as const,
       protocols: Object.freeze([]),
     }),
+    http: null,
     event: TICKSTORM_EVENT_FIELDS,
     snapshots: false,
     // Credentials for a Pushpin in front of an auth proxy go in `headers` or `query`.

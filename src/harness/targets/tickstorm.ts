@@ -46,6 +46,7 @@ export function createTickstormAdapter(config: TickstormTargetConfig): TargetAda
       frames: 'events',
       protocols: [],
     },
+    http: { paths: ['/v1/snapshot?symbols={symbols}', '/v1/symbols'] },
     event: TICKSTORM_EVENT_FIELDS,
     snapshots: true,
     token: config.auth,

@@ -90,6 +90,11 @@ export interface WireSpec {
   readonly sse: SseSpec | null
   readonly longpoll: LongPollSpec | null
   readonly ws: WsSpec | null
+  /**
+   * The request/response endpoints the `http` transport loads (closed-loop, autocannon), path
+   * templates with `{symbols}`; null when the target offers none.
+   */
+  readonly http: { readonly paths: readonly string[] } | null
   readonly event: EventFieldSpec
   /**
    * Events of a snapshot (`event: snapshot`, tickstorm's resume and opening state) are read as
