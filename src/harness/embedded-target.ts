@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer as createNetServer } from 'node:net'
 import { ERROR_CODES, TickstormError } from '../errors.js'
+import type { ServerProcess } from './server-process.js'
 
 export interface EmbeddedServerOptions {
   /** Path of `bin/tickstorm.js`. */
@@ -18,18 +19,8 @@ export interface EmbeddedServerOptions {
   readonly signal?: AbortSignal | undefined
 }
 
-export interface EmbeddedServer {
-  readonly url: string
-  /** The current server process (a restart makes a new one). */
-  readonly pid: number
-  stop(): Promise<void>
-  /** Freezes the process (SIGSTOP) for `ms`, then lets it go on (SIGCONT): a stalled server. */
-  stall(ms: number): void
-  /** Freezes the process (SIGSTOP) until it is killed or restarted. */
-  freeze(): void
-  /** Kills the process (SIGKILL) and starts a new one on the same port: a crash and restart. */
-  restart(): Promise<void>
-}
+/** The embedded tickstorm server: its pid is the current child (a restart makes a new one). */
+export type EmbeddedServer = ServerProcess
 
 /**
  * Every server process this module started and that has not exited yet. A harness that is made to

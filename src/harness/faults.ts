@@ -1,7 +1,7 @@
 import type { TransportResult } from '../report/result-schema.js'
 import type { PoolHandle } from './pool-handle.js'
 import type { Scenario } from './scenario.js'
-import type { ServerProcess } from './target.js'
+import type { ServerProcess } from './server-process.js'
 
 /**
  * The scenario's faults, fired at their times after the measurement starts: `drop` cuts a

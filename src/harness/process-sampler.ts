@@ -127,19 +127,12 @@ export function createProcessSampler(
     get samples() {
       return samples
     },
-    summary(fromMs = Number.NEGATIVE_INFINITY): ProcessSummary {
-      const picked = samples.filter((entry) => entry.atMs >= fromMs)
-      const cpu = picked.map((entry) => entry.cpuPercent)
-      const rss = picked.map((entry) => entry.rssBytes)
-      return {
-        samples: picked.length,
-        cpuPercentAvg: cpu.length === 0 ? 0 : cpu.reduce((a, b) => a + b, 0) / cpu.length,
-        cpuPercentMax: cpu.length === 0 ? 0 : Math.max(...cpu),
-        rssBytesMax: rss.length === 0 ? 0 : Math.max(...rss),
-        rssBytesLast: rss.at(-1) ?? 0,
-        cpuUs: last === null ? 0 : ((last.ticks - firstTicks) / ticksPerSec) * 1e6,
-      }
-    },
+    summary: (fromMs = Number.NEGATIVE_INFINITY): ProcessSummary =>
+      summarizeSamples(
+        samples,
+        fromMs,
+        last === null ? 0 : ((last.ticks - firstTicks) / ticksPerSec) * 1e6,
+      ),
   }
 }
 
@@ -212,5 +205,24 @@ export function startHarnessSampler(): { stop(): HarnessCpu } {
         cores: availableParallelism(),
       }
     },
+  }
+}
+
+/** A sampler's samples since `fromMs`, summed up; `cpuUs` is the CPU time it saw in all. */
+export function summarizeSamples(
+  samples: readonly ProcessSample[],
+  fromMs: number,
+  cpuUs: number,
+): ProcessSummary {
+  const picked = samples.filter((entry) => entry.atMs >= fromMs)
+  const cpu = picked.map((entry) => entry.cpuPercent)
+  const rss = picked.map((entry) => entry.rssBytes)
+  return {
+    samples: picked.length,
+    cpuPercentAvg: cpu.length === 0 ? 0 : cpu.reduce((a, b) => a + b, 0) / cpu.length,
+    cpuPercentMax: cpu.length === 0 ? 0 : Math.max(...cpu),
+    rssBytesMax: rss.length === 0 ? 0 : Math.max(...rss),
+    rssBytesLast: rss.at(-1) ?? 0,
+    cpuUs,
   }
 }

@@ -15,25 +15,15 @@ import {
   type ProcessSummary,
   parseProcStatCpuTicks,
   parseProcStatusRssBytes,
+  summarizeSamples,
 } from './process-sampler.js'
+import type { ServerProcess } from './server-process.js'
 
-/** The members of `EmbeddedServer`: what faults and the runner need of a server process. */
-export interface TargetProcess {
-  readonly url: string
-  /**
-   * The process the harness samples: the started command's process-group leader (a restart makes a
-   * new one), or the attached pid. Its descendants (nginx's workers) are sampled with it.
-   */
-  readonly pid: number
-  /** Stops what the harness started; an attached process is only let go if it was frozen. */
-  stop(): Promise<void>
-  /** Freezes the server (SIGSTOP) for `ms`, then lets it go on (SIGCONT): a stalled server. */
-  stall(ms: number): void
-  /** Freezes the server (SIGSTOP) until it is stopped or restarted. */
-  freeze(): void
-  /** Kills the server (SIGKILL) and runs its command again: a crash and restart. */
-  restart(): Promise<void>
-}
+/**
+ * A server the harness started from `target.command` (its pid: the command's process-group
+ * leader, its descendants sampled with it), or one it was given the pid of.
+ */
+export type TargetProcess = ServerProcess
 
 export interface TargetCommandOptions {
   /** Run by `/bin/sh -c`; it must keep its server in the foreground (nginx: `daemon off;`). */
@@ -526,18 +516,7 @@ export function createProcessTreeSampler(
     get samples() {
       return samples
     },
-    summary(fromMs = Number.NEGATIVE_INFINITY): ProcessSummary {
-      const picked = samples.filter((entry) => entry.atMs >= fromMs)
-      const cpu = picked.map((entry) => entry.cpuPercent)
-      const rss = picked.map((entry) => entry.rssBytes)
-      return {
-        samples: picked.length,
-        cpuPercentAvg: cpu.length === 0 ? 0 : cpu.reduce((a, b) => a + b, 0) / cpu.length,
-        cpuPercentMax: cpu.length === 0 ? 0 : Math.max(...cpu),
-        rssBytesMax: rss.length === 0 ? 0 : Math.max(...rss),
-        rssBytesLast: rss.at(-1) ?? 0,
-        cpuUs: (totalTicks / ticksPerSec) * 1e6,
-      }
-    },
+    summary: (fromMs = Number.NEGATIVE_INFINITY): ProcessSummary =>
+      summarizeSamples(samples, fromMs, (totalTicks / ticksPerSec) * 1e6),
   }
 }

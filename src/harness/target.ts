@@ -12,18 +12,10 @@ import { createProcessSampler, type ProcessSampler } from './process-sampler.js'
 import { createPublisher, type Publisher } from './publisher.js'
 import type { RunContext } from './run-context.js'
 import type { Scenario } from './scenario.js'
+import type { ServerProcess } from './server-process.js'
 import { attachTargetPid, createProcessTreeSampler, startTargetCommand } from './target-process.js'
 import type { EventSource, TargetAdapter } from './targets/adapter.js'
 import { adapterFor, sourceOf } from './targets/registry.js'
-
-/** A server process the harness may sample and fault (`stall`, `restart`). */
-export interface ServerProcess {
-  readonly pid: number
-  stop(): Promise<void>
-  stall(ms: number): void
-  freeze(): void
-  restart(): Promise<void>
-}
 
 export interface Target {
   readonly adapter: TargetAdapter
