@@ -91,6 +91,19 @@ describe('benchmark your own server, as the README writes it', () => {
     expect(run.stdout()).toContain('target: nchan')
   }, 180_000)
 
+  test('a harness-fed target is refused with --segment: every host would publish the market', async () => {
+    const run = tickstorm([
+      'run',
+      new URL('scenarios/nchan.yaml', ROOT).pathname,
+      '--segment',
+      '1/2',
+    ])
+    expect(await run.exit).toBe(2)
+    expect(run.stderr()).toContain(
+      '--segment 1/2: scenario nchan has source: harness, so every harness host would publish the whole market into the target',
+    )
+  })
+
   test('generic: scenarios/generic-tickstorm.yaml against tickstorm serve', async () => {
     const port = await freePort()
     const serve = tickstorm(['serve', '--port', String(port)])
