@@ -10,11 +10,24 @@ import { EXIT } from './exit-codes.js'
 
 // `tickstorm compare`, `merge` and `report`: commands on result directories.
 
-const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--html FILE]
+const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--html FILE] [--force]
 
-Compares two result directories transport by transport on their full latency histograms
-(p50, p90, p99, p99.9, max) and deliveries/s, with the change and a verdict; --html writes a
-page with the two percentile distributions overlaid. Exit code 3 when the candidate regressed.
+Compares two result directories transport by transport: latency from the full histograms
+(p50, p90, p99, p99.9, max), deliveries/s, server CPU per delivery (when both runs sampled the
+server), loss ratio, error rate, connect p99 and recovery p99, each with the change, the relative
+change and a verdict. Higher is worse for every figure but deliveries/s; a change within ±5% is
+"same", and the max is shown but never judged. --html writes a page with the two percentile
+distributions overlaid. Exit code 3 when the candidate regressed.
+
+Refused, every difference listed (exit 2): runs that did not carry the same workload, i.e. other
+subscriber counts, phases, arrival rate or capacity steps, durations, transports, server options,
+watch-list, executor or faults, another target, target kind or event source, or seconds measured
+more than 5% (at least 1 s) apart. The scenario's name may differ.
+
+Options:
+  --html <file>    write the comparison page there
+  --force          compare them anyway: the output opens with a WARNING listing the differences
+  -h, --help       this text
 `
 
 const MERGE_HELP = `Usage: tickstorm merge <dir> <dir> [...] [--out DIR] [--force]
@@ -48,7 +61,11 @@ Exits as the run did: 3 when it failed a threshold, was invalid or was interrupt
 export async function compare(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { html: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      html: { type: 'string' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
   })
   if (values.help) {
@@ -60,7 +77,8 @@ export async function compare(args: readonly string[]): Promise<number> {
     return EXIT.USAGE
   }
   const [baseline, candidate] = await Promise.all(positionals.map((dir) => readResultDir(dir)))
-  const comparison = compareResults(baseline!, candidate!)
+  // Different workloads throw TS_ERR_USAGE (exit 2) here unless forced.
+  const comparison = compareResults(baseline!, candidate!, { force: values.force === true })
   process.stdout.write(`${formatComparison(comparison)}\n`)
   if (values.html !== undefined) {
     await writeFile(values.html, renderComparisonHtml(comparison))

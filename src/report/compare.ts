@@ -1,12 +1,20 @@
 /**
  * Baseline vs candidate (what k6 OSS still lacks, grafana/k6#1843): percentiles are read from each
  * run's FULL histogram (the sum of its `.hlog` intervals), so a comparison is exact at any
- * percentile rather than a diff of rounded summaries. `compareResults` returns data; the text
- * table and the HTML page (overlaid percentile-distribution curves) are separate renderers.
+ * percentile rather than a diff of rounded summaries. Beside latency it judges deliveries/s,
+ * server CPU per delivery, loss, errors, connect time and recovery. Runs that did not carry the
+ * same workload are refused (compare-checks.ts) unless forced, and then every rendering opens
+ * with how they differ. `compareResults` returns data; the text table and the HTML page
+ * (overlaid percentile-distribution curves) are separate renderers.
  */
 
 import type { Histogram } from 'hdr-histogram-js'
-import { formatCount, formatTable, formatUs, transportLabel } from './console.js'
+import {
+  DIFFERENT_WORKLOAD,
+  refuseDifferentWorkloads,
+  workloadDifferences,
+} from './compare-checks.js'
+import { formatCount, formatRatio, formatTable, formatUs, transportLabel } from './console.js'
 import {
   alignSeries,
   colorFor,
@@ -18,15 +26,32 @@ import {
 } from './html.js'
 import type { TransportName } from './measurements.js'
 import type { LoadedResult } from './read-result.js'
-import type { DistributionPoint } from './result-schema.js'
+import type { DistributionPoint, TransportResult } from './result-schema.js'
 import { percentileDistribution } from './transport-result.js'
 
-export type ComparedMetric = 'p50' | 'p90' | 'p99' | 'p99.9' | 'max' | 'deliveries/s'
+/** Each figure compared, with which way is worse: all of them up, except deliveries/s. */
+const COMPARED_METRICS = {
+  p50: { unit: 'us', higherIsWorse: true },
+  p90: { unit: 'us', higherIsWorse: true },
+  p99: { unit: 'us', higherIsWorse: true },
+  'p99.9': { unit: 'us', higherIsWorse: true },
+  /** One sample: shown, never judged. */
+  max: { unit: 'us', higherIsWorse: true },
+  'deliveries/s': { unit: 'perSec', higherIsWorse: false },
+  /** The server's CPU time over the measurement per event delivered (a target it could sample). */
+  'server CPU/delivery': { unit: 'cpuUs', higherIsWorse: true },
+  'loss ratio': { unit: 'ratio', higherIsWorse: true },
+  'error rate': { unit: 'ratio', higherIsWorse: true },
+  'connect p99': { unit: 'us', higherIsWorse: true },
+  'recovery p99': { unit: 'us', higherIsWorse: true },
+} as const
+
+export type ComparedMetric = keyof typeof COMPARED_METRICS
 export type Verdict = 'better' | 'worse' | 'same'
 
 export interface MetricChange {
   readonly metric: ComparedMetric
-  /** µs for latencies, events/s for deliveries/s. */
+  /** µs for latencies and CPU, events/s for deliveries/s, a ratio (0..1) for loss and errors. */
   readonly baseline: number
   readonly candidate: number
   readonly delta: number
@@ -40,7 +65,7 @@ export interface TransportComparison {
   readonly changes: readonly MetricChange[]
   readonly baselineDistribution: readonly DistributionPoint[]
   readonly candidateDistribution: readonly DistributionPoint[]
-  /** A latency percentile up to p99.9, or deliveries/s, got worse by more than the noise band. */
+  /** A figure other than the max got worse by more than the noise band. */
   readonly regression: boolean
 }
 
@@ -56,10 +81,15 @@ export interface Comparison {
   readonly baseline: RunRef
   readonly candidate: RunRef
   readonly noiseRatio: number
+  /**
+   * How the two runs' workloads differ (subscribers, durations, transports, server options,
+   * target…): empty unless the comparison was forced; then every figure is suspect.
+   */
+  readonly workloadDifferences: readonly string[]
   readonly transports: readonly TransportComparison[]
   readonly onlyInBaseline: readonly TransportName[]
   readonly onlyInCandidate: readonly TransportName[]
-  /** Things that make the comparison less meaningful (other scenario, invalid runs). */
+  /** Things that make the comparison less meaningful (invalid runs). */
   readonly warnings: readonly string[]
   readonly regression: boolean
 }
@@ -70,6 +100,8 @@ export interface CompareOptions {
    * shared 2-core machine is of that order. The max is shown but never judged: one sample.
    */
   readonly noiseRatio?: number
+  /** Compare runs that did not carry the same workload, listing how they differ (else refused). */
+  readonly force?: boolean
 }
 
 const PERCENTILES: readonly [ComparedMetric, number][] = [
@@ -84,15 +116,47 @@ function change(
   baseline: number,
   candidate: number,
   noiseRatio: number,
-  higherIsWorse: boolean,
 ): MetricChange {
   const delta = candidate - baseline
   const relative = baseline === 0 ? null : delta / baseline
   let verdict: Verdict = 'same'
   if (relative === null ? delta !== 0 : Math.abs(relative) > noiseRatio) {
-    verdict = delta > 0 === higherIsWorse ? 'worse' : 'better'
+    verdict = delta > 0 === COMPARED_METRICS[metric].higherIsWorse ? 'worse' : 'better'
   }
   return { metric, baseline, candidate, delta, relative, verdict }
+}
+
+/**
+ * Server CPU µs per delivered event: its average CPU (% of one core) over the measured seconds,
+ * divided by the deliveries; null without a server sample or a delivery.
+ */
+function serverCpuUsPerDelivery(transport: TransportResult): number | null {
+  if (transport.server === null || transport.deliveries === 0) return null
+  return (
+    ((transport.server.cpuPercentAvg / 100) * transport.measuredSec * 1_000_000) /
+    transport.deliveries
+  )
+}
+
+/** The figures beside the latency histogram's, from each run's transport result. */
+function resultChanges(
+  base: TransportResult,
+  cand: TransportResult,
+  noiseRatio: number,
+): MetricChange[] {
+  const changes = [change('deliveries/s', base.deliveriesPerSec, cand.deliveriesPerSec, noiseRatio)]
+  const baseCpu = serverCpuUsPerDelivery(base)
+  const candCpu = serverCpuUsPerDelivery(cand)
+  if (baseCpu !== null && candCpu !== null) {
+    changes.push(change('server CPU/delivery', baseCpu, candCpu, noiseRatio))
+  }
+  changes.push(
+    change('loss ratio', base.lossRatio, cand.lossRatio, noiseRatio),
+    change('error rate', base.errorRate, cand.errorRate, noiseRatio),
+    change('connect p99', base.connectTimeUs.p99, cand.connectTimeUs.p99, noiseRatio),
+    change('recovery p99', base.recoveryUs.p99, cand.recoveryUs.p99, noiseRatio),
+  )
+  return changes
 }
 
 function valueAt(histogram: Histogram, percentile: number): number {
@@ -115,21 +179,9 @@ export function compareResults(
   options: CompareOptions = {},
 ): Comparison {
   const noiseRatio = options.noiseRatio ?? 0.05
+  const differences = workloadDifferences(baseline, candidate)
+  if (options.force !== true) refuseDifferentWorkloads(differences)
   const warnings: string[] = []
-  if (baseline.result.scenario.name !== candidate.result.scenario.name) {
-    warnings.push(
-      `the runs are of different scenarios (${baseline.result.scenario.name} vs ${candidate.result.scenario.name})`,
-    )
-  }
-  const share = (result: LoadedResult['result']) =>
-    result.segment === undefined
-      ? 'the whole workload'
-      : `segment ${result.segment.index}/${result.segment.count} of the workload`
-  if (share(baseline.result) !== share(candidate.result)) {
-    warnings.push(
-      `the baseline ran ${share(baseline.result)}, the candidate ${share(candidate.result)}: they carried different loads`,
-    )
-  }
   const baseTransports = new Map(baseline.result.transports.map((t) => [t.transport, t]))
   const candTransports = new Map(candidate.result.transports.map((t) => [t.transport, t]))
   const transports: TransportComparison[] = []
@@ -154,13 +206,10 @@ export function compareResults(
         valueAt(baseHistogram, percentile),
         valueAt(candHistogram, percentile),
         noiseRatio,
-        true,
       ),
     )
-    changes.push(change('max', baseHistogram.maxValue, candHistogram.maxValue, noiseRatio, true))
-    changes.push(
-      change('deliveries/s', base.deliveriesPerSec, cand.deliveriesPerSec, noiseRatio, false),
-    )
+    changes.push(change('max', baseHistogram.maxValue, candHistogram.maxValue, noiseRatio))
+    changes.push(...resultChanges(base, cand, noiseRatio))
     transports.push({
       transport,
       changes,
@@ -173,6 +222,7 @@ export function compareResults(
     baseline: refOf(baseline),
     candidate: refOf(candidate),
     noiseRatio,
+    workloadDifferences: differences,
     transports,
     onlyInBaseline: [...baseTransports.keys()].filter((t) => !candTransports.has(t)),
     onlyInCandidate: [...candTransports.keys()].filter((t) => !baseTransports.has(t)),
@@ -182,12 +232,27 @@ export function compareResults(
 }
 
 function formatValue(metric: ComparedMetric, value: number): string {
-  return metric === 'deliveries/s' ? formatCount(value) : formatUs(value)
+  switch (COMPARED_METRICS[metric].unit) {
+    case 'perSec':
+      return formatCount(value)
+    case 'ratio':
+      return formatRatio(value)
+    case 'cpuUs':
+      return `${value.toFixed(2)} µs`
+    case 'us':
+      return formatUs(value)
+  }
 }
 
 function formatDelta(metric: ComparedMetric, delta: number): string {
   const sign = delta > 0 ? '+' : delta < 0 ? '−' : '±'
-  return `${sign}${formatValue(metric, Math.abs(delta))}`
+  const size = Math.abs(delta)
+  // A change of a ratio in percentage points, so it does not read as the relative change.
+  const shown =
+    COMPARED_METRICS[metric].unit === 'ratio'
+      ? `${(size * 100).toFixed(3)} pp`
+      : formatValue(metric, size)
+  return `${sign}${shown}`
 }
 
 export function formatRelative(relative: number | null): string {
@@ -204,6 +269,11 @@ export function formatComparison(comparison: Comparison): string {
     `candidate ${comparison.candidate.runId} (${comparison.candidate.scenario}, commit ${comparison.candidate.commit})`,
   ].join('\n')
   const blocks = [parts]
+  const differences = comparison.workloadDifferences
+  // First and loud: every figure below is suspect when the runs carried different loads.
+  if (differences.length > 0) {
+    blocks.unshift(`WARNING: ${DIFFERENT_WORKLOAD}\n  - ${differences.join('\n  - ')}`)
+  }
   for (const warning of comparison.warnings) blocks.push(`warning: ${warning}`)
   for (const transport of comparison.transports) {
     blocks.push(
@@ -224,12 +294,22 @@ export function formatComparison(comparison: Comparison): string {
     blocks.push(`only in baseline: ${comparison.onlyInBaseline.join(', ')}`)
   if (comparison.onlyInCandidate.length > 0)
     blocks.push(`only in candidate: ${comparison.onlyInCandidate.join(', ')}`)
+  const verdict = comparison.regression
+    ? `REGRESSION (beyond ±${(comparison.noiseRatio * 100).toFixed(0)}% noise)`
+    : `no regression beyond ±${(comparison.noiseRatio * 100).toFixed(0)}% noise`
   blocks.push(
-    comparison.regression
-      ? `REGRESSION (beyond ±${(comparison.noiseRatio * 100).toFixed(0)}% noise)`
-      : `no regression beyond ±${(comparison.noiseRatio * 100).toFixed(0)}% noise`,
+    differences.length > 0
+      ? `${verdict}, between runs of different workloads (see the WARNING above)`
+      : verdict,
   )
   return blocks.join('\n\n')
+}
+
+/** The forced comparison's warning, before any figure, as loud as an invalid run's. */
+function workloadWarningHtml(differences: readonly string[]): string {
+  if (differences.length === 0) return ''
+  const items = differences.map((entry) => `<li>${escapeHtml(entry)}</li>`).join('')
+  return `<div class="invalid">WARNING: ${escapeHtml(DIFFERENT_WORKLOAD)}<ul>${items}</ul>A change between them may be the load's, not the server's.</div>`
 }
 
 export function renderComparisonHtml(
@@ -271,6 +351,7 @@ export function renderComparisonHtml(
     `<tr><td>${escapeHtml(label)}</td><td>${escapeHtml(`${run.runId} — ${run.scenario}, commit ${run.commit}, ${run.startedAt} (${run.dir})`)}</td></tr>`
   const body = `<h1>tickstorm compare <span class="${comparison.regression ? 'failed' : 'passed'}">${comparison.regression ? 'REGRESSION' : 'NO REGRESSION'}</span></h1>
 <table class="meta">${ref('baseline', comparison.baseline)}${ref('candidate', comparison.candidate)}</table>
+${workloadWarningHtml(comparison.workloadDifferences)}
 ${comparison.warnings.map((warning) => `<div class="invalid">${escapeHtml(warning)}</div>`).join('\n')}
 ${tables.join('\n')}`
   const page = { title: 'tickstorm compare', bodyHtml: body, charts: [chart] }
