@@ -11,6 +11,14 @@ import { ERROR_CODES, Problems, TickstormError } from '../errors.js'
 import { describeFileError } from '../file-error.js'
 import { PRESETS } from '../market/presets.js'
 import { addZodIssues } from '../zod-problems.js'
+import {
+  applyOverrides,
+  invalidScenario,
+  nameOverrideFlags,
+  type ScenarioEnv,
+  type ScenarioOverride,
+  substituteEnv,
+} from './scenario-overrides.js'
 import { type ParsedScenario, scenarioSchema, serverSchema } from './scenario-schema.js'
 import { type EventSource, TARGET_OFFERS } from './targets/adapter.js'
 import { genericOffer } from './targets/generic.js'
@@ -49,8 +57,16 @@ export type Scenario = DeepReadonly<
   }
 >
 
+/** What the file is not alone in deciding: its environment and the command line's overrides. */
+export interface ScenarioInputs {
+  /** For `${VAR}` in the file; default: the process's environment. */
+  readonly env?: ScenarioEnv | undefined
+  /** Set on the parsed file before validation, in order (see scenario-overrides.ts). */
+  readonly overrides?: readonly ScenarioOverride[] | undefined
+}
+
 /** Reads and validates a scenario file; a file that cannot be read is a bad scenario too. */
-export async function loadScenario(path: string): Promise<Scenario> {
+export async function loadScenario(path: string, inputs: ScenarioInputs = {}): Promise<Scenario> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -61,12 +77,19 @@ export async function loadScenario(path: string): Promise<Scenario> {
       details: { file: path, problems: [why] },
     })
   }
-  return parseScenario(text, path)
+  return parseScenario(text, path, inputs)
 }
 
-export function parseScenario(yamlText: string, fileName: string): Scenario {
+export function parseScenario(
+  yamlText: string,
+  fileName: string,
+  inputs: ScenarioInputs = {},
+): Scenario {
   const problems = new Problems()
-  const document = parseDocument(yamlText, { prettyErrors: true, uniqueKeys: true })
+  const substituted = substituteEnv(yamlText, inputs.env ?? process.env)
+  // An unset variable leaves the YAML around it unknown: its problems alone, not their echoes.
+  if (substituted.problems.length > 0) throw invalidScenario(fileName, substituted.problems)
+  const document = parseDocument(substituted.text, { prettyErrors: true, uniqueKeys: true })
   for (const error of document.errors) {
     const [line, column] = error.linePos?.[0]
       ? [error.linePos[0].line, error.linePos[0].col]
@@ -92,10 +115,16 @@ export function parseScenario(yamlText: string, fileName: string): Scenario {
     throwInvalid(fileName, problems)
   }
 
-  const parsed = scenarioSchema.safeParse(raw, { reportInput: true })
+  const overrides = inputs.overrides ?? []
+  const overridden = applyOverrides(raw as Record<string, unknown>, overrides)
+  const parsed = scenarioSchema.safeParse(overridden.raw, { reportInput: true })
   if (!parsed.success) addZodIssues(problems, parsed.error.issues, { unionExpectation })
-  checkCrossFields(raw as Record<string, unknown>, problems)
-  if (problems.list.length > 0 || !parsed.success) throwInvalid(fileName, problems)
+  checkCrossFields(overridden.raw, problems)
+  const named = [
+    ...overridden.problems,
+    ...nameOverrideFlags(problems.list, overrides, raw as Record<string, unknown>),
+  ]
+  if (named.length > 0 || !parsed.success) throw invalidScenario(fileName, named)
   return resolve(parsed.data, fileName)
 }
 
