@@ -4,6 +4,13 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type RunProgress, runScenario } from '../harness/runner.js'
 import { loadScenario } from '../harness/scenario.js'
+import {
+  describeOverrides,
+  OVERRIDE_FLAGS,
+  type OverrideFlag,
+  overrideFromFlag,
+  type ScenarioOverride,
+} from '../harness/scenario-overrides.js'
 import { parseSegment } from '../harness/segment.js'
 import { formatCount, formatProgressLine, formatRunSummary } from '../report/console.js'
 import type { RunResult } from '../report/result-schema.js'
@@ -22,12 +29,29 @@ function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal]
 }
 
-const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [--workers N] [--results DIR] [--segment i/n]
+const RUN_HELP = `Usage: tickstorm run <scenario.yaml> [overrides] [--workers N] [--results DIR] [--segment i/n]
 
 Runs a load scenario (see scenarios/): per transport it starts the target (a fresh embedded
 server in a child process, or the scenario's URL), ramps the subscribers up, warms up, measures,
 and writes results/<utc-stamp>-<name>/ with result.json, one HDR interval log per transport
 and report.html. Prints a live progress line and a table per transport.
+
+Overrides of the scenario's values (checked as the file is; a problem names the flag):
+  --subscribers <n>    subscribers.count
+  --duration <d>       durationSec: 30 (seconds), 30s, 2m, 1m30s, 500ms
+  --warmup <d>         warmupSec, as --duration (0 for none)
+  --transports <list>  transports, comma-separated: sse,longpoll,ws,http
+  --target <url>       target: a URL (an object target keeps its other keys, e.g. kind),
+                       or embedded
+  --rate <n>           server.ratePerSec: the market's midday events per second
+  --set <path=value>   any key: a dot path with [i] for list items, the value as YAML
+                       (--set subscribers.watchList.size=5 --set 'transports=[sse,ws]'
+                       --set faults[0].atSec=3); repeatable
+  Applied in the order given (a later one wins); the run prints them in one line at the
+  start, and result.json's scenario.parsed is the scenario they made.
+
+In the scenario file, \${VAR} is the environment variable VAR (unset: an error naming the
+line) and \${VAR:-default} its value or, unset or empty, the default; $\${ is a literal \${.
 
 Options:
   --workers <n>    harness worker threads (default: the scenario's, auto = one per core)
@@ -47,15 +71,23 @@ value); 1 when the scenario's URL target does not answer (TS_ERR_TARGET_UNREACHA
 `
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args: [...args],
     options: {
       workers: { type: 'string' },
       results: { type: 'string', default: 'results' },
       segment: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      subscribers: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      transports: { type: 'string' },
+      target: { type: 'string' },
+      rate: { type: 'string' },
+      set: { type: 'string', multiple: true },
     },
     allowPositionals: true,
+    tokens: true,
   })
   if (values.help) {
     process.stdout.write(RUN_HELP)
@@ -68,7 +100,9 @@ export async function run(args: readonly string[]): Promise<number> {
   const file = positionals[0]!
   // Checked before the scenario is read: a typo in the flag is reported as such.
   const segment = values.segment === undefined ? undefined : parseSegment(values.segment)
-  const scenario = await loadScenario(file)
+  const overrides = overridesOf(tokens)
+  const scenario = await loadScenario(file, { env: process.env, overrides })
+  if (overrides.length > 0) process.stderr.write(`overrides: ${describeOverrides(overrides)}\n`)
   const workers = values.workers === undefined ? undefined : integer(values.workers)
   if (workers !== undefined && !(workers >= 0 && workers <= 256)) {
     process.stderr.write(`tickstorm run: --workers must be from 0 to 256, got ${values.workers}\n`)
@@ -144,3 +178,14 @@ export async function run(args: readonly string[]): Promise<number> {
   if (stop.signal.aborted) return signalExitCode(stop.signal.reason as NodeJS.Signals)
   return outcome.result.passed ? EXIT.OK : EXIT.FAILED
 }
+
+/** The scenario overrides on the command line, in the order typed (a later one wins). */
+function overridesOf(tokens: readonly ParseArgsToken[]): ScenarioOverride[] {
+  return tokens.flatMap((token) =>
+    token.kind === 'option' && Object.hasOwn(OVERRIDE_FLAGS, token.name)
+      ? [overrideFromFlag(token.name as OverrideFlag, token.value ?? '')]
+      : [],
+  )
+}
+
+type ParseArgsToken = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number]
