@@ -59,7 +59,10 @@ export type Scenario = DeepReadonly<
 
 /** What the file is not alone in deciding: its environment and the command line's overrides. */
 export interface ScenarioInputs {
-  /** For `${VAR}` in the file; default: the process's environment. */
+  /**
+   * For `${VAR}` in the file; default: none (only the CLI reads the process's environment, and
+   * passes it: a library caller says what a scenario may see).
+   */
   readonly env?: ScenarioEnv | undefined
   /** Set on the parsed file before validation, in order (see scenario-overrides.ts). */
   readonly overrides?: readonly ScenarioOverride[] | undefined
@@ -86,7 +89,7 @@ export function parseScenario(
   inputs: ScenarioInputs = {},
 ): Scenario {
   const problems = new Problems()
-  const substituted = substituteEnv(yamlText, inputs.env ?? process.env)
+  const substituted = substituteEnv(yamlText, inputs.env ?? {})
   // An unset variable leaves the YAML around it unknown: its problems alone, not their echoes.
   if (substituted.problems.length > 0) throw invalidScenario(fileName, substituted.problems)
   const document = parseDocument(substituted.text, { prettyErrors: true, uniqueKeys: true })
