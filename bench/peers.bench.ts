@@ -21,7 +21,7 @@
  * machine, Node version and commit, the ratios against nchan and the issue's targets met or missed.
  */
 
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,10 +33,20 @@ import { prepareNchan, startPushpinPeer } from './peers/start.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const resultsAt = args.indexOf('--results')
-const workloads = args.filter(
-  (arg, index) => !arg.startsWith('--') && (resultsAt < 0 || index !== resultsAt + 1),
+/** The value after `--name`, and the indexes it and its value take in argv. */
+function option(name: string): { value: string | undefined; at: number } {
+  const at = args.indexOf(name)
+  return { value: at >= 0 ? args[at + 1] : undefined, at }
+}
+const resultsAt = option('--results').at
+const tickerSubscribersOption = option('--ticker-subscribers')
+const tickerRampOption = option('--ticker-ramp')
+const valueIndexes = new Set(
+  [resultsAt, tickerSubscribersOption.at, tickerRampOption.at]
+    .filter((at) => at >= 0)
+    .map((at) => at + 1),
 )
+const workloads = args.filter((arg, index) => !arg.startsWith('--') && !valueIndexes.has(index))
 const selected = workloads.length > 0 ? workloads : ['broadcast', 'ticker']
 const RESULTS =
   resultsAt >= 0 && args[resultsAt + 1] !== undefined
@@ -197,7 +207,13 @@ function markdownRow(row: PeerRow, nchan: PeerRow | undefined): string {
   ].join(' | ')} |`
 }
 
-function report(workload: string, rows: readonly PeerRow[], lines: string[], verdicts: string[]) {
+function report(
+  workload: string,
+  rows: readonly PeerRow[],
+  lines: string[],
+  verdicts: string[],
+  runHeader = header,
+) {
   const markdown = [...MARKDOWN_HEAD]
   for (const row of rows) {
     const nchan = rows.find(
@@ -210,7 +226,7 @@ function report(workload: string, rows: readonly PeerRow[], lines: string[], ver
     markdown.push(markdownRow(row, nchan))
   }
   const md = [
-    header
+    runHeader
       .split('\n')
       .map((text) => text.replace(/^# /, ''))
       .join('  \n'),
@@ -219,7 +235,7 @@ function report(workload: string, rows: readonly PeerRow[], lines: string[], ver
     '',
     ...verdicts.map((text) => `- ${text}`),
   ]
-  saveResult(`${RESULTS}${workload}`, header, [...lines, '', ...verdicts], rows)
+  saveResult(`${RESULTS}${workload}`, runHeader, [...lines, '', ...verdicts], rows)
   writeFileSync(`${RESULTS}${workload}.md`, `${md.join('\n')}\n`)
 }
 
@@ -231,7 +247,6 @@ const by = (times: number) => `×${times.toFixed(2)}`
 async function broadcast(): Promise<void> {
   const lines = [PEER_COLUMNS]
   const rows: PeerRow[] = []
-  const verdicts: string[] = []
   console.log(PEER_COLUMNS)
   const plan: [number, number][] = quick
     ? [[300, 20]]
@@ -241,7 +256,6 @@ async function broadcast(): Promise<void> {
       ]
   for (const [subscribers, ratePerSec] of plan) {
     for (const transport of ['sse', 'ws', 'longpoll'] as const) {
-      const byTarget = new Map<TargetName, PeerRow>()
       for (const name of TARGETS) {
         if (!OFFERS[name].includes(transport)) continue
         if (stopping.signal.aborted) break
@@ -260,14 +274,13 @@ async function broadcast(): Promise<void> {
           name,
         )
         rows.push(row)
-        byTarget.set(name, row)
         lines.push(peerLine(row))
         console.log(lines.at(-1))
       }
-      verdicts.push(broadcastVerdict(subscribers, ratePerSec, transport, byTarget))
-      console.log(verdicts.at(-1))
     }
   }
+  const verdicts = broadcastVerdicts(rows)
+  for (const text of verdicts) console.log(text)
   report('broadcast', rows, lines, verdicts)
 }
 
@@ -290,14 +303,53 @@ function broadcastVerdict(
       ? ''
       : `; Pushpin/nchan: deliveries/s ×${ratio(pushpin.deliveriesPerSec, nchan.deliveriesPerSec)}, CPU/delivery ×${ratio(pushpin.serverCpuSecPerMillion, nchan.serverCpuSecPerMillion)}, p99 ×${ratio(pushpin.p99Ms, nchan.p99Ms)}`
   if (ours === undefined || nchan === undefined) return `${label}: no comparison`
-  if (!clean(ours) || !clean(nchan) || ours.serverCpuSecPerMillion === null) {
-    const bad = [ours, nchan].filter((r) => !clean(r)).map((r) => r.server)
-    return `${label}: not judged, ${bad.join(' and ')} did not carry the load cleanly (invalid, loss or errors)${pushpinText}`
+  const missing = [ours, nchan].filter((r) => !measured(r))
+  if (missing.length > 0 || ours.serverCpuSecPerMillion === null) {
+    return `${label}: no comparison, ${missing.map((r) => `${r.server} (${r.invalidReasons.join('; ')})`).join(' and ')}${pushpinText}`
   }
   const cpu = ours.serverCpuSecPerMillion / nchan.serverCpuSecPerMillion!
   const p99 = ours.p99Ms / nchan.p99Ms
   const load = ours.deliveriesPerSec / nchan.deliveriesPerSec
-  return `${label}: tickstorm/nchan CPU per delivery ${by(cpu)} (target ≤ 0.80: ${cpu <= 0.8 ? 'met' : `missed by ${by(cpu / 0.8)}`}), p99 ${by(p99)} (${ours.p99Ms} vs ${nchan.p99Ms} ms; target ≤ 1.00: ${p99 <= 1 ? 'met' : `missed by ${by(p99)}`}), deliveries/s ${by(load)}${Math.abs(load - 1) > 0.05 ? ' (unequal load)' : ''}${pushpinText}`
+  return `${label}: tickstorm/nchan CPU per delivery ${by(cpu)} (target ≤ 0.80: ${cpu <= 0.8 ? 'met' : `missed by ${by(cpu / 0.8)}`}), p99 ${by(p99)} (${ours.p99Ms} vs ${nchan.p99Ms} ms; target ≤ 1.00: ${p99 <= 1 ? 'met' : `missed by ${by(p99)}`}), deliveries/s ${by(load)}${Math.abs(load - 1) > 0.05 ? ' (unequal load)' : ''}${caveats([ours, nchan])}${pushpinText}`
+}
+
+/** A row with deliveries to compare, whether or not it carried its load cleanly. */
+const measured = (row: PeerRow) => row.connected > 0 && row.deliveriesPerSec > 0
+
+/** What makes a compared row less than clean, briefly: ` [nchan: publisher behind, lost 12]`. */
+function caveats(rows: readonly PeerRow[]): string {
+  const notes = rows
+    .filter((row) => !clean(row))
+    .map((row) => {
+      const why = row.invalidReasons.map((reason) =>
+        reason.includes('publisher fell behind')
+          ? 'publisher behind (publish answers slower than the schedule)'
+          : reason.includes('event-loop delay')
+            ? 'harness event-loop lag'
+            : reason,
+      )
+      if (row.lost > 0) why.push(`lost ${row.lost}`)
+      if (row.errors > 0) why.push(`${row.errors} errors`)
+      return `${row.server}: ${why.join(', ')}`
+    })
+  return notes.length === 0 ? '' : ` [not clean: ${notes.join('; ')}]`
+}
+
+/** The broadcast verdicts, one per subscribers × rate × transport, from the rows. */
+function broadcastVerdicts(rows: readonly PeerRow[]): string[] {
+  const keyOf = (row: PeerRow) => `${row.subscribers}/${row.ratePerSec}/${row.transport}`
+  const keys = [...new Set(rows.map(keyOf))]
+  return keys.map((key) => {
+    const group = rows.filter((row) => keyOf(row) === key)
+    const first = group[0]!
+    const byTarget = new Map(group.map((row) => [row.server as TargetName, row]))
+    return broadcastVerdict(
+      first.subscribers,
+      first.ratePerSec ?? 0,
+      first.transport as Transport,
+      byTarget,
+    )
+  })
 }
 
 async function ticker(): Promise<void> {
@@ -305,7 +357,10 @@ async function ticker(): Promise<void> {
   const rows: PeerRow[] = []
   const verdicts: string[] = []
   console.log(PEER_COLUMNS)
-  const subscribers = quick ? 1000 : 10_000
+  // `--ticker-subscribers N` and `--ticker-ramp R` (connects/s) for a box where 10k at 2,000/s do
+  // not come up for every target; the results then go to ticker-<N>.
+  const subscribers = Number(tickerSubscribersOption.value ?? (quick ? 1000 : 10_000))
+  const rampPerSec = Number(tickerRampOption.value ?? 2000)
   // The normal preset's 500 symbols: 10k such subscribers take ~2,100 deliveries/s per market
   // event/s, so 25 and 100 events/s are ~50k and ~210k deliveries/s; tickstorm's one core tops out
   // near 530k here (results/bench-fanout/ticker.txt), and one nginx worker below that.
@@ -321,7 +376,7 @@ async function ticker(): Promise<void> {
           ratePerSec,
           market: serverBlock({ preset: 'normal', seed: 1, frameMs: 5, speed: 1, ratePerSec }),
           watchList: '{ size: 20, pick: zipf }',
-          rampPerSec: 2000,
+          rampPerSec,
           warmupSec: 3,
           durationSec: quick ? 5 : 10,
         },
@@ -332,16 +387,22 @@ async function ticker(): Promise<void> {
       console.log(lines.at(-1))
     }
   }
-  verdicts.push(...tickerVerdicts(rows, rates))
+  verdicts.push(...tickerVerdicts(rows))
   for (const text of verdicts) console.log(text)
-  report('ticker', rows, lines, verdicts)
+  report(
+    tickerSubscribersOption.value === undefined ? 'ticker' : `ticker-${subscribers}`,
+    rows,
+    lines,
+    verdicts,
+  )
 }
 
 /**
  * The issue's ticker targets: tickstorm's deliveries/s at p99 ≤ 100 ms with zero loss ≥ 2× nchan's
  * (the best passing rate of each), and its server CPU per delivery ≤ 0.5× nchan's (per rate).
  */
-function tickerVerdicts(rows: readonly PeerRow[], rates: readonly number[]): string[] {
+function tickerVerdicts(rows: readonly PeerRow[]): string[] {
+  const rates = [...new Set(rows.map((row) => row.ratePerSec ?? 0))]
   const passes = (row: PeerRow) => clean(row) && row.p99Ms <= 100
   const best = (name: TargetName) =>
     rows
@@ -385,13 +446,33 @@ function tickerVerdicts(rows: readonly PeerRow[], rates: readonly number[]): str
         ? null
         : a.serverCpuSecPerMillion / n.serverCpuSecPerMillion
     verdicts.push(
-      `${ratePerSec} events/s: tickstorm/nchan CPU per delivery ${cpu === null ? '—' : `${by(cpu)} (target ≤ 0.50: ${cpu <= 0.5 ? 'met' : `missed by ${by(cpu / 0.5)}`})`}, deliveries/s ×${ratio(a?.deliveriesPerSec ?? null, n?.deliveriesPerSec ?? null)}, p99 ×${ratio(a?.p99Ms ?? null, n?.p99Ms ?? null)}; Pushpin/nchan deliveries/s ×${ratio(p?.deliveriesPerSec ?? null, n?.deliveriesPerSec ?? null)}, CPU/delivery ×${ratio(p?.serverCpuSecPerMillion ?? null, n?.serverCpuSecPerMillion ?? null)}, p99 ×${ratio(p?.p99Ms ?? null, n?.p99Ms ?? null)}`,
+      `${ratePerSec} events/s: tickstorm/nchan CPU per delivery ${cpu === null ? '—' : `${by(cpu)} (target ≤ 0.50: ${cpu <= 0.5 ? 'met' : `missed by ${by(cpu / 0.5)}`})`}, deliveries/s ×${ratio(a?.deliveriesPerSec ?? null, n?.deliveriesPerSec ?? null)}, p99 ×${ratio(a?.p99Ms ?? null, n?.p99Ms ?? null)}; Pushpin/nchan deliveries/s ×${ratio(p?.deliveriesPerSec ?? null, n?.deliveriesPerSec ?? null)}, CPU/delivery ×${ratio(p?.serverCpuSecPerMillion ?? null, n?.serverCpuSecPerMillion ?? null)}, p99 ×${ratio(p?.p99Ms ?? null, n?.p99Ms ?? null)}${caveats([a, n, p].filter((r) => r !== undefined))}`,
     )
   }
   return verdicts
 }
 
+/**
+ * `--rejudge broadcast ticker-5000 …`: the table, the verdicts and the markdown again from saved
+ * rows (`<name>.json`), under the header of the run that measured them; nothing is measured.
+ */
+function rejudge(name: string): void {
+  const saved = JSON.parse(readFileSync(`${RESULTS}${name}.json`, 'utf8')) as {
+    header: string
+    data: PeerRow[]
+  }
+  const rows = saved.data
+  const lines = [PEER_COLUMNS, ...rows.map(peerLine)]
+  const verdicts = name.startsWith('ticker') ? tickerVerdicts(rows) : broadcastVerdicts(rows)
+  for (const text of [...lines, '', ...verdicts]) console.log(text)
+  report(name, rows, lines, verdicts, saved.header)
+}
+
 const runners: Record<string, () => Promise<void>> = { broadcast, ticker }
+if (args.includes('--rejudge')) {
+  for (const name of selected) rejudge(name)
+  process.exit(0)
+}
 console.log(header)
 for (const workload of selected) {
   const run = runners[workload]
