@@ -4,6 +4,8 @@
  * server at a time. Two cores here, shared by the server and the harness.
  *
  *   npm run build && node dist/bench/peers.bench.js [broadcast|ticker ...] [--quick] [--results DIR]
+ *     [--ticker-subscribers N --ticker-ramp R]   (results to ticker-<N>)
+ *   node dist/bench/peers.bench.js --rejudge broadcast ticker-5000 ...   (verdicts again from the JSON)
  *
  * The events are the same for all three: tickstorm runs the scenario's `server:` market itself
  * (`target: embedded`); for nchan and Pushpin the harness runs that market and publishes every
