@@ -96,6 +96,7 @@ export async function measureWindow(scope: MeasureScope, window: MeasureWindow):
       failed: publisher.failed,
       errorsByKind: publisher.errors,
       lagUs: publisher.lagUs,
+      lateUs: publisher.lateUs,
       behind: publisher.behind,
     }
     // Latency is receipt − scheduled: a publisher behind its schedule put its own delay in it.

@@ -187,7 +187,7 @@ export function formatTransportTable(result: TransportResult): string {
       .map(([kind, n]) => `${kind} ${formatCount(n)}`)
       .join(', ')
     lines.push(
-      `publisher: ${formatCount(publisher.published)} published, ${formatCount(publisher.failed)} failed${failed === '' ? '' : ` (${failed})`}, lag p50 ${formatUs(publisher.lagUs.p50)} p99 ${formatUs(publisher.lagUs.p99)} max ${formatUs(publisher.lagUs.max)}${publisher.behind ? ', BEHIND its schedule' : ''}`,
+      `publisher: ${formatCount(publisher.published)} published, ${formatCount(publisher.failed)} failed${failed === '' ? '' : ` (${failed})`}, acknowledged after p50 ${formatUs(publisher.lagUs.p50)} p99 ${formatUs(publisher.lagUs.p99)} max ${formatUs(publisher.lagUs.max)}${publisher.lateUs === undefined ? '' : `, its own frames late p99 ${formatUs(publisher.lateUs.p99)}`}${publisher.behind ? ', BEHIND its schedule' : ''}`,
     )
   }
   const errorKinds = Object.entries(result.errorsByKind).sort(([, a], [, b]) => b - a)

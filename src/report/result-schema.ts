@@ -198,8 +198,10 @@ export const transportResultSchema = z.strictObject({
       published: count,
       failed: count,
       errorsByKind: z.record(z.string(), count),
-      /** Acknowledgement − scheduled time per publish request. */
+      /** Acknowledgement − scheduled time per publish request: the publish API's time, and the queue's. */
       lagUs: z.strictObject({ p50: nonNegative, p99: nonNegative, max: nonNegative }),
+      /** How late the publisher's frames ran: the harness's own lag. */
+      lateUs: z.strictObject({ p99: nonNegative, max: nonNegative }).optional(),
       /** It fell behind the market's schedule: the measurement is invalid. */
       behind: z.boolean(),
     })
