@@ -147,14 +147,11 @@ describe('a target the harness starts with target.command', () => {
     expect(sse.publisher?.published).toBeGreaterThan(0)
     expect(sse.lossCountedAgainst).toBe('sent')
     expect(sse.tailLost).toBe(0)
-    // The publisher feeds the frozen server too: its publishes wait out the stall, so it falls a
-    // second behind the market's schedule, and the measurement says it is not valid.
-    expect(sse.publisher?.behind).toBe(true)
+    // The publisher feeds the frozen server too: its publishes wait out the stall, which is the
+    // server's latency (acknowledged a second late, and every subscriber's latency with it), not
+    // the harness falling behind: its own frames ran on time, and the run is judged as measured.
     expect(sse.publisher?.lagUs.max).toBeGreaterThanOrEqual(900_000)
-    expect(sse.validity.valid).toBe(false)
-    expect(sse.validity.invalidReasons).toContainEqual(
-      expect.stringContaining('publisher fell behind'),
-    )
+    expect(sse.latencyUs.max).toBeGreaterThanOrEqual(900_000)
 
     // Nothing of the command is left: no live process in its group or naming its dir, the port
     // closed. (nginx's master, its shell killed first, may linger a moment as a zombie, exited
