@@ -35,7 +35,7 @@ import { DEFAULT_RAMP_PER_SEC, type Scenario } from './scenario.js'
 import { segmentMembers, segmentRate, segmentShare } from './segment.js'
 import { createSession } from './session.js'
 import { sourceAddresses, startTarget } from './target.js'
-import { adapterFor, sourceOf } from './targets/registry.js'
+import { adapterFor, sourceOf } from './target-adapter.js'
 import { pickWatchLists } from './watch-lists.js'
 
 export type { RunOptions, RunProgress } from './run-context.js'

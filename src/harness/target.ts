@@ -13,9 +13,9 @@ import { createPublisher, type Publisher } from './publisher.js'
 import type { RunContext } from './run-context.js'
 import type { Scenario } from './scenario.js'
 import type { ServerProcess } from './server-process.js'
+import { adapterFor, sourceOf } from './target-adapter.js'
 import { attachTargetPid, createProcessTreeSampler, startTargetCommand } from './target-process.js'
 import type { EventSource, TargetAdapter } from './targets/adapter.js'
-import { adapterFor, sourceOf } from './targets/registry.js'
 
 export interface Target {
   readonly adapter: TargetAdapter

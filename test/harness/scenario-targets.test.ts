@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { TickstormError } from '../../src/errors.js'
 import { INVALID_SCENARIO, parseScenario, type Scenario } from '../../src/harness/scenario.js'
-import { adapterFor, sourceOf } from '../../src/harness/targets/registry.js'
+import { adapterFor, sourceOf } from '../../src/harness/target-adapter.js'
 
 /**
  * A scenario's target, read strictly: what each kind offers (transports, sources), the keys only

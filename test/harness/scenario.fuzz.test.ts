@@ -13,7 +13,7 @@ import { describe, expect, test } from 'vitest'
 import { parse as parseYaml, stringify } from 'yaml'
 import { ERROR_CODES, TickstormError } from '../../src/errors.js'
 import { parseScenario, type Scenario } from '../../src/harness/scenario.js'
-import { adapterFor, sourceOf } from '../../src/harness/targets/registry.js'
+import { adapterFor, sourceOf } from '../../src/harness/target-adapter.js'
 import { fuzzRuns } from '../helpers/fuzz.js'
 
 const FILE = 'fuzz.yaml'

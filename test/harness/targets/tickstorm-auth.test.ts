@@ -3,7 +3,7 @@ import { ERROR_CODES, TickstormError } from '../../../src/errors.js'
 import { runScenario } from '../../../src/harness/runner.js'
 import { parseScenario } from '../../../src/harness/scenario.js'
 import { subscriberHeaders } from '../../../src/harness/subscriber-token.js'
-import { adapterFor } from '../../../src/harness/targets/registry.js'
+import { adapterFor } from '../../../src/harness/target-adapter.js'
 import { startServer } from '../../helpers/server.js'
 
 /**

@@ -3,12 +3,12 @@
  * bare `{ url }` are tickstorm; every other kind names its adapter.
  */
 
-import type { Scenario } from '../scenario.js'
-import type { EventSource, TargetAdapter } from './adapter.js'
-import { createGenericAdapter } from './generic.js'
-import { createNchanAdapter } from './nchan.js'
-import { createPushpinAdapter } from './pushpin.js'
-import { createTickstormAdapter } from './tickstorm.js'
+import type { Scenario } from './scenario.js'
+import type { EventSource, TargetAdapter } from './targets/adapter.js'
+import { createGenericAdapter } from './targets/generic.js'
+import { createNchanAdapter } from './targets/nchan.js'
+import { createPushpinAdapter } from './targets/pushpin.js'
+import { createTickstormAdapter } from './targets/tickstorm.js'
 
 type TargetObject = Exclude<Scenario['target'], 'embedded'>
 
