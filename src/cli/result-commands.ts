@@ -4,8 +4,10 @@ import { parseArgs } from 'node:util'
 import { compareResults, formatComparison, renderComparisonHtml } from '../report/compare.js'
 import { formatRunSummary } from '../report/console.js'
 import { renderReportHtml } from '../report/html.js'
+import { writeJunit } from '../report/junit.js'
 import { mergeResultDirs } from '../report/merge.js'
 import { readResultDir } from '../report/read-result.js'
+import { writeSummaryJson } from '../report/summary-json.js'
 import { EXIT } from './exit-codes.js'
 
 // `tickstorm compare`, `merge` and `report`: commands on result directories.
@@ -52,10 +54,16 @@ Options:
 Exit code 3 when the merged run fails a threshold of the scenario or is invalid.
 `
 
-const REPORT_HELP = `Usage: tickstorm report <dir>
+const REPORT_HELP = `Usage: tickstorm report <dir> [--summary-json FILE] [--junit FILE]
 
 Validates a result directory, prints its tables, and renders its report.html again.
 Exits as the run did: 3 when it failed a threshold, was invalid or was interrupted.
+
+Options:
+  --summary-json <file>  write a short, versioned JSON summary for CI (verdict, reasons,
+                         per transport latency, loss, errors, thresholds); written atomically
+  --junit <file>         write JUnit XML: a test suite per transport, a test case per threshold
+  -h, --help             this text
 `
 
 export async function compare(args: readonly string[]): Promise<number> {
@@ -119,7 +127,11 @@ export async function merge(args: readonly string[]): Promise<number> {
 export async function report(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
-    options: { help: { type: 'boolean', short: 'h' } },
+    options: {
+      'summary-json': { type: 'string' },
+      junit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
   })
   if (values.help) {
@@ -133,6 +145,10 @@ export async function report(args: readonly string[]): Promise<number> {
   const loaded = await readResultDir(positionals[0]!)
   const path = join(loaded.dir, 'report.html')
   await writeFile(path, renderReportHtml(loaded.result))
+  if (values['summary-json'] !== undefined) {
+    await writeSummaryJson(values['summary-json'], loaded.result)
+  }
+  if (values.junit !== undefined) await writeJunit(values.junit, loaded.result)
   process.stdout.write(`${formatRunSummary(loaded.result)}\n\nreport: ${path}\n`)
   // As `run` exited, so CI can gate on a result it did not run itself.
   return loaded.result.passed ? EXIT.OK : EXIT.FAILED

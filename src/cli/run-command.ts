@@ -13,7 +13,9 @@ import {
 } from '../harness/scenario-overrides.js'
 import { parseSegment } from '../harness/segment.js'
 import { formatCount, formatProgressLine, formatRunSummary } from '../report/console.js'
+import { writeJunit } from '../report/junit.js'
 import type { RunResult } from '../report/result-schema.js'
+import { writeSummaryJson } from '../report/summary-json.js'
 import { runDirName, writeResultDir } from '../report/write-result.js'
 import { EXIT } from './exit-codes.js'
 import { integer } from './flag-values.js'
@@ -56,6 +58,11 @@ line) and \${VAR:-default} its value or, unset or empty, the default; $\${ is a 
 Options:
   --workers <n>    harness worker threads (default: the scenario's, auto = one per core)
   --results <dir>  where result directories go (default results)
+  --summary-json <file>
+                   also write a short, versioned JSON summary for CI (verdict, reasons, per
+                   transport latency, loss, errors, thresholds); written atomically
+  --junit <file>   also write JUnit XML: a test suite per transport, a test case per
+                   threshold, plus valid, delivered, failure and completed
   --segment <i/n>  run only share i of n of every subscriber count and connect rate, for n
                    harness hosts against the scenario's URL target (not an embedded one);
                    the n shares add up exactly. Then: tickstorm merge <their results>
@@ -77,6 +84,8 @@ export async function run(args: readonly string[]): Promise<number> {
       workers: { type: 'string' },
       results: { type: 'string', default: 'results' },
       segment: { type: 'string' },
+      'summary-json': { type: 'string' },
+      junit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       subscribers: { type: 'string' },
       duration: { type: 'string' },
@@ -164,6 +173,9 @@ export async function run(args: readonly string[]): Promise<number> {
     })
     const dir = join(values.results, runDirName(result))
     await writeResultDir(dir, result, latencyIntervals)
+    // Interrupted runs too: CI should see what was measured and why it did not pass.
+    if (values['summary-json'] !== undefined) await writeSummaryJson(values['summary-json'], result)
+    if (values.junit !== undefined) await writeJunit(values.junit, result)
     return { result, dir }
   }
   let outcome: { result: RunResult; dir: string } | number
