@@ -82,6 +82,8 @@ export function createEngine(transport: StreamTransport, context: EngineContext)
   }
 }
 
+const NO_BASELINE: ReadonlyMap<string, number> = new Map()
+
 /** Connects in progress per worker thread during a ramp (see rampTick). */
 const MAX_CONNECTING = 200
 
@@ -102,6 +104,12 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     universe: options.universe,
   })
   let baseline: ReadonlyMap<string, number> = new Map()
+  /**
+   * The subscribers started before the window began: only they have the window's start as where
+   * they began. One that arrived later (an open model's arrival, still connecting at the end)
+   * counts from what it saw (its opening snapshot, its first event), never from a start it missed.
+   */
+  let present = new Set<number>()
   // By index, in the order they started (remove takes the newest, drop the oldest).
   const subscribers = new Map<number, Subscriber>()
   const pending: { index: number; symbols: readonly string[] | null }[] = []
@@ -201,10 +209,13 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
       metrics.reset(Date.now())
       loop.reset()
       if (startHeads !== undefined) baseline = startHeads
+      present = new Set(subscribers.keys())
     },
     tail(heads, record) {
       let missing = 0
-      for (const subscriber of subscribers.values()) missing += subscriber.missing(heads, baseline)
+      for (const [index, subscriber] of subscribers) {
+        missing += subscriber.missing(heads, present.has(index) ? baseline : NO_BASELINE)
+      }
       if (record && missing > 0) metrics.addGap(missing)
       return missing
     },
