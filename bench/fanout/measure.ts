@@ -12,6 +12,7 @@ import autocannon from 'autocannon'
 import { createProcessSampler, type ProcessSampler } from '../../src/harness/process-sampler.js'
 import { runScenario } from '../../src/harness/runner.js'
 import { parseScenario } from '../../src/harness/scenario.js'
+import type { TransportResult } from '../../src/report/result-schema.js'
 
 export const SERVER_BIN = fileURLToPath(new URL('../../../bin/tickstorm.js', import.meta.url))
 export const BASELINES = {
@@ -133,7 +134,58 @@ export interface StreamRun {
   readonly durationSec: number
 }
 
-const round = (value: number, digits = 2) => Number(value.toFixed(digits))
+export const round = (value: number, digits = 2) => Number(value.toFixed(digits))
+
+/**
+ * A measured transport as a table row: the harness's figures as they are, the server's as the
+ * caller sampled them (CPU % over the window, its largest RSS, memory per connection).
+ */
+export function rowOf(
+  run: Pick<StreamRun, 'workload' | 'server' | 'transport' | 'subscribers' | 'ratePerSec'>,
+  t: TransportResult,
+  server: {
+    /** Null: the server was not sampled (no CPU per delivery). */
+    readonly cpuPercent: number | null
+    readonly rssMaxBytes: number
+    readonly bytesPerConnection: number | null
+    readonly allConnectedSec: number | null
+  },
+): Row {
+  const connected = t.subscribers.connectedMax
+  const cpuUs = server.cpuPercent === null ? null : (server.cpuPercent / 100) * t.measuredSec * 1e6
+  const ms = (us: number) => round(us / 1000)
+  return {
+    workload: run.workload,
+    server: run.server,
+    transport: run.transport,
+    subscribers: run.subscribers,
+    connected,
+    ratePerSec: run.ratePerSec,
+    measuredSec: round(t.measuredSec, 1),
+    eventsPerSecPerSubscriber: round(connected > 0 ? t.deliveriesPerSec / connected : 0, 1),
+    deliveriesPerSec: Math.round(t.deliveriesPerSec),
+    p50Ms: ms(t.latencyUs.p50),
+    p99Ms: ms(t.latencyUs.p99),
+    p999Ms: ms(t.latencyUs.p999),
+    maxMs: ms(t.latencyUs.max),
+    lost: t.lost,
+    lossRatio: t.lossRatio,
+    errors: t.errors,
+    serverCpuPercent: round(server.cpuPercent ?? 0, 1),
+    serverCpuSecPerMillion:
+      cpuUs === null || t.deliveries === 0 ? null : round(cpuUs / t.deliveries, 3),
+    serverRssMiB: round(server.rssMaxBytes / 2 ** 20, 1),
+    serverBytesPerConnection:
+      server.bytesPerConnection === null ? null : Math.round(server.bytesPerConnection),
+    bytesPerEvent: t.bytesPerEvent === null ? null : round(t.bytesPerEvent, 1),
+    harnessCpuUsPerEvent:
+      t.harness.cpuUsPerEvent === null ? null : round(t.harness.cpuUsPerEvent, 3),
+    connectP99Ms: ms(t.connectTimeUs.p99),
+    allConnectedSec: server.allConnectedSec === null ? null : round(server.allConnectedSec),
+    valid: t.validity.valid,
+    invalidReasons: t.validity.invalidReasons,
+  }
+}
 
 /** Plays one workload over one transport against one server and reduces it to a row. */
 export async function measureStream(run: StreamRun): Promise<Row> {
@@ -189,38 +241,13 @@ thresholds: { p99Ms: 50, maxLossRatio: 0 }
       window.length === 0 ? 0 : window.reduce((sum, s) => sum + s.cpuPercent, 0) / window.length
     const rssMaxBytes = Math.max(0, ...window.map((s) => s.rssBytes))
     const connected = t.subscribers.connectedMax
-    const cpuUs = (cpuPercent / 100) * t.measuredSec * 1e6
-    const ms = (us: number) => round(us / 1000)
-    return {
-      workload: run.workload,
-      server: run.server,
-      transport: run.transport,
-      subscribers: run.subscribers,
-      connected,
-      ratePerSec: run.ratePerSec,
-      measuredSec: round(t.measuredSec, 1),
-      eventsPerSecPerSubscriber: round(connected > 0 ? t.deliveriesPerSec / connected : 0, 1),
-      deliveriesPerSec: Math.round(t.deliveriesPerSec),
-      p50Ms: ms(t.latencyUs.p50),
-      p99Ms: ms(t.latencyUs.p99),
-      p999Ms: ms(t.latencyUs.p999),
-      maxMs: ms(t.latencyUs.max),
-      lost: t.lost,
-      lossRatio: t.lossRatio,
-      errors: t.errors,
-      serverCpuPercent: round(cpuPercent, 1),
-      serverCpuSecPerMillion: t.deliveries > 0 ? round(cpuUs / t.deliveries, 3) : null,
-      serverRssMiB: round(rssMaxBytes / 2 ** 20, 1),
-      serverBytesPerConnection:
-        connected > 0 ? Math.round(Math.max(0, rssMaxBytes - rssBeforeBytes) / connected) : null,
-      bytesPerEvent: t.bytesPerEvent === null ? null : round(t.bytesPerEvent, 1),
-      harnessCpuUsPerEvent:
-        t.harness.cpuUsPerEvent === null ? null : round(t.harness.cpuUsPerEvent, 3),
-      connectP99Ms: ms(t.connectTimeUs.p99),
-      allConnectedSec: allConnectedSec === null ? null : round(allConnectedSec),
-      valid: t.validity.valid,
-      invalidReasons: t.validity.invalidReasons,
-    }
+    return rowOf(run, t, {
+      cpuPercent,
+      rssMaxBytes,
+      bytesPerConnection:
+        connected > 0 ? Math.max(0, rssMaxBytes - rssBeforeBytes) / connected : null,
+      allConnectedSec,
+    })
   } finally {
     sampler?.stop()
   }

@@ -8,7 +8,7 @@
 import { cpus } from 'node:os'
 import { runScenario } from '../../src/harness/runner.js'
 import { parseScenario } from '../../src/harness/scenario.js'
-import { type Row, SERVER_BIN, type StreamRun } from '../fanout/measure.js'
+import { type Row, round, rowOf, SERVER_BIN, type StreamRun } from '../fanout/measure.js'
 import { busyCores, type CpuReading, readBoxCpu } from './box-load.js'
 
 /** What a peers run measures beyond a fan-out row. */
@@ -33,8 +33,6 @@ export interface PeerRun extends Omit<StreamRun, 'target'> {
   /** The `server:` block: tickstorm's market, or the one the harness publishes. */
   readonly market: string
 }
-
-const round = (value: number, digits = 2) => Number(value.toFixed(digits))
 
 export async function measurePeer(run: PeerRun, signal?: AbortSignal): Promise<PeerRow> {
   const embedded = run.target === 'embedded'
@@ -68,43 +66,17 @@ thresholds: { p99Ms: 100, maxLossRatio: 0 }
   const t = outcome.result.transports[0]
   if (t === undefined) throw new Error('the run measured nothing')
   if (t.failure !== undefined) throw new Error(`the run failed: ${t.failure.message}`)
-  const connected = t.subscribers.connectedMax
   const server = t.server
-  const serverCpuUs = server === null ? null : (server.cpuPercentAvg / 100) * t.measuredSec * 1e6
-  const ms = (us: number) => round(us / 1000)
   const harnessCores = t.harness.cpuPercentAvg / 100
   const boxCores =
     box.start === null || box.end === null ? null : busyCores(box.start, box.end, cpus().length)
   return {
-    workload: run.workload,
-    server: run.server,
-    transport: run.transport,
-    subscribers: run.subscribers,
-    connected,
-    ratePerSec: run.ratePerSec,
-    measuredSec: round(t.measuredSec, 1),
-    eventsPerSecPerSubscriber: round(connected > 0 ? t.deliveriesPerSec / connected : 0, 1),
-    deliveriesPerSec: Math.round(t.deliveriesPerSec),
-    p50Ms: ms(t.latencyUs.p50),
-    p99Ms: ms(t.latencyUs.p99),
-    p999Ms: ms(t.latencyUs.p999),
-    maxMs: ms(t.latencyUs.max),
-    lost: t.lost,
-    lossRatio: t.lossRatio,
-    errors: t.errors,
-    serverCpuPercent: round(server?.cpuPercentAvg ?? 0, 1),
-    serverCpuSecPerMillion:
-      serverCpuUs === null || t.deliveries === 0 ? null : round(serverCpuUs / t.deliveries, 3),
-    serverRssMiB: round((server?.rssBytesMax ?? 0) / 2 ** 20, 1),
-    serverBytesPerConnection:
-      server?.rssBytesPerConnection == null ? null : Math.round(server.rssBytesPerConnection),
-    bytesPerEvent: t.bytesPerEvent === null ? null : round(t.bytesPerEvent, 1),
-    harnessCpuUsPerEvent:
-      t.harness.cpuUsPerEvent === null ? null : round(t.harness.cpuUsPerEvent, 3),
-    connectP99Ms: ms(t.connectTimeUs.p99),
-    allConnectedSec: null,
-    valid: t.validity.valid,
-    invalidReasons: t.validity.invalidReasons,
+    ...rowOf(run, t, {
+      cpuPercent: server?.cpuPercentAvg ?? null,
+      rssMaxBytes: server?.rssBytesMax ?? 0,
+      bytesPerConnection: server?.rssBytesPerConnection ?? null,
+      allConnectedSec: null,
+    }),
     source: outcome.result.source ?? (embedded ? 'server' : 'harness'),
     published: t.publisher?.published ?? null,
     publishFailed: t.publisher?.failed ?? null,

@@ -115,7 +115,8 @@ export async function startNginx(options: {
   return { pid, port, errorLog, stop }
 }
 
-function accepts(port: number): Promise<boolean> {
+/** True if something accepts a TCP connection on 127.0.0.1:`port`. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port })
     socket.once('connect', () => {

@@ -1,12 +1,11 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { ERROR_CODES } from '../../../src/errors.js'
 import { runScenario } from '../../../src/harness/runner.js'
 import { parseScenario } from '../../../src/harness/scenario.js'
-import { freePort } from '../../deploy/nginx-process.js'
+import { accepts, freePort } from '../../deploy/nginx-process.js'
 
 /**
  * A server the harness starts itself (`target.command`): nginx with nchan from
@@ -67,18 +66,6 @@ function processes(): ProcEntry[] {
     }
   }
   return entries
-}
-
-/** True if something accepts a TCP connection on 127.0.0.1:`port`. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 describe('a target the harness starts with target.command', () => {
