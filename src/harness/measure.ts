@@ -163,6 +163,11 @@ export function measuredResult(
         : {
             ...serverWatch.sampler.summary(measureStartMs),
             rssBytesBaseline: serverWatch.rssBytesBaseline,
+            samples: serverWatch.sampler.samples.filter(
+              (sample) =>
+                sample.atMs >= measureStartMs &&
+                sample.atMs <= (measurement.measureEndMs ?? Number.POSITIVE_INFINITY),
+            ),
           },
     harness,
     validity: judgeValidity({

@@ -17,13 +17,16 @@ import { TRANSPORT_NAMES } from './measurements.js'
  * signal), 3 a transport's `arrivals` (executor arrival-rate), 4 a transport's `failure` (it
  * crashed; the run went on to the next), 5 the target's kind and event source, the channel cap,
  * and per transport what loss was counted against, the tail never received and the publisher's
- * figures; nothing else changed, so older files read as they are. An older tickstorm refuses a
+ * figures; 6 thresholds as expressions (`p(99) < 100ms`, per metric, over windows, abortOnFail)
+ * and the run a threshold aborted, recovery split in three, broadcast spread, staleness under
+ * conflation, reconnects per interval and the server's CPU and memory over time; nothing else
+ * changed, so older files read as they are. An older tickstorm refuses a
  * newer file by its version, instead of half-reading it.
  */
-export const RESULT_SCHEMA_VERSION = 5
+export const RESULT_SCHEMA_VERSION = 6
 
 /** The versions this tickstorm reads. */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5]
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6]
 
 /** A result directory is missing, not ours, of another schema version, or fails validation. */
 export const INVALID_RESULT = ERROR_CODES.INVALID_RESULT
@@ -58,12 +61,37 @@ export const intervalPointSchema = z.strictObject({
   p99Us: nonNegative,
   connections: count,
   errors: count,
+  /** Reconnections begun in the interval (schema version 6). */
+  reconnects: count.optional(),
+})
+
+/** One sample of the target's process (tree) during the measurement (schema version 6). */
+export const serverSamplePointSchema = z.strictObject({
+  /** Seconds since the measurement started. */
+  tSec: z.number(),
+  /** CPU since the previous sample, % of one core. */
+  cpuPercent: nonNegative,
+  rssBytes: count,
 })
 
 export const thresholdOutcomeSchema = z.strictObject({
-  name: z.enum(['p99Ms', 'maxLossRatio', 'maxErrorRate', 'minDeliveriesPerSec']),
+  /**
+   * Up to version 5 one of `p99Ms`, `maxLossRatio`, `maxErrorRate`, `minDeliveriesPerSec`; from
+   * version 6 the metric the expression judges (`latency`, `connect`, `recovery`, `loss`, …).
+   */
+  name: z.string().min(1),
+  /** The threshold as written, e.g. `p(99) < 100ms` (version 6). */
+  expression: z.string().min(1).optional(),
+  /** The limit and the measured value, in the metric's unit (`unit`; ms for times). */
   limit: z.number(),
   actual: z.number(),
+  unit: z.enum(['ms', 'ratio', 'perSec', 'count']).optional(),
+  /** Judged over every window of this many seconds (version 6); `actual` is the worst window's. */
+  overSec: z.number().positive().optional(),
+  /** Where the worst window began, seconds since the measurement started. */
+  worstWindowAtSec: z.number().min(0).optional(),
+  /** The threshold may stop the run when it fails (version 6). */
+  abortOnFail: z.boolean().optional(),
   passed: z.boolean(),
 })
 
@@ -176,6 +204,41 @@ export const transportResultSchema = z.strictObject({
     .optional(),
   /** Absent in results written before `tickstorm merge`, which needs them. */
   histograms: histogramsSchema.optional(),
+  /**
+   * Recovery after a drop, split in three (schema version 6), each µs from the drop:
+   * `reconnectedUs` to the stream or socket answering, `caughtUpUs` to every event sent before
+   * the reconnect having arrived, `firstNewUs` to the first event sent after it. (`recoveryUs`
+   * stays: drop → first resumed event.)
+   */
+  recoverySplit: z
+    .strictObject({
+      reconnectedUs: percentilesSchema,
+      caughtUpUs: percentilesSchema,
+      firstNewUs: percentilesSchema,
+    })
+    .optional(),
+  /**
+   * Broadcast spread (schema version 6): per event, first receipt → last receipt across the
+   * subscribers that should get it, µs. `incomplete`: events some of them never received.
+   */
+  spread: z.strictObject({ spreadUs: percentilesSchema, incomplete: count }).optional(),
+  /**
+   * Staleness under conflation (schema version 6): how old the value a conflated subscriber
+   * held was when a newer one replaced it (receipt of the new − scheduled time of the old), µs.
+   */
+  stalenessUs: percentilesSchema.optional(),
+  /** The target's CPU and memory over the measurement (schema version 6); absent: not sampled. */
+  serverSeries: z.array(serverSamplePointSchema).optional(),
+  /** The encoded histograms of the version 6 figures, for `tickstorm merge` (same encoding). */
+  extraHistograms: z
+    .strictObject({
+      reconnectedUs: z.string().min(1).optional(),
+      caughtUpUs: z.string().min(1).optional(),
+      firstNewUs: z.string().min(1).optional(),
+      spreadUs: z.string().min(1).optional(),
+      stalenessUs: z.string().min(1).optional(),
+    })
+    .optional(),
   /** Executor arrival-rate only (schema version 3). */
   arrivals: arrivalsSchema.optional(),
   /**
@@ -287,7 +350,14 @@ export const interruptionSchema = z.strictObject({
 
 export const runResultSchema = z
   .strictObject({
-    schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
+    schemaVersion: z.union([
+      z.literal(1),
+      z.literal(2),
+      z.literal(3),
+      z.literal(4),
+      z.literal(5),
+      z.literal(6),
+    ]),
     runId: z.string().min(1),
     scenario: z.strictObject({
       name: z.string(),
@@ -323,6 +393,18 @@ export const runResultSchema = z
      */
     interrupted: z.boolean().optional(),
     interruption: interruptionSchema.optional(),
+    /**
+     * A threshold with `abortOnFail` failed and stopped the run (schema version 6): which, on
+     * which transport, and when (seconds since that transport's measurement started). The run
+     * does not pass; what was measured until then is kept.
+     */
+    abortedBy: z
+      .strictObject({
+        transport: transportName,
+        threshold: z.string().min(1),
+        atSec: nonNegative,
+      })
+      .optional(),
     /** All thresholds of all transports passed (and every transport run was valid). */
     passed: z.boolean(),
   })
@@ -378,6 +460,30 @@ export const runResultSchema = z
         path: ['schemaVersion'],
         message: 'must be 5 for a result that names its target kind or its loss basis',
         input: result.schemaVersion,
+      })
+    }
+    if (
+      result.schemaVersion < 6 &&
+      (result.abortedBy !== undefined ||
+        result.transports.some(
+          (t) =>
+            t.recoverySplit !== undefined || t.spread !== undefined || t.serverSeries !== undefined,
+        ))
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['schemaVersion'],
+        message:
+          'must be 6 for a result with an abort, a recovery split, a spread or a server series',
+        input: result.schemaVersion,
+      })
+    }
+    if (result.abortedBy !== undefined && result.passed) {
+      context.addIssue({
+        code: 'custom',
+        path: ['passed'],
+        message: 'must be false for a run a threshold aborted',
+        input: result.passed,
       })
     }
     if (result.passed && result.transports.some((t) => t.failure !== undefined)) {

@@ -19,8 +19,12 @@ export const thresholdsSchema = z.strictObject({
 
 export type Thresholds = z.output<typeof thresholdsSchema>
 
+type LegacyName = 'p99Ms' | 'maxLossRatio' | 'maxErrorRate' | 'minDeliveriesPerSec'
+
 export interface ThresholdOutcome {
-  readonly name: 'p99Ms' | 'maxLossRatio' | 'maxErrorRate' | 'minDeliveriesPerSec'
+  readonly name: string
+  /** The threshold as written (results of schema version 6). */
+  readonly expression?: string | undefined
   readonly limit: number
   readonly actual: number
   readonly passed: boolean
@@ -39,7 +43,7 @@ export interface ThresholdInput {
 
 /** Each threshold: what it reads from a result, and whether it is a ceiling or a floor. */
 const CHECKS: readonly {
-  readonly name: ThresholdOutcome['name']
+  readonly name: LegacyName
   readonly actual: (result: ThresholdInput) => number
   readonly ceiling: boolean
 }[] = [

@@ -84,6 +84,12 @@ export interface ServerSummary {
   readonly rssBytesMax: number
   /** RSS before any subscriber connected; null when unknown. */
   readonly rssBytesBaseline: number | null
+  /** Its samples over the measurement, oldest first (absent: none kept). */
+  readonly samples?: readonly {
+    readonly atMs: number
+    readonly cpuPercent: number
+    readonly rssBytes: number
+  }[]
 }
 
 /** Turns one transport's merged metrics into its part of the result; percentiles from the merged histograms. */
@@ -170,6 +176,7 @@ export function buildTransportResult(
         p99Us: hasSamples ? interval.latency.getValueAtPercentile(99) : 0,
         connections: interval.connections,
         errors: interval.counters.errors,
+        reconnects: interval.counters.reconnects,
       }
     }),
     thresholds: [],
@@ -178,6 +185,13 @@ export function buildTransportResult(
       connectTimeUs: encodeHistogram(merged.connectTime),
       recoveryUs: encodeHistogram(merged.recovery),
     },
+  }
+  if (server?.samples !== undefined && server.samples.length > 0) {
+    result.serverSeries = server.samples.map((sample) => ({
+      tSec: (sample.atMs - context.measureStartMs) / 1000,
+      cpuPercent: sample.cpuPercent,
+      rssBytes: sample.rssBytes,
+    }))
   }
   if (context.thresholds) result.thresholds = evaluateThresholds(context.thresholds, result)
   return result

@@ -80,6 +80,8 @@ function describeFailure(outcome: ThresholdOutcome): string {
       return `error rate ${percent(outcome.actual)} > ${percent(outcome.limit)}`
     case 'minDeliveriesPerSec':
       return `deliveries/s ${count(outcome.actual)} < ${count(outcome.limit)}`
+    default:
+      return `${outcome.name} ${outcome.expression ?? ''}: ${outcome.actual} against ${outcome.limit}`
   }
 }
 

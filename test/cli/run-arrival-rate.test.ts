@@ -55,7 +55,7 @@ thresholds: { maxLossRatio: 0, maxErrorRate: 0 }
 `,
     )
     // Arrivals came in version 3; this tickstorm writes 4 (a transport's failure), which has them too.
-    expect(result.schemaVersion).toBe(5)
+    expect(result.schemaVersion).toBe(6)
     const sse = result.transports[0]!
     const arrivals = sse.arrivals!
     expect(arrivals).toMatchObject({

@@ -196,7 +196,7 @@ describe('tickstorm run, report and compare', () => {
       expect(run.stdout()).toMatch(/\nFAILED: eventsource failed: .*answered 500.*\n/)
       const [resultDir] = await readdir(results)
       const result = JSON.parse(await readFile(join(results, resultDir!, 'result.json'), 'utf8'))
-      expect(result.schemaVersion).toBe(5)
+      expect(result.schemaVersion).toBe(6)
       expect(result.passed).toBe(false)
       expect(result.transports.map((t: { transport: string }) => t.transport)).toEqual([
         'sse',

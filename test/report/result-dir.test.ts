@@ -79,10 +79,10 @@ describe('result directories', () => {
   test('refuse a newer result.json with a coded error', async () => {
     const { result, hlogs } = fullRun({ sse: 1 })
     await writeResultDir(dir, result, hlogs)
-    await writeFile(join(dir, 'result.json'), JSON.stringify({ ...result, schemaVersion: 6 }))
+    await writeFile(join(dir, 'result.json'), JSON.stringify({ ...result, schemaVersion: 7 }))
     await expect(readResultDir(dir)).rejects.toMatchObject({
       code: 'TS_ERR_INVALID_RESULT',
-      message: `${join(dir, 'result.json')} has schemaVersion 6, newer than this tickstorm reads (1, 2, 3, 4 and 5)`,
+      message: `${join(dir, 'result.json')} has schemaVersion 7, newer than this tickstorm reads (1, 2, 3, 4, 5 and 6)`,
     })
   })
 

@@ -9,12 +9,12 @@ describe('validateRunResult', () => {
 
   test('refuses a newer schema version with a coded error', () => {
     const error = catchError(() =>
-      validateRunResult({ ...valid, schemaVersion: 6 }, 'x/result.json'),
+      validateRunResult({ ...valid, schemaVersion: 7 }, 'x/result.json'),
     )
     expect(error.code).toBe(INVALID_RESULT)
     expect(error.code).toBe('TS_ERR_INVALID_RESULT')
     expect(error.message).toBe(
-      'x/result.json has schemaVersion 6, newer than this tickstorm reads (1, 2, 3, 4 and 5)',
+      'x/result.json has schemaVersion 7, newer than this tickstorm reads (1, 2, 3, 4, 5 and 6)',
     )
   })
 
