@@ -7,7 +7,7 @@
 
 import type { MergedMetrics } from '../report/measurements.js'
 import type { TransportResult } from '../report/result-schema.js'
-import type { Thresholds } from '../report/thresholds.js'
+import { evaluateThresholds, type Thresholds } from '../report/thresholds.js'
 import { buildTransportResult } from '../report/transport-result.js'
 import { scheduleFaults } from './faults.js'
 import type { PoolHandle } from './pool-handle.js'
@@ -152,11 +152,12 @@ export function measuredResult(
   },
 ): TransportResult {
   const { harness, serverWatch, measureStartMs } = measurement
+  const measureEndMs = measurement.measureEndMs ?? Date.now()
   const c = merged.counters
-  return buildTransportResult(merged, {
+  const result = buildTransportResult(merged, {
     subscribersAsked: measurement.subscribersAsked,
     measureStartMs,
-    measuredSec: ((measurement.measureEndMs ?? Date.now()) - measureStartMs) / 1000,
+    measuredSec: (measureEndMs - measureStartMs) / 1000,
     server:
       serverWatch === null
         ? null
@@ -178,6 +179,13 @@ export function measuredResult(
       negativeLatencies: c.negativeLatencies,
       clampedLatencies: c.clampedLatencies,
     }),
-    thresholds: measurement.thresholds,
   })
+  // Judged here rather than by buildTransportResult, because thresholds with `over:` read every
+  // window of the measurement from its intervals (an interval begun after the window's end, in
+  // the wait for its last events, is not part of it).
+  result.thresholds = evaluateThresholds(measurement.thresholds, result, {
+    intervals: merged.intervals.filter((interval) => interval.startMs < measureEndMs),
+    startMs: measureStartMs,
+  })
+  return result
 }

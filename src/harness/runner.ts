@@ -22,7 +22,12 @@ import {
   type Segment,
   type TransportResult,
 } from '../report/result-schema.js'
-import type { Thresholds } from '../report/thresholds.js'
+import {
+  compileThresholds,
+  createLiveJudge,
+  scaleThresholds,
+  type Thresholds,
+} from '../report/thresholds.js'
 import { failedTransportResult, runPassed } from '../report/transport-result.js'
 import type { Executor, ExecutorRun } from './executors/executor.js'
 import { EXECUTORS } from './executors/registry.js'
@@ -62,6 +67,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const executor = EXECUTORS[scenario.executor]
   const segment = options.segment
   if (segment !== undefined) checkSegment(scenario, executor, segment)
+  const runId = options.runId ?? randomUUID()
   const startedAt = new Date()
   const transports: TransportResult[] = []
   const latencyIntervals: Partial<Record<TransportName, readonly LatencyInterval[]>> = {}
@@ -77,6 +83,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   signal?.addEventListener('abort', onAbort, { once: true })
   const thresholds = thresholdsFor(scenario, executor, segment)
   const adapter = adapterFor(scenario)
+  let abortedBy: RunResult['abortedBy']
   try {
     for (const transport of scenario.transports) {
       if (context.aborted()) break
@@ -87,7 +94,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         run =
           transport === 'http'
             ? await runHttpTransport(scenario, context, thresholds)
-            : await runStreamTransport(scenario, executor, transport, context, thresholds)
+            : await runStreamTransport(scenario, executor, transport, context, thresholds, (by) => {
+                abortedBy = by
+              })
       } catch (error) {
         // Whatever failed because the run was being stopped (a fetch or a server start given
         // up) is the interruption, not a crash.
@@ -107,6 +116,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       transports.push(run.result)
       latencyIntervals[transport] = latencyIntervalsOf(run.merged)
       if (run.capacity) capacity.push(run.capacity)
+      // k6's abortOnFail: the whole run stops, no later transport starts.
+      if (abortedBy !== undefined) break
     }
   } finally {
     signal?.removeEventListener('abort', onAbort)
@@ -125,7 +136,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         }
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
-    runId: randomUUID(),
+    runId,
     scenario: {
       name: scenario.name,
       file: options.scenarioFile,
@@ -145,8 +156,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     ...(capacity.length > 0 ? { capacity } : {}),
     interrupted: interruption !== undefined,
     ...(interruption === undefined ? {} : { interruption }),
+    ...(abortedBy === undefined ? {} : { abortedBy }),
     passed:
       interruption === undefined &&
+      abortedBy === undefined &&
       runPassed(transports) &&
       capacity.every((c) => c.maxPassingSubscribers > 0),
   }
@@ -184,22 +197,50 @@ function checkSegment(scenario: Scenario, executor: Executor, segment: Segment):
 }
 
 /**
- * A segment host judges its share: `minDeliveriesPerSec` is a total over all subscribers, so it is
- * scaled to this host's share of them (the other thresholds are ratios and latencies, the same
- * at any share). The verdict on the whole is the merged run's.
+ * A segment host judges its share: a deliveries rate or count (and `minDeliveriesPerSec`) is a
+ * total over all subscribers, so it is scaled to this host's share of them (the other thresholds
+ * are ratios and times, the same at any share). The verdict on the whole is the merged run's.
  */
 function thresholdsFor(
   scenario: Scenario,
   executor: Executor,
   segment: Segment | undefined,
 ): Readonly<Thresholds> {
-  const { minDeliveriesPerSec } = scenario.thresholds
-  if (segment === undefined || minDeliveriesPerSec === undefined) return scenario.thresholds
+  if (segment === undefined) return scenario.thresholds
   const peak = executor.peakSubscribers(scenario)
-  return {
-    ...scenario.thresholds,
-    minDeliveriesPerSec: (minDeliveriesPerSec * segmentShare(peak, segment)) / peak,
-  }
+  return scaleThresholds(scenario.thresholds, segmentShare(peak, segment) / peak)
+}
+
+/**
+ * The run's context for one transport with its `abortOnFail` thresholds judging each report's
+ * live window: one that fails aborts this context (the executor's measurement ends where it is,
+ * as on a signal, and keeps what it measured) and says which threshold did it, when. The run's
+ * own signal still stops it too; the stage is the run's.
+ */
+function judgedContext(
+  context: RunContext,
+  thresholds: Readonly<Thresholds>,
+  transport: StreamTransport,
+  onAbortedBy: (by: NonNullable<RunResult['abortedBy']>) => void,
+): RunContext {
+  const judge = createLiveJudge(compileThresholds(thresholds), transport)
+  if (judge === null) return context
+  const { options } = context
+  const stop = new AbortController()
+  const signal =
+    options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal])
+  const judged = createRunContext({
+    ...options,
+    signal,
+    onProgress: (progress) => {
+      const failure = progress.live === undefined ? null : judge.observe(progress.live)
+      options.onProgress?.(progress)
+      if (failure === null) return
+      onAbortedBy({ transport, threshold: failure.threshold, atSec: failure.atSec })
+      stop.abort('threshold')
+    },
+  })
+  return { ...judged, stage: context.stage }
 }
 
 export function machine(): Machine {
@@ -221,12 +262,16 @@ async function runStreamTransport(
   scenario: Scenario,
   executor: Executor,
   transport: StreamTransport,
-  context: RunContext,
+  runContext: RunContext,
   thresholds: Readonly<Thresholds>,
+  onAbortedBy: (by: NonNullable<RunResult['abortedBy']>) => void,
 ): Promise<ExecutorRun | null> {
+  const context = judgedContext(runContext, thresholds, transport, onAbortedBy)
   const { options, stage } = context
   const retryMs = options.retryMs ?? 1000
-  const target = await startTarget(scenario, context, transport, retryMs)
+  // The target answers to the run's signal only: after a threshold's abort it still says what it
+  // sent (the loss of the window's end) and is stopped as after any run.
+  const target = await startTarget(scenario, runContext, transport, retryMs)
   const { baseUrl, sampler, universe } = target
   const workerCount = resolveWorkers(scenario, options)
   const pools: PoolHandle[] = []
@@ -259,7 +304,9 @@ async function runStreamTransport(
     // Memory before any subscriber: what a connection costs is measured from here.
     const baselineRss = sampler?.sample(Date.now())?.rssBytes ?? null
     const serverWatch = sampler === null ? null : { sampler, rssBytesBaseline: baselineRss }
-    const scope = { scenario, session, pools, target, serverWatch, aborted: context.aborted }
+    // Only a signal cuts the wait for the window's last events: a run a threshold aborted
+    // still counts what was sent before its end as received or lost, not as lost in flight.
+    const scope = { scenario, session, pools, target, serverWatch, aborted: runContext.aborted }
     return await executor.run({
       scenario,
       transport,

@@ -1,12 +1,14 @@
 /**
  * `--junit FILE`: a run as JUnit XML, the format CI systems show as test results. One
- * `<testsuite>` per transport, one `<testcase>` per threshold, plus `valid`, `delivered`, and
- * `failure` (a crashed transport) and `completed` (an interrupted run), so every reason
- * `verdictOf` gives for a failed run is a failed test case here.
+ * `<testsuite>` per transport, one `<testcase>` per threshold (named as written:
+ * `latency p(99) < 100ms`), plus `valid`, `delivered`, `failure` (a crashed transport) and
+ * `completed` (a run interrupted, or aborted by a threshold), so every reason `verdictOf` gives
+ * for a failed run is a failed test case here.
  */
 
 import type { RunResult, TransportResult } from './result-schema.js'
 import { writeFileAtomic } from './summary-json.js'
+import { actualText, formatSeconds, thresholdLabel } from './threshold-text.js'
 import type { ThresholdOutcome } from './thresholds.js'
 
 interface TestCase {
@@ -25,6 +27,10 @@ export function renderJunit(result: RunResult): string {
         : `${cut.signal} during ${cut.transport ?? 'the run'} (${cut.phase})${
             cut.notMeasured.length > 0 ? `; not measured: ${cut.notMeasured.join(', ')}` : ''
           }`
+    suites.push(renderSuite('run', [{ name: 'completed', failure: message }], 0))
+  } else if (result.abortedBy !== undefined) {
+    const { transport, threshold, atSec } = result.abortedBy
+    const message = `${transport} ${threshold} aborted the run after ${formatSeconds(atSec)} of measurement`
     suites.push(renderSuite('run', [{ name: 'completed', failure: message }], 0))
   }
   const tests = suites.reduce((sum, s) => sum + s.tests, 0)
@@ -50,7 +56,7 @@ function suite(transport: TransportResult, result: RunResult) {
   }
   for (const outcome of transport.thresholds) {
     cases.push({
-      name: `${outcome.name} ${outcome.name === 'minDeliveriesPerSec' ? '≥' : '≤'} ${outcome.limit}`,
+      name: thresholdLabel(outcome),
       ...(outcome.passed ? {} : { failure: describe(outcome) }),
     })
   }
@@ -81,8 +87,12 @@ function renderSuite(name: string, cases: readonly TestCase[], seconds: number) 
   return { xml: lines.join('\n'), tests: cases.length, failures }
 }
 
-/** `actual 412 > limit 100`, in the threshold's unit. */
+/**
+ * `actual 132.4 ms (worst 10 s window, from 23 s)` for a threshold written as an expression (the
+ * case's name says the limit); `actual 412 > limit 100` for an old key, as results before 6 had.
+ */
 function describe(outcome: ThresholdOutcome): string {
+  if (outcome.expression !== undefined) return `actual ${actualText(outcome)}`
   const op = outcome.name === 'minDeliveriesPerSec' ? '<' : '>'
   return `actual ${outcome.actual} ${op} limit ${outcome.limit}`
 }

@@ -362,7 +362,10 @@ function mergeTransport(
   const thresholds = thresholdsSchema.safeParse(
     inputs[0]!.result.scenario.parsed['thresholds'] ?? {},
   )
-  result.thresholds = thresholds.success ? evaluateThresholds(thresholds.data, result) : []
+  // `over:` windows read the fleet's merged intervals over the window every host measured.
+  result.thresholds = thresholds.success
+    ? evaluateThresholds(thresholds.data, result, { intervals: shared, startMs: windowStartMs })
+    : []
   return { result, hlog: latencyIntervalsOf(merged) }
 }
 

@@ -29,6 +29,15 @@ export interface RunSummary {
   readonly passed: boolean
   /** A signal stopped the run before it finished (it then never passes). */
   readonly interrupted: boolean
+  /**
+   * A threshold with abortOnFail failed and stopped the run: on which transport, which (`latency
+   * p(99) < 100ms`), and after how many seconds of its measurement; null when none did.
+   */
+  readonly abortedBy: {
+    readonly transport: string
+    readonly threshold: string
+    readonly atSec: number
+  } | null
   /** `PASSED`, `FAILED` or `INTERRUPTED`. */
   readonly verdict: 'PASSED' | 'FAILED' | 'INTERRUPTED'
   /** Why it did not pass, one line each (as the console's verdict); empty when it passed. */
@@ -67,11 +76,21 @@ export interface TransportSummary {
   /** False when the harness, not the target, was measured; `invalidReasons` says why. */
   readonly valid: boolean
   readonly invalidReasons: readonly string[]
-  /** Each threshold the scenario set: its limit, the measured value, in the threshold's unit. */
+  /**
+   * Each threshold the scenario set: its metric (`latency`, `latency{transport:ws}`; an old key in
+   * results before schema 6), the expression as written, its limit and the measured value in
+   * `unit` (ms, ratio, perSec, count; -1: not measured), and for one judged `over:` windows their
+   * length and where the worst began (seconds into the measurement; `actual` is that window's).
+   * Null fields: not in the result.
+   */
   readonly thresholds: readonly {
     readonly name: string
+    readonly expression: string | null
     readonly limit: number
     readonly actual: number
+    readonly unit: string | null
+    readonly overSec: number | null
+    readonly worstWindowAtSec: number | null
     readonly passed: boolean
   }[]
   /** The transport's run crashed: why (its measurements are then empty); null when it did not. */
@@ -89,6 +108,7 @@ export function summaryOf(result: RunResult): RunSummary {
     source: result.source ?? null,
     passed: result.passed,
     interrupted: result.interrupted === true,
+    abortedBy: result.abortedBy ?? null,
     verdict: verdict.label,
     reasons: verdict.reasons,
     transports: result.transports.map(transportSummaryOf),
@@ -121,11 +141,15 @@ function transportSummaryOf(transport: TransportResult): TransportSummary {
     recoveryP99Ms: ms(transport.recoveryUs.p99),
     valid: transport.validity.valid,
     invalidReasons: transport.validity.invalidReasons,
-    thresholds: transport.thresholds.map(({ name, limit, actual, passed }) => ({
-      name,
-      limit,
-      actual,
-      passed,
+    thresholds: transport.thresholds.map((outcome) => ({
+      name: outcome.name,
+      expression: outcome.expression ?? null,
+      limit: outcome.limit,
+      actual: outcome.actual,
+      unit: outcome.unit ?? null,
+      overSec: outcome.overSec ?? null,
+      worstWindowAtSec: outcome.worstWindowAtSec ?? null,
+      passed: outcome.passed,
     })),
     failure:
       transport.failure === undefined

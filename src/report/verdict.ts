@@ -5,7 +5,7 @@
  */
 
 import type { RunResult, TransportResult } from './result-schema.js'
-import type { ThresholdOutcome } from './thresholds.js'
+import { describeOutcome, formatSeconds } from './threshold-text.js'
 
 export interface Verdict {
   readonly label: 'PASSED' | 'FAILED' | 'INTERRUPTED'
@@ -28,6 +28,18 @@ export function verdictOf(result: RunResult): Verdict {
       reasons.push(`not measured: ${interruption.notMeasured.join(', ')}`)
     }
   }
+  const aborted = result.abortedBy
+  if (aborted !== undefined) {
+    // The threshold that stopped the run first: k6's abortOnFail ends the whole run.
+    const measured = new Set<string>(result.transports.map((t) => t.transport))
+    const planned = result.scenario.parsed['transports']
+    const notMeasured = Array.isArray(planned)
+      ? planned.filter((t): t is string => typeof t === 'string' && !measured.has(t))
+      : []
+    reasons.push(
+      `${aborted.transport} ${aborted.threshold} aborted the run after ${formatSeconds(aborted.atSec)} of measurement${notMeasured.length > 0 ? ` (not measured: ${notMeasured.join(', ')})` : ''}`,
+    )
+  }
   for (const transport of result.transports) reasons.push(...transportReasons(transport))
   for (const capacity of result.capacity ?? []) {
     if (capacity.maxPassingSubscribers === 0) {
@@ -38,7 +50,7 @@ export function verdictOf(result: RunResult): Verdict {
   return { label: result.interrupted === true ? 'INTERRUPTED' : 'FAILED', reasons }
 }
 
-/** `FAILED: sse p99 412.0 ms > 100 ms; ws loss 0.2 % > 0 %`, or `PASSED`. */
+/** `FAILED: sse latency p(99) < 100ms: 412 ms; ws loss rate == 0: 0.2 %`, or `PASSED`. */
 export function formatVerdict(result: RunResult): string {
   const verdict = verdictOf(result)
   return verdict.reasons.length === 0
@@ -64,32 +76,7 @@ function transportReasons(transport: TransportResult): string[] {
   }
   if (transport.deliveries === 0) reasons.push(`${transport.transport} delivered nothing`)
   for (const outcome of transport.thresholds) {
-    if (!outcome.passed) reasons.push(`${transport.transport} ${describeFailure(outcome)}`)
+    if (!outcome.passed) reasons.push(`${transport.transport} ${describeOutcome(outcome)}`)
   }
   return reasons
-}
-
-/** The measured value against its limit, in the threshold's own unit. */
-function describeFailure(outcome: ThresholdOutcome): string {
-  switch (outcome.name) {
-    case 'p99Ms':
-      return `p99 ${outcome.actual.toFixed(1)} ms > ${outcome.limit} ms`
-    case 'maxLossRatio':
-      return `loss ${percent(outcome.actual)} > ${percent(outcome.limit)}`
-    case 'maxErrorRate':
-      return `error rate ${percent(outcome.actual)} > ${percent(outcome.limit)}`
-    case 'minDeliveriesPerSec':
-      return `deliveries/s ${count(outcome.actual)} < ${count(outcome.limit)}`
-    default:
-      return `${outcome.name} ${outcome.expression ?? ''}: ${outcome.actual} against ${outcome.limit}`
-  }
-}
-
-/** 0.002 → `0.2 %`: three significant figures, no trailing zeros. */
-function percent(ratio: number): string {
-  return `${Number((ratio * 100).toPrecision(3))} %`
-}
-
-function count(value: number): string {
-  return Math.round(value).toLocaleString('en-US')
 }

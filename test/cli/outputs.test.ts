@@ -61,12 +61,16 @@ describe('tickstorm report --summary-json --junit', () => {
     expect(await report.exit, report.stderr()).toBe(3)
     const summary = JSON.parse(await readFile(json, 'utf8'))
     expect(summary).toMatchObject({ passed: false, verdict: 'FAILED' })
-    expect(summary.reasons).toEqual([expect.stringMatching(/^ws p99 .* > 50 ms$/)])
+    expect(summary.reasons).toEqual([
+      expect.stringMatching(/^ws latency p\(99\) <= 50ms: 9\d(\.\d+)? ms$/),
+    ])
     const text = await readFile(xml, 'utf8')
     expect(text).toContain(
       '<testsuites name="tickstorm compare-transports" tests="8" failures="1">',
     )
-    expect(text).toMatch(/name="p99Ms ≤ 50">\s*<failure message="actual 9[\d.]+ &gt; limit 50"/)
+    expect(text).toMatch(
+      /name="latency p\(99\) &lt;= 50ms">\s*<failure message="actual 9[\d.]+ ms"/,
+    )
     expect(parseXml(xml)).toBe(8)
     // No temporary file left beside them.
     expect((await readdir(dir)).sort()).toEqual(['a.json', 'b.xml', 'result'])

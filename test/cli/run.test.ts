@@ -152,7 +152,7 @@ describe('tickstorm run, report and compare', () => {
     const run = tickstorm(['run', file, '--results', join(dir, 'strict-results')])
     expect(await run.exit).toBe(3)
     // The last line says which transport broke which threshold, with the value and the limit.
-    expect(run.stdout()).toMatch(/\nFAILED: sse p99 \d+\.\d ms > 0\.001 ms\n/)
+    expect(run.stdout()).toMatch(/\nFAILED: sse latency p\(99\) <= 0\.001ms: [\d.]+ ms\n/)
   })
 
   test('a transport that crashes fails with its cause; the others are measured and written', async () => {

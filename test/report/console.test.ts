@@ -84,7 +84,7 @@ describe('end-of-run tables', () => {
     )
     expect(lines).toContain('errors by kind: ECONNRESET 1')
     expect(lines).toContain('server: CPU avg 40% max 55%, RSS max 80.0 MiB, 204.8 KiB/connection')
-    expect(lines).toContain('threshold p99Ms ≤ 50: actual 9.903 ok')
+    expect(lines).toContain('threshold latency p(99) <= 50ms: 9.9 ms ok')
     expect(lines.some((line) => line.startsWith('INVALID'))).toBe(false)
   })
 
@@ -142,12 +142,13 @@ describe('the verdict line', () => {
   )
 
   test('names every failed threshold of every transport, with the value and the limit', () => {
-    // Invented outcomes for loss and error rate: the fixture loses nothing.
+    // Invented outcomes for loss and error rate (the fixture loses nothing), as results before
+    // schema 6 named them: they read as they always did.
     ws.thresholds[0] = { name: 'maxLossRatio', limit: 0, actual: 0.002, passed: false }
     ws.thresholds[1] = { name: 'maxErrorRate', limit: 0.001, actual: 0.0125, passed: false }
     const text = formatRunSummary(runResult([sse, ws], { passed: false }))
     expect(text.split('\n').at(-1)).toBe(
-      'FAILED: sse p99 9.9 ms > 5 ms; ws loss 0.2 % > 0 %; ws error rate 1.25 % > 0.1 %; ws deliveries/s 10,000 < 1,000,000,000',
+      'FAILED: sse latency p(99) <= 5ms: 9.9 ms; ws loss 0.2 % > 0 %; ws error rate 1.25 % > 0.1 %; ws deliveries rate >= 1000000000: 10,000/s',
     )
   })
 

@@ -46,7 +46,7 @@ describe('renderJunit', () => {
     expect(xml).toContain('tests="8" failures="0"')
     expect(cases(xml)).toEqual(
       ['sse', 'ws'].flatMap((t) =>
-        ['p99Ms ≤ 50', 'maxLossRatio ≤ 0', 'valid', 'delivered'].map((name) => ({
+        ['latency p(99) &lt;= 50ms', 'loss rate &lt;= 0', 'valid', 'delivered'].map((name) => ({
           suite: `compare-transports.${t}`,
           name,
           failure: null,
@@ -56,14 +56,62 @@ describe('renderJunit', () => {
     await assertWellFormed(result)
   })
 
-  test('a failed threshold: its case fails with actual vs limit', async () => {
+  test('a failed threshold: its case, named as written, fails with the figure', async () => {
     const result = runResult([passing(), slow()], { passed: false })
     const failed = cases(renderJunit(result)).filter((c) => c.failure !== null)
     expect(failed).toEqual([
       {
         suite: 'compare-transports.ws',
-        name: 'p99Ms ≤ 50',
-        failure: expect.stringMatching(/^actual 9\d(\.\d+)? &gt; limit 50$/),
+        name: 'latency p(99) &lt;= 50ms',
+        failure: expect.stringMatching(/^actual 9\d(\.\d+)? ms$/),
+      },
+    ])
+    await assertWellFormed(result)
+  })
+
+  test('an old key of a result before schema 6: actual against limit, as it was', async () => {
+    const old = slow()
+    old.thresholds = [{ name: 'p99Ms', limit: 50, actual: 99.1, passed: false }]
+    const result = runResult([old], { passed: false })
+    expect(cases(renderJunit(result))[0]).toEqual({
+      suite: 'compare-transports.ws',
+      name: 'p99Ms ≤ 50',
+      failure: 'actual 99.1 &gt; limit 50',
+    })
+  })
+
+  test('a window threshold names its window; a run a threshold aborted does not complete', async () => {
+    const aborted = slow()
+    aborted.thresholds = [
+      {
+        name: 'errors{transport:ws}',
+        expression: 'rate < 1%',
+        limit: 0.01,
+        actual: 0.25,
+        unit: 'ratio',
+        overSec: 5,
+        worstWindowAtSec: 12,
+        abortOnFail: true,
+        passed: false,
+      },
+    ]
+    const result = runResult([aborted], {
+      schemaVersion: 6,
+      passed: false,
+      abortedBy: { transport: 'ws', threshold: 'errors{transport:ws} rate < 1%', atSec: 17 },
+    })
+    expect(cases(renderJunit(result))).toEqual([
+      {
+        suite: 'compare-transports.ws',
+        name: 'errors{transport:ws} rate &lt; 1% over 5 s',
+        failure: 'actual 25 % (worst 5 s window, from 12 s)',
+      },
+      { suite: 'compare-transports.ws', name: 'valid', failure: null },
+      { suite: 'compare-transports.ws', name: 'delivered', failure: null },
+      {
+        suite: 'run',
+        name: 'completed',
+        failure: 'ws errors{transport:ws} rate &lt; 1% aborted the run after 17 s of measurement',
       },
     ])
     await assertWellFormed(result)

@@ -228,8 +228,8 @@ describe('merging result directories written by the real writer', () => {
     expect(sse.harness.cpuPercentAvg).toBe(120)
     expect(sse.validity).toEqual({ valid: true, invalidReasons: [] })
     expect(sse.thresholds.map((t) => [t.name, t.passed])).toEqual([
-      ['p99Ms', true],
-      ['maxLossRatio', true],
+      ['latency', true],
+      ['loss', true],
     ])
     expect(result.passed).toBe(true)
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('merged from 2 harness runs')

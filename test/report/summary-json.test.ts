@@ -44,10 +44,13 @@ describe('summaryOf', () => {
     expect(sse!.latencyMs.p99).toBeGreaterThan(9)
     expect(sse!.latencyMs.p99).toBeLessThan(11)
     expect(sse!.latencyMs.max).toBeCloseTo(transport.latencyUs.max / 1000, 6)
-    expect(sse!.thresholds.map((t) => [t.name, t.limit, t.passed])).toEqual([
-      ['p99Ms', 50, true],
-      ['maxLossRatio', 0, true],
+    // The fixture's old keys, as the expressions they mean.
+    expect(sse!.thresholds.map((t) => [t.name, t.expression, t.limit, t.unit, t.passed])).toEqual([
+      ['latency', 'p(99) <= 50ms', 50, 'ms', true],
+      ['loss', 'rate <= 0', 0, 'ratio', true],
     ])
+    expect(sse!.thresholds[0]).toMatchObject({ overSec: null, worstWindowAtSec: null })
+    expect(summary.abortedBy).toBeNull()
   })
 
   test('older results without targetKind or source give null, not a missing key', () => {
@@ -60,10 +63,37 @@ describe('summaryOf', () => {
   test('a failed threshold: FAILED with the verdict reason and the threshold not passed', () => {
     const summary = summaryOf(runResult([passing(), slow()], { passed: false }))
     expect(summary.verdict).toBe('FAILED')
-    expect(summary.reasons).toEqual([expect.stringMatching(/^ws p99 9\d\.\d ms > 50 ms$/)])
-    const p99 = summary.transports[1]!.thresholds.find((t) => t.name === 'p99Ms')!
+    expect(summary.reasons).toEqual([
+      expect.stringMatching(/^ws latency p\(99\) <= 50ms: 9\d(\.\d)? ms$/),
+    ])
+    const p99 = summary.transports[1]!.thresholds.find((t) => t.name === 'latency')!
     expect(p99.passed).toBe(false)
     expect(p99.actual).toBeGreaterThan(50)
+  })
+
+  test('a run a threshold aborted: abortedBy, the reason first, the window of the threshold', () => {
+    const ws = slow()
+    ws.thresholds = [
+      {
+        name: 'latency',
+        expression: 'p(99) < 50ms',
+        limit: 50,
+        actual: 99,
+        unit: 'ms',
+        overSec: 5,
+        worstWindowAtSec: 3,
+        abortOnFail: true,
+        passed: false,
+      },
+    ]
+    const abortedBy = { transport: 'ws' as const, threshold: 'latency p(99) < 50ms', atSec: 8 }
+    const summary = summaryOf(runResult([ws], { schemaVersion: 6, passed: false, abortedBy }))
+    expect(summary).toMatchObject({ verdict: 'FAILED', abortedBy })
+    expect(summary.reasons).toEqual([
+      'ws latency p(99) < 50ms aborted the run after 8 s of measurement',
+      'ws latency p(99) < 50ms over 5 s: 99 ms (worst 5 s window, from 3 s)',
+    ])
+    expect(summary.transports[0]!.thresholds[0]).toMatchObject({ overSec: 5, worstWindowAtSec: 3 })
   })
 
   test('an invalid run: valid false with its reasons', () => {

@@ -68,8 +68,15 @@ describe('buildTransportResult', () => {
       validity: { valid: true, invalidReasons: [] },
     })
     expect(result.thresholds).toEqual([
-      { name: 'p99Ms', limit: 50, actual: result.latencyUs.p99 / 1000, passed: true },
-      { name: 'maxLossRatio', limit: 0, actual: 0, passed: true },
+      {
+        name: 'latency',
+        expression: 'p(99) <= 50ms',
+        unit: 'ms',
+        limit: 50,
+        actual: result.latencyUs.p99 / 1000,
+        passed: true,
+      },
+      { name: 'loss', expression: 'rate <= 0', unit: 'ratio', limit: 0, actual: 0, passed: true },
     ])
   })
 
@@ -93,7 +100,9 @@ describe('buildTransportResult', () => {
     expect(lossy.lost).toBe(100)
     expect(lossy.lossRatio).toBe(100 / (30_000 - 100 + 100))
     expect(lossy.thresholds[1]).toEqual({
-      name: 'maxLossRatio',
+      name: 'loss',
+      expression: 'rate <= 0',
+      unit: 'ratio',
       limit: 0,
       actual: 100 / 30_000,
       passed: false,
