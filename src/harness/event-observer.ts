@@ -1,11 +1,15 @@
 import { nowUs } from '../clock.js'
+import { SPREAD_EVERY, type SpreadSampler, type SpreadSymbol } from './broadcast-spread.js'
+import type { HeadsLookup } from './heads-board.js'
 import { createSequenceTracker, type SequenceTracker } from './sequence-tracker.js'
 import type { TransportMetrics } from './transport-metrics.js'
 
 /**
  * What one subscriber does with each event, whatever the transport: latency from the event's
  * scheduled time, gaps and duplicates from the market's per-symbol sequence `q` (global ids skip
- * on a filtered stream, `q` does not), snapshots resetting that state, and reconnect recovery.
+ * on a filtered stream, `q` does not), snapshots resetting that state, reconnect recovery split
+ * in three, the age of a value a conflating server replaced, and the receipts of the events the
+ * broadcast spread samples.
  */
 export interface EventObserver {
   /**
@@ -16,22 +20,25 @@ export interface EventObserver {
   symbol(name: string): ObservedSymbol
   /** A tick: its symbol, per-symbol sequence and scheduled time (epoch µs). */
   tick(symbol: ObservedSymbol, q: number, scheduledUs: number, receiptUs: number): void
-  /** A snapshot: per symbol its sequence; `reset` when the resume point was lost. */
-  snapshot(
-    quotes: readonly { readonly sym: string; readonly q: number }[],
-    reset: boolean,
-    receiptUs: number,
-  ): void
-  /** The connection dropped; the subscriber will reconnect. */
+  /** A snapshot (readSnapshot's): per symbol its sequence, and whether it was a conflation. */
+  snapshot(snapshot: SnapshotRead, receiptUs: number): void
+  /** The connection dropped (or a connect failed); the subscriber will reconnect. */
   dropped(): void
-  /** The new connection is up (events after this with older scheduled times came from replay). */
-  reconnected(): void
+  /**
+   * A connection is up: the stream or socket answered at `atUs` (every connect, the first too;
+   * events after a re-connect with older scheduled times came from replay). An engine that reads
+   * the answer's head and events from one socket read passes that read's time, so no event of it
+   * counts as received before the answer.
+   */
+  connected(atUs: number): void
   /**
    * Events never received: per symbol of the watch-list (null: every symbol in `heads`), `heads`'
    * sequence minus the highest seen (or `baseline`'s, for a symbol never seen; a symbol in neither
    * counts nothing: there is no telling where this subscriber began).
    */
   missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number
+  /** The subscriber closed for good (it no longer counts as a receiver of the sampled events). */
+  retire(): void
 }
 
 /** One symbol as one observer sees it: the per-symbol sequence `q` it checks gaps against. */
@@ -40,30 +47,90 @@ export interface ObservedSymbol {
   readonly sequence: SequenceTracker
 }
 
+/** What the observers of one pool share: the target's heads, the spread sampler. */
+export interface ObserverShared {
+  /** Each symbol's last sequence sent (what "caught up" means at a reconnect). */
+  readonly heads: HeadsLookup | null
+  readonly spread: SpreadSampler | null
+}
+
+const NOTHING_SHARED: ObserverShared = Object.freeze({ heads: null, spread: null })
+
 export function createEventObserver(
   metrics: TransportMetrics,
   symbols: readonly string[] | null = null,
+  shared: ObserverShared = NOTHING_SHARED,
 ): EventObserver {
-  return new Observer(metrics, symbols)
+  return new Observer(metrics, symbols, shared)
+}
+
+/** The per-symbol state behind an ObservedSymbol: a class, so every one has the same shape. */
+class SymbolState implements ObservedSymbol {
+  readonly name: string
+  readonly sequence: SequenceTracker
+  /** Scheduled time of the value held (the newest tick; a snapshot's `ts`), µs; -1: unknown. */
+  heldUs = -1
+  /** The head this reconnect must reach (every event sent before it), or -1: reached, or none. */
+  catchUpTo = -1
+  /** The head when the connection came back: an event past it was sent after (-1: any is). */
+  newAfter = -1
+  readonly spread: SpreadSymbol | null
+
+  constructor(name: string, spread: SpreadSymbol | null) {
+    this.name = name
+    this.sequence = createSequenceTracker({ windowSize: 256 })
+    this.spread = spread
+  }
 }
 
 /**
  * A class rather than closures for the same reason as the sequence tracker: one per subscriber,
  * on every event's path. `symbol` is an arrow field, so engines may pass it on detached.
+ *
+ * Recovery, from a drop (the first drop of a run of them, until an event arrives), in three:
+ * - reconnected: the stream or socket answered;
+ * - caught up: every symbol of the watch-list reached the head it had when the connection came
+ *   back (the heads board: exact when the harness publishes, the server's polled heads
+ *   otherwise; unmeasured without a board), at once when nothing was missed;
+ * - first new: the first event sent after the reconnect (past the board's head for its symbol
+ *   when the board is exact, the harness publishing; else scheduled after the reconnect);
+ * and `recovery`, as before: the first event of any kind, replayed or new (or a snapshot).
+ * A drop before an episode finished starts a new one; what the old one still lacked is not
+ * recorded (so the counts can fall short of `reconnects`).
  */
 class Observer implements EventObserver {
   private readonly metrics: TransportMetrics
-  private readonly symbols = new Map<string, ObservedSymbol>()
+  private readonly symbols = new Map<string, SymbolState>()
+  private readonly watchList: readonly string[] | null
+  private readonly heads: HeadsLookup | null
+  private readonly spread: SpreadSampler | null
+  private opened = false
   private droppedAtUs = 0
   private reconnectedAtUs = 0
   private awaitingFirst = false
   private replaying = false
   private recovered = 0
-  private readonly watchList: readonly string[] | null
+  private needReconnected = false
+  private needCaughtUp = false
+  private needNew = false
+  /** The first-new test uses the board's heads (else scheduled times). */
+  private newByHead = false
+  /** Symbols still short of their catch-up head. */
+  private behind = 0
+  /** Any of the above pending: the one test on the event path. */
+  private recovering = false
+  private retired = false
 
-  constructor(metrics: TransportMetrics, watchList: readonly string[] | null) {
+  constructor(
+    metrics: TransportMetrics,
+    watchList: readonly string[] | null,
+    shared: ObserverShared,
+  ) {
     this.metrics = metrics
     this.watchList = watchList
+    this.heads = shared.heads
+    this.spread = shared.spread
+    this.spread?.watch(watchList)
   }
 
   missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number {
@@ -78,10 +145,12 @@ class Observer implements EventObserver {
     return missing
   }
 
-  readonly symbol = (name: string): ObservedSymbol => {
+  readonly symbol = (name: string): ObservedSymbol => this.state(name)
+
+  private state(name: string): SymbolState {
     let observed = this.symbols.get(name)
     if (observed === undefined) {
-      observed = { name, sequence: createSequenceTracker({ windowSize: 256 }) }
+      observed = new SymbolState(name, this.spread?.symbol(name) ?? null)
       this.symbols.set(name, observed)
     }
     return observed
@@ -89,25 +158,42 @@ class Observer implements EventObserver {
 
   tick(symbol: ObservedSymbol, q: number, scheduledUs: number, receiptUs: number): void {
     const metrics = this.metrics
+    const state = symbol as SymbolState
     metrics.recordLatencyUs(receiptUs - scheduledUs)
-    const tracker = symbol.sequence
+    const tracker = state.sequence
+    let fresh = true
     switch (tracker.observe(q)) {
       case 'gap':
         metrics.addGap(tracker.gapSize)
+        state.heldUs = scheduledUs
         break
       case 'duplicate':
         metrics.countDuplicate()
+        fresh = false
         break
       case 'out-of-order':
         metrics.countOutOfOrder()
         break
       case 'ok':
+        state.heldUs = scheduledUs
         break
     }
-    if (this.awaitingFirst || this.replaying) this.afterReconnect(scheduledUs, receiptUs)
+    if (fresh && state.spread !== null && q % SPREAD_EVERY === 0)
+      this.spread?.receipt(
+        state.spread,
+        q,
+        receiptUs,
+        !(this.replaying && scheduledUs < this.reconnectedAtUs),
+      )
+    if (this.recovering) this.afterReconnect(state, q, scheduledUs, receiptUs)
   }
 
-  private afterReconnect(scheduledUs: number, receiptUs: number): void {
+  private afterReconnect(
+    state: SymbolState,
+    q: number,
+    scheduledUs: number,
+    receiptUs: number,
+  ): void {
     if (this.awaitingFirst) {
       this.awaitingFirst = false
       this.metrics.recordRecoveryUs(receiptUs - this.droppedAtUs)
@@ -116,6 +202,24 @@ class Observer implements EventObserver {
       if (scheduledUs < this.reconnectedAtUs) this.recovered++
       else this.endReplay()
     }
+    if (
+      this.needNew &&
+      (this.newByHead ? q > state.newAfter : scheduledUs >= this.reconnectedAtUs)
+    ) {
+      this.needNew = false
+      this.metrics.recordFirstNewUs(receiptUs - this.droppedAtUs)
+    }
+    if (this.behind > 0) this.reached(state, receiptUs)
+    this.recovering = this.awaitingFirst || this.replaying || this.needNew || this.behind > 0
+  }
+
+  /** `state`'s sequence may have reached its catch-up head. */
+  private reached(state: SymbolState, receiptUs: number): void {
+    if (state.catchUpTo < 0 || state.sequence.highest < state.catchUpTo) return
+    state.catchUpTo = -1
+    if (--this.behind > 0) return
+    this.needCaughtUp = false
+    this.metrics.recordCaughtUpUs(receiptUs - this.droppedAtUs)
   }
 
   private endReplay(): void {
@@ -124,23 +228,30 @@ class Observer implements EventObserver {
     this.recovered = 0
   }
 
-  snapshot(
-    quotes: readonly { readonly sym: string; readonly q: number }[],
-    reset: boolean,
-    receiptUs: number,
-  ): void {
+  snapshot(snapshot: SnapshotRead, receiptUs: number): void {
+    const { quotes, reset, conflated } = snapshot
     this.metrics.countSnapshot(reset)
     for (const quote of quotes) {
-      const tracker = this.symbol(quote.sym).sequence
+      const state = this.state(quote.sym)
+      const tracker = state.sequence
+      const before = tracker.highest
+      // A conflating server replaced what this subscriber held with a newer value: how old the
+      // held one was by then (its scheduled time to this receipt).
+      if (conflated && quote.q > before && state.heldUs >= 0)
+        this.metrics.recordStalenessUs(receiptUs - state.heldUs)
       // After a reset, what was missed is gone by design: the snapshot replaces it.
       if (reset) tracker.reset()
       if (reset || tracker.highest < 0) tracker.observe(quote.q)
+      // The snapshot's values were current at its `ts` at the latest: their age is at least that.
+      if (quote.q > before) state.heldUs = snapshot.tsUs
+      if (this.behind > 0) this.reached(state, receiptUs)
     }
     if (this.awaitingFirst) {
       this.awaitingFirst = false
       this.metrics.recordRecoveryUs(receiptUs - this.droppedAtUs)
     }
     if (this.replaying) this.endReplay()
+    this.recovering = this.awaitingFirst || this.replaying || this.needNew || this.behind > 0
   }
 
   dropped(): void {
@@ -148,12 +259,70 @@ class Observer implements EventObserver {
     this.metrics.countReconnect()
     this.droppedAtUs = nowUs()
     this.awaitingFirst = true
+    this.needReconnected = true
+    this.needCaughtUp = true
+    this.needNew = true
+    // What an earlier episode still lacked is abandoned with it.
+    if (this.behind > 0) for (const state of this.symbols.values()) state.catchUpTo = -1
+    this.behind = 0
+    this.recovering = true
   }
 
-  reconnected(): void {
-    this.reconnectedAtUs = nowUs()
-    this.replaying = true
-    this.recovered = 0
+  connected(atUs: number): void {
+    const now = atUs
+    if (this.opened) {
+      this.reconnectedAtUs = now
+      this.replaying = true
+      this.recovered = 0
+    }
+    this.opened = true
+    if (this.needReconnected) {
+      this.needReconnected = false
+      this.reconnectedAtUs = now
+      this.metrics.recordReconnectedUs(now - this.droppedAtUs)
+    }
+    if (this.needCaughtUp || this.needNew) this.markHeads(now)
+    this.recovering = this.awaitingFirst || this.replaying || this.needNew || this.behind > 0
+  }
+
+  /**
+   * At a reconnect, per symbol of the watch-list, the head it must reach to be caught up and past
+   * which an event is new. Costs a pass over the watch-list (the universe, for a subscriber of
+   * every symbol) per reconnect, none per event.
+   */
+  private markHeads(nowUs: number): void {
+    const lookup = this.heads
+    const heads = lookup?.heads() ?? null
+    // A polled head may be 100 ms old: events sent in that time would pass for new. The
+    // server's scheduled times (it stamps them as it makes them) say it better then.
+    if (lookup === null || heads === null) {
+      this.newByHead = false
+      this.needCaughtUp = false // unmeasured: nothing says what was sent
+      return
+    }
+    this.newByHead = lookup.exact()
+    if (this.behind > 0) for (const state of this.symbols.values()) state.catchUpTo = -1
+    this.behind = 0
+    for (const name of this.watchList ?? lookup.symbols) {
+      const index = lookup.indexOf(name)
+      const head = index < 0 ? -1 : Atomics.load(heads, index)
+      const state = this.state(name)
+      state.newAfter = head
+      if (!this.needCaughtUp || head < 0 || state.sequence.highest >= head) continue
+      state.catchUpTo = head
+      this.behind++
+    }
+    if (this.needCaughtUp && this.behind === 0) {
+      // Nothing was sent that it lacks: caught up the moment it answered.
+      this.needCaughtUp = false
+      this.metrics.recordCaughtUpUs(nowUs - this.droppedAtUs)
+    }
+  }
+
+  retire(): void {
+    if (this.retired) return
+    this.retired = true
+    this.spread?.unwatch(this.watchList)
   }
 }
 
@@ -222,17 +391,41 @@ export function readAnyTick(data: string, out: TickFields): boolean {
   return true
 }
 
+/** A snapshot event as the observer takes it. */
+export interface SnapshotRead {
+  readonly reset: boolean
+  readonly quotes: readonly { readonly sym: string; readonly q: number }[]
+  /**
+   * A slow consumer's conflation (tickstorm's `replaces`: the ids it stands in for), not a
+   * reconnect's reset or a subscription's opening state.
+   */
+  readonly conflated: boolean
+  /** When the server made it (`ts`, epoch µs), or -1 when it does not say. */
+  readonly tsUs: number
+}
+
+/** The quotes of a snapshot payload (parsed), or null when it cannot be read. */
+export function snapshotOf(payload: unknown): SnapshotRead | null {
+  if (typeof payload !== 'object' || payload === null) return null
+  const snapshot = payload as {
+    reset?: unknown
+    quotes?: unknown
+    replaces?: unknown
+    ts?: unknown
+  }
+  if (!Array.isArray(snapshot.quotes)) return null
+  return {
+    reset: snapshot.reset === true,
+    quotes: snapshot.quotes as { sym: string; q: number }[],
+    conflated: typeof snapshot.replaces === 'object' && snapshot.replaces !== null,
+    tsUs: typeof snapshot.ts === 'number' && Number.isFinite(snapshot.ts) ? snapshot.ts : -1,
+  }
+}
+
 /** The quotes of a snapshot event, or null when it cannot be read. */
-export function readSnapshot(
-  data: string,
-): { readonly reset: boolean; readonly quotes: { sym: string; q: number }[] } | null {
+export function readSnapshot(data: string): SnapshotRead | null {
   try {
-    const snapshot = JSON.parse(data) as { reset?: unknown; quotes?: unknown }
-    if (!Array.isArray(snapshot.quotes)) return null
-    return {
-      reset: snapshot.reset === true,
-      quotes: snapshot.quotes as { sym: string; q: number }[],
-    }
+    return snapshotOf(JSON.parse(data))
   } catch {
     return null
   }

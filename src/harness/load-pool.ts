@@ -1,10 +1,21 @@
-import type { TransportName } from '../report/measurements.js'
+import type { Histogram } from 'hdr-histogram-js'
+import { nowUs } from '../clock.js'
+import {
+  COUNTER_KEYS,
+  decodeHistogram,
+  emptyCounters,
+  encodeHistogram,
+  type MetricCounters,
+  type TransportName,
+} from '../report/measurements.js'
+import { createSpreadSampler } from './broadcast-spread.js'
 import type { Engine, EngineContext, Subscriber } from './engines/engine.js'
 import { createEventsourceEngine } from './engines/eventsource-engine.js'
 import { createLongPollEngine } from './engines/longpoll-engine.js'
 import { createSseEngine } from './engines/sse-engine.js'
 import { createWsEngine } from './engines/ws-engine.js'
 import { createEventReader } from './event-fields.js'
+import { findHeadsBoard, NO_HEADS } from './heads-board.js'
 import { createEventLoopMonitor } from './process-sampler.js'
 import type { WireSpec } from './targets/wire-spec.js'
 import { createTransportMetrics, type WorkerReport } from './transport-metrics.js'
@@ -31,6 +42,28 @@ export interface PoolProgress {
   readonly deliveries: number
   readonly errors: number
   readonly p99Us: number
+}
+
+/**
+ * What a pool measured since its previous `live()` (or its start, or its last reset): the live
+ * window's raw material, once a second. Histograms are encoded (a plain, structured-clone-safe
+ * object, like a WorkerReport) and hold only the span.
+ */
+export interface PoolLive {
+  readonly workerId: number
+  /** Wall ms the span covers (a reset starts a new span). */
+  readonly fromMs: number
+  readonly toMs: number
+  readonly latency: string
+  /** Connects in the span; a reset does not cut this one (the result keeps the ramp's connects). */
+  readonly connectTime: string
+  readonly recovery: string
+  /** Counter deltas over the span. */
+  readonly counters: Readonly<MetricCounters>
+  /** Open connections now. */
+  readonly connections: number
+  /** This thread's event-loop delay p99 over the span, µs. */
+  readonly eventLoopDelayP99Us: number
 }
 
 /** Subscribers to start: `index` is the subscriber's number in the run (it picks a source address). */
@@ -66,6 +99,12 @@ export interface LoadPool {
    */
   tail(heads: ReadonlyMap<string, number>, record: boolean): number
   report(): WorkerReport
+  /**
+   * What was measured since the previous call (see PoolLive). Costs a snapshot of the totals
+   * (three histogram encodes and decodes), so it is for a once-a-second tick; the hot path is
+   * untouched: the span is the difference of two snapshots, not a second recording.
+   */
+  live(): PoolLive
   close(): void
 }
 
@@ -94,6 +133,13 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     workerId: options.workerId,
   })
   const loop = createEventLoopMonitor()
+  // Its own monitor: `loop` covers the window (for validity) and is reset only with it.
+  const liveLoop = createEventLoopMonitor()
+  const live = createLiveSpans()
+  // Recovery's "caught up" reads the target's heads; the broadcast spread samples receipts.
+  const spread = createSpreadSampler()
+  const heads =
+    options.universe.length === 0 ? NO_HEADS : findHeadsBoard(options.baseUrl, options.universe)
   const engine = createEngine(options.transport, {
     baseUrl: new URL(options.baseUrl),
     metrics,
@@ -102,6 +148,7 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     wire: options.wire,
     reader: createEventReader(options.wire.event),
     universe: options.universe,
+    shared: { heads, spread },
   })
   let baseline: ReadonlyMap<string, number> = new Map()
   /**
@@ -208,6 +255,8 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     reset(startHeads) {
       metrics.reset(Date.now())
       loop.reset()
+      live.reset(Date.now())
+      spread.reset(nowUs())
       if (startHeads !== undefined) baseline = startHeads
       present = new Set(subscribers.keys())
     },
@@ -222,7 +271,16 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     report() {
       // A sliver of an interval would share a merge slot with its neighbour; it stays in the totals.
       if (Date.now() - lastRollMs >= 500) roll()
-      return metrics.toWorkerReport({ eventLoopDelay: loop.summary() })
+      return {
+        ...metrics.toWorkerReport({ eventLoopDelay: loop.summary() }),
+        spread: spread.report(nowUs()),
+      }
+    },
+    live() {
+      const span = live.next(metrics.toWorkerReport(), Date.now())
+      const eventLoopDelayP99Us = liveLoop.summary().p99Us
+      liveLoop.reset()
+      return { workerId: options.workerId, ...span, eventLoopDelayP99Us }
     },
     close() {
       if (rampTimer !== undefined) clearInterval(rampTimer)
@@ -232,6 +290,54 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
       for (const subscriber of subscribers.values()) subscriber.close()
       subscribers.clear()
       loop.stop()
+      liveLoop.stop()
+    },
+  }
+}
+
+/**
+ * Spans of the live window as differences of the totals: this span's histogram is the totals
+ * now minus the totals at the previous call. A reset of the metrics zeroes the totals, so it
+ * forgets the previous latency, recovery and counters (not connect time, which a reset keeps).
+ */
+function createLiveSpans() {
+  let fromMs = Date.now()
+  let latency: Histogram | null = null
+  let connectTime: Histogram | null = null
+  let recovery: Histogram | null = null
+  let counters = emptyCounters()
+  /** `now` minus `before`, encoded; `before` null: all of `now`. */
+  const minus = (now: string, before: Histogram | null): string => {
+    if (before === null) return now
+    const span = decodeHistogram(now)
+    span.subtract(before)
+    return encodeHistogram(span)
+  }
+  return {
+    reset(nowMs: number): void {
+      fromMs = nowMs
+      latency = null
+      recovery = null
+      counters = emptyCounters()
+    },
+    next(totals: WorkerReport, nowMs: number) {
+      const delta = emptyCounters()
+      for (const key of COUNTER_KEYS) delta[key] = totals.counters[key] - counters[key]
+      const span = {
+        fromMs,
+        toMs: nowMs,
+        latency: minus(totals.latency, latency),
+        connectTime: minus(totals.connectTime, connectTime),
+        recovery: minus(totals.recovery, recovery),
+        counters: delta,
+        connections: totals.connections,
+      }
+      fromMs = nowMs
+      latency = decodeHistogram(totals.latency)
+      connectTime = decodeHistogram(totals.connectTime)
+      recovery = decodeHistogram(totals.recovery)
+      counters = { ...totals.counters }
+      return span
     },
   }
 }

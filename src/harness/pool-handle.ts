@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import {
   createLoadPool,
   type LoadPoolOptions,
+  type PoolLive,
   type PoolProgress,
   type SubscriberEntries,
 } from './load-pool.js'
@@ -20,6 +21,8 @@ export interface PoolHandle {
   tail(heads: ReadonlyMap<string, number>, record: boolean): Promise<number>
   progress(): Promise<PoolProgress>
   report(): Promise<WorkerReport>
+  /** What was measured since the previous call: once a second, for the live window. */
+  live(): Promise<PoolLive>
   close(): Promise<void>
 }
 
@@ -39,6 +42,7 @@ export type PoolRequest =
     }
   | { readonly type: 'progress'; readonly id: number }
   | { readonly type: 'report'; readonly id: number }
+  | { readonly type: 'live'; readonly id: number }
   | { readonly type: 'close'; readonly id: number }
 
 type TailRequest = Extract<PoolRequest, { type: 'tail' }>
@@ -63,6 +67,7 @@ export function createInlinePool(options: LoadPoolOptions): PoolHandle {
     tail: async (heads, record) => pool.tail(heads, record),
     progress: async () => pool.progress(),
     report: async () => pool.report(),
+    live: async () => pool.live(),
     close: async () => pool.close(),
   }
 }
@@ -86,7 +91,7 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     waiting.clear()
   })
   const ask = <T>(
-    request: { readonly type: 'progress' | 'report' | 'close' } | Omit<TailRequest, 'id'>,
+    request: { readonly type: 'progress' | 'report' | 'live' | 'close' } | Omit<TailRequest, 'id'>,
   ): Promise<T> => {
     if (failure) return Promise.reject(failure)
     const id = nextId++
@@ -110,6 +115,7 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     tail: (heads, record) => ask<number>({ type: 'tail', heads, record }),
     progress: () => ask<PoolProgress>({ type: 'progress' }),
     report: () => ask<WorkerReport>({ type: 'report' }),
+    live: () => ask<PoolLive>({ type: 'live' }),
     close: async () => {
       await ask({ type: 'close' })
       await worker.terminate()

@@ -38,6 +38,9 @@ port.on('message', (request: PoolRequest) => {
     case 'report':
       reply(request.id, pool.report())
       break
+    case 'live':
+      reply(request.id, pool.live())
+      break
     case 'close':
       pool.close()
       reply(request.id, null)

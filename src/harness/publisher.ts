@@ -44,6 +44,11 @@ export interface PublisherOptions {
   readonly maxPendingRequests?: number
   /** How long `stop()` waits for requests still waiting or in flight before cutting them (5 s). */
   readonly stopWaitMs?: number
+  /**
+   * Called with each tick as its request is handed out (the heads board: what a subscriber
+   * reconnecting now must catch up to). On the frame's path: keep it a store.
+   */
+  readonly onSent?: (symbol: string, q: number) => void
 }
 
 export interface PublisherStats {
@@ -209,6 +214,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   const heads = new Map<string, number>()
   const sentHeads = new Map<string, number>()
+  const onSent = options.onSent
   const lag: Histogram = emptyHistogram()
   /** How late each frame ran after its deadline: the harness's own lag. */
   const late: Histogram = emptyHistogram()
@@ -347,6 +353,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       return
     }
     for (const tick of ticks) sentHeads.set(tick.symbol, tick.q)
+    if (onSent !== undefined) for (const tick of ticks) onSent(tick.symbol, tick.q)
     if (perTick && requests.length === count) {
       for (let i = 0; i < count; i++) {
         const unit: Unit = {

@@ -3,8 +3,11 @@
  * where it came), and the abort signal as two questions: has it fired, and wait unless it does.
  */
 
+import type { HarnessHealth, LiveWindow } from '../report/live.js'
 import type { TransportName } from '../report/measurements.js'
 import type { RunPhase, Segment } from '../report/result-schema.js'
+
+export type { HarnessHealth, LiveWindow }
 
 export interface RunOptions {
   /** Path of `bin/tickstorm.js`, to start the embedded server. */
@@ -12,6 +15,11 @@ export interface RunOptions {
   /** The scenario file's path, recorded in the result. */
   readonly scenarioFile: string
   readonly commit: string
+  /**
+   * The result's runId, when the caller must know it before the run ends (the CLI labels its
+   * live outputs and its dashboard with it); default a fresh UUID.
+   */
+  readonly runId?: string
   /** Worker threads; 0 runs subscribers on this thread (tests, tiny runs). Default: the scenario's. */
   readonly workers?: number
   readonly onProgress?: (progress: RunProgress) => void
@@ -54,6 +62,13 @@ export interface RunProgress {
    * in it). Null on every other report.
    */
   readonly allConnectedSec: number | null
+  /**
+   * What the pools measured so far, merged on the coordinator; absent when a report has none
+   * (the ramp's quarter-second reports in between, the http transport).
+   */
+  readonly live?: LiveWindow
+  /** The harness's own health at this report. */
+  readonly harness?: HarnessHealth
 }
 
 /**

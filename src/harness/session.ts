@@ -5,9 +5,10 @@
 
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { TransportName } from '../report/measurements.js'
+import { createLiveWindow, harnessHealthMeter } from './live-window.js'
 import type { SubscriberEntries } from './load-pool.js'
 import type { PoolHandle } from './pool-handle.js'
-import type { RunContext } from './run-context.js'
+import type { HarnessHealth, LiveWindow, RunContext } from './run-context.js'
 import type { WorkerReport } from './transport-metrics.js'
 
 /** How long a ramp may overrun its plan before the run gives up on full connection. */
@@ -15,6 +16,8 @@ const RAMP_GRACE_SEC = 15
 /** How often a waited ramp asks the pools how many are connected (reports stay at 250 ms). */
 const RAMP_POLL_MS = 25
 const RAMP_REPORT_MS = 250
+/** How often the pools are asked for their live spans (each ask snapshots their histograms). */
+const LIVE_MS = 1000
 
 export interface Session {
   /** The run's planned wall seconds, for the progress line (the executor sets it). */
@@ -59,6 +62,27 @@ export function createSession(
   let warmingUp = true
   let lastDeliveries = 0
   let lastProgressMs = Date.now()
+  const window = createLiveWindow(startedMs)
+  const health = harnessHealthMeter()
+  let liveMs = startedMs
+  /** Bumped by `reset`: a span asked for before it belongs to the window that ended. */
+  let generation = 0
+
+  /** The pools' spans merged into the live window, and the harness's health over them. */
+  const live = async (): Promise<{ live?: LiveWindow; harness?: HarnessHealth }> => {
+    const asked = generation
+    liveMs = Date.now()
+    const spans = await Promise.all(pools.map((pool) => pool.live()))
+    if (asked !== generation) return {}
+    const nowMs = Date.now()
+    return {
+      live: window.add(spans, nowMs),
+      harness: health.read(
+        spans.map((span) => span.eventLoopDelayP99Us),
+        nowMs,
+      ),
+    }
+  }
 
   const progress = async () => {
     const parts = await Promise.all(pools.map((pool) => pool.progress()))
@@ -71,13 +95,15 @@ export function createSession(
   }
 
   const tick = async (session: Session): Promise<void> => {
-    report(session, await progress(), null)
+    const [now, extra] = await Promise.all([progress(), live()])
+    report(session, now, null, extra)
   }
 
   const report = (
     session: Session,
     now: Awaited<ReturnType<typeof progress>>,
     allConnectedSec: number | null,
+    extra: { live?: LiveWindow; harness?: HarnessHealth } = {},
   ): void => {
     const nowMs = Date.now()
     const deliveriesPerSec =
@@ -97,6 +123,7 @@ export function createSession(
       p99Us: now.p99Us,
       errors: now.errors,
       allConnectedSec,
+      ...extra,
     })
   }
 
@@ -135,7 +162,8 @@ export function createSession(
             return
           }
           if (nowMs - reportedMs >= RAMP_REPORT_MS) {
-            report(session, now, null)
+            // The live window at most once a second, never at the poll's pace.
+            report(session, now, null, nowMs - liveMs >= LIVE_MS ? await live() : {})
             reportedMs = nowMs
           }
           if (nowMs > deadline) {
@@ -182,6 +210,8 @@ export function createSession(
     },
     reset(baseline) {
       for (const pool of pools) pool.reset(baseline)
+      generation++
+      window.begin(Date.now())
       warmingUp = false
     },
     reports() {

@@ -25,9 +25,10 @@ import {
   mergeMetricParts,
   type TransportName,
 } from '../report/measurements.js'
+import { mergeSpread, type SpreadReport } from './broadcast-spread.js'
 
-/** Version of the worker report object, so a coordinator never merges a foreign shape. */
-export const WORKER_REPORT_VERSION = 1
+/** Version of the worker report object, so a coordinator never merges a foreign shape (2: recovery split, staleness, spread). */
+export const WORKER_REPORT_VERSION = 2
 
 export interface TransportMetricsOptions extends Partial<HistogramSettings> {
   /** Wall-clock ms at which the first interval starts (`Date.now()` of the caller). */
@@ -66,11 +67,19 @@ export interface WorkerReport {
   readonly latency: string
   readonly connectTime: string
   readonly recovery: string
+  /** Recovery split in three (see event-observer.ts): drop → reconnected, caught up, first new. */
+  readonly reconnected: string
+  readonly caughtUp: string
+  readonly firstNew: string
+  /** Age of a held value when a conflated snapshot replaced it. */
+  readonly staleness: string
   readonly counters: Readonly<MetricCounters>
   readonly errorsByKind: Readonly<Record<string, number>>
   readonly intervals: readonly IntervalReport[]
   readonly connections: number
   readonly eventLoopDelay: EventLoopDelaySummary | null
+  /** The pool's broadcast-spread samples (a pool's report; absent from a live span's). */
+  readonly spread?: SpreadReport
 }
 
 export interface TransportMetrics {
@@ -93,6 +102,14 @@ export interface TransportMetrics {
   countReconnect(): void
   /** Drop → first resumed event, in µs. */
   recordRecoveryUs(recoveryUs: number): void
+  /** Drop → the stream or socket answered again, µs. */
+  recordReconnectedUs(us: number): void
+  /** Drop → every event sent before the reconnect had arrived, µs. */
+  recordCaughtUpUs(us: number): void
+  /** Drop → the first event sent after the reconnect, µs. */
+  recordFirstNewUs(us: number): void
+  /** How old a held value was when a conflated snapshot replaced it, µs. */
+  recordStalenessUs(us: number): void
   addRecoveredByReplay(events: number): void
   countSnapshot(reset: boolean): void
   connectionOpened(): void
@@ -153,6 +170,12 @@ export function createTransportMetrics(
   const totalLatency = newHistogram(settings, useWasm)
   const connectTime = newHistogram(settings, useWasm)
   const recovery = newHistogram(settings, useWasm)
+  // Recorded once per reconnect or conflation, never per event: JS histograms would do, but
+  // these share the others' settings and lifecycle.
+  const reconnected = newHistogram(settings, useWasm)
+  const caughtUp = newHistogram(settings, useWasm)
+  const firstNew = newHistogram(settings, useWasm)
+  const staleness = newHistogram(settings, useWasm)
   let counters = emptyCounters()
   let atLastRoll = emptyCounters()
   let errorsByKind = new Map<string, number>()
@@ -218,6 +241,18 @@ export function createTransportMetrics(
     recordRecoveryUs(recoveryUs: number): void {
       recovery.recordValue(clampUs(recoveryUs))
     },
+    recordReconnectedUs(us: number): void {
+      reconnected.recordValue(clampUs(us))
+    },
+    recordCaughtUpUs(us: number): void {
+      caughtUp.recordValue(clampUs(us))
+    },
+    recordFirstNewUs(us: number): void {
+      firstNew.recordValue(clampUs(us))
+    },
+    recordStalenessUs(us: number): void {
+      staleness.recordValue(clampUs(us))
+    },
     addRecoveredByReplay(events: number): void {
       counters.eventsRecoveredByReplay += events
     },
@@ -266,6 +301,10 @@ export function createTransportMetrics(
       // Connect times are kept: connections are made during the ramp, which the warm-up covers,
       // and how long they took is worth reporting (the connect count restarts with the rest).
       recovery.reset()
+      reconnected.reset()
+      caughtUp.reset()
+      firstNew.reset()
+      staleness.reset()
       counters = emptyCounters()
       atLastRoll = emptyCounters()
       errorsByKind = new Map()
@@ -285,6 +324,10 @@ export function createTransportMetrics(
         latency: encodeHistogram(total),
         connectTime: encodeHistogram(connectTime),
         recovery: encodeHistogram(recovery),
+        reconnected: encodeHistogram(reconnected),
+        caughtUp: encodeHistogram(caughtUp),
+        firstNew: encodeHistogram(firstNew),
+        staleness: encodeHistogram(staleness),
         counters: { ...counters },
         errorsByKind: Object.fromEntries(errorsByKind),
         intervals: [...intervals],
@@ -301,6 +344,10 @@ export function createTransportMetrics(
       totalLatency.destroy()
       connectTime.destroy()
       recovery.destroy()
+      reconnected.destroy()
+      caughtUp.destroy()
+      firstNew.destroy()
+      staleness.destroy()
     },
   }
 }
@@ -315,6 +362,12 @@ export function decodeWorkerReport(report: WorkerReport): MetricsPart {
     latency: decodeHistogram(report.latency),
     connectTime: decodeHistogram(report.connectTime),
     recovery: decodeHistogram(report.recovery),
+    split: {
+      reconnected: decodeHistogram(report.reconnected),
+      caughtUp: decodeHistogram(report.caughtUp),
+      firstNew: decodeHistogram(report.firstNew),
+    },
+    staleness: decodeHistogram(report.staleness),
     intervals: report.intervals.map((interval) => ({
       ...interval,
       latency: decodeHistogram(interval.latency),
@@ -322,8 +375,14 @@ export function decodeWorkerReport(report: WorkerReport): MetricsPart {
   }
 }
 
-/** Merges the reports of several workers for one transport (see `mergeMetricParts`). */
+/**
+ * Merges the reports of several workers for one transport (see `mergeMetricParts`), and their
+ * broadcast-spread samples over the window (from the earliest start: the pools reset together).
+ */
 export function mergeWorkerReports(reports: readonly WorkerReport[]): MergedMetrics {
   if (reports.length === 0) throw new RangeError('mergeWorkerReports needs at least one report')
-  return mergeMetricParts(reports.map(decodeWorkerReport))
+  const merged = mergeMetricParts(reports.map(decodeWorkerReport))
+  const samples = reports.flatMap((report) => (report.spread === undefined ? [] : [report.spread]))
+  const spread = mergeSpread(samples, merged.startMs * 1000)
+  return spread === null ? merged : { ...merged, spread }
 }

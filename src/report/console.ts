@@ -5,6 +5,7 @@
  */
 
 import type { RunResult, TransportResult } from './result-schema.js'
+import { actualText, thresholdLabel } from './threshold-text.js'
 import { formatVerdict } from './verdict.js'
 
 export type Align = 'left' | 'right'
@@ -100,6 +101,35 @@ export function formatProgressLine(info: ProgressInfo): string {
   ].join('  ')
 }
 
+/**
+ * Recovery split in three, broadcast spread and staleness, each only when it has a sample: a run
+ * without drops, fan-out or conflation prints none of them.
+ */
+function version6Lines(result: TransportResult): string[] {
+  const lines: string[] = []
+  const pair = (p: TransportResult['latencyUs']) =>
+    p.count === 0 ? '–' : `p50 ${formatUs(p.p50)} p99 ${formatUs(p.p99)}`
+  const split = result.recoverySplit
+  if (split !== undefined && split.reconnectedUs.count > 0) {
+    lines.push(
+      `recovery: reconnected ${pair(split.reconnectedUs)}, caught up ${pair(split.caughtUpUs)}, first new ${pair(split.firstNewUs)} (of ${formatCount(result.reconnects)} reconnects; caught up ${formatCount(split.caughtUpUs.count)}, first new ${formatCount(split.firstNewUs.count)})`,
+    )
+  }
+  const spread = result.spread
+  if (spread !== undefined && spread.spreadUs.count > 0) {
+    lines.push(
+      `spread (an event's first to last receipt across its subscribers): ${pair(spread.spreadUs)} max ${formatUs(spread.spreadUs.max)} over ${formatCount(spread.spreadUs.count)} sampled events, ${formatCount(spread.incomplete)} not received by all`,
+    )
+  }
+  const staleness = result.stalenessUs
+  if (staleness !== undefined && staleness.count > 0) {
+    lines.push(
+      `staleness under conflation: a replaced value was ${pair(staleness)} max ${formatUs(staleness.max)} old (${formatCount(staleness.count)} replaced)`,
+    )
+  }
+  return lines
+}
+
 /** The end-of-run block for one transport. */
 export function formatTransportTable(result: TransportResult): string {
   const latencyRow = (name: string, p: TransportResult['latencyUs']) =>
@@ -162,10 +192,18 @@ export function formatTransportTable(result: TransportResult): string {
         `${fault.kind} ${Math.round(fault.fraction * 100)}% at ${fault.atSec} s${fault.note ? ` (${fault.note})` : ''}`,
     )
     const recovery = result.recoveryUs
+    // Caught up (every event sent before its reconnect received) is when a subscriber resumed;
+    // the first event of any kind also waits for a quiet watch-list's next tick.
+    const caught = result.recoverySplit?.caughtUpUs
+    const resumed =
+      caught !== undefined && caught.count > 0
+        ? `caught up within ${formatUs(caught.max)}${caught.count < result.reconnects ? ` (${formatCount(caught.count)} of ${formatCount(result.reconnects)})` : ''}`
+        : `every subscriber resumed within ${recovery.count === 0 ? '–' : formatUs(recovery.max)}`
     lines.push(
-      `faults: ${fired.join(', ')}; every subscriber resumed within ${recovery.count === 0 ? '–' : formatUs(recovery.max)}, ${formatCount(result.eventsRecoveredByReplay)} events replayed, ${formatCount(result.lost)} lost, ${formatCount(result.duplicates)} duplicated, ${formatCount(result.resets)} resets`,
+      `faults: ${fired.join(', ')}; ${resumed}, ${formatCount(result.eventsRecoveredByReplay)} events replayed, ${formatCount(result.lost)} lost, ${formatCount(result.duplicates)} duplicated, ${formatCount(result.resets)} resets`,
     )
   }
+  lines.push(...version6Lines(result))
   const arrivals = result.arrivals
   if (arrivals !== undefined) {
     lines.push(
@@ -209,14 +247,10 @@ export function formatTransportTable(result: TransportResult): string {
   for (const reason of result.validity.invalidReasons) lines.push(`INVALID: ${reason}`)
   for (const outcome of result.thresholds) {
     lines.push(
-      `threshold ${outcome.name} ${outcome.name === 'minDeliveriesPerSec' ? '≥' : '≤'} ${outcome.limit}: actual ${formatThresholdValue(outcome.actual)} ${outcome.passed ? 'ok' : 'FAILED'}`,
+      `threshold ${thresholdLabel(outcome)}: ${actualText(outcome)} ${outcome.passed ? 'ok' : 'FAILED'}`,
     )
   }
   return lines.join('\n').trimEnd()
-}
-
-function formatThresholdValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4)
 }
 
 /** Where a result's load came from when not from one whole run: a segment, or a merge. */

@@ -134,6 +134,26 @@ export interface LatencyInterval {
   readonly histogram: Histogram
 }
 
+/**
+ * Recovery after a drop in three, µs from the drop (schema version 6): to the stream or socket
+ * answering, to every event sent before the reconnect having arrived, to the first one sent after.
+ */
+export interface RecoverySplit {
+  readonly reconnected: Histogram
+  readonly caughtUp: Histogram
+  readonly firstNew: Histogram
+}
+
+/**
+ * Broadcast spread (schema version 6): per sampled event, first receipt → last receipt across
+ * the subscribers that should get it, µs; `incomplete`, the samples some of them did not receive.
+ * Measured over one harness's pools: hosts' spreads cannot be added into one.
+ */
+export interface SpreadMeasurement {
+  readonly spread: Histogram
+  readonly incomplete: number
+}
+
 /** One transport's measurements over a window: full histograms, counters, the open connections. */
 interface Measurements {
   readonly transport: TransportName
@@ -142,6 +162,10 @@ interface Measurements {
   readonly latency: Histogram
   readonly connectTime: Histogram
   readonly recovery: Histogram
+  /** Absent from sources written before schema version 6 (or that did not measure it). */
+  readonly split?: RecoverySplit
+  /** Age of a held value when a conflated snapshot replaced it, µs (schema version 6). */
+  readonly staleness?: Histogram
   readonly counters: Readonly<MetricCounters>
   readonly errorsByKind: Readonly<Record<string, number>>
   /** Connections open when the measurement was reported (merged: summed over the sources). */
@@ -182,6 +206,8 @@ export interface MergedMetrics extends Measurements {
   /** How many sources were added. */
   readonly workers: number
   readonly intervals: readonly MergedInterval[]
+  /** The broadcast spread, when one harness's pools sampled it (see SpreadMeasurement). */
+  readonly spread?: SpreadMeasurement
 }
 
 /** The merged per-interval latency histograms, as a `.hlog` holds them. */
@@ -225,6 +251,17 @@ export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
   const latency = emptyHistogram(first.histogram)
   const connectTime = emptyHistogram(first.histogram)
   const recovery = emptyHistogram(first.histogram)
+  // Only sources that measured them add in; none did: absent.
+  const split = parts.some((part) => part.split !== undefined)
+    ? {
+        reconnected: emptyHistogram(first.histogram),
+        caughtUp: emptyHistogram(first.histogram),
+        firstNew: emptyHistogram(first.histogram),
+      }
+    : undefined
+  const staleness = parts.some((part) => part.staleness !== undefined)
+    ? emptyHistogram(first.histogram)
+    : undefined
   const counters = emptyCounters()
   const errorsByKind: Record<string, number> = {}
   const slots = new Map<number, Slot>()
@@ -236,6 +273,12 @@ export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
     latency.add(part.latency)
     connectTime.add(part.connectTime)
     recovery.add(part.recovery)
+    if (split !== undefined && part.split !== undefined) {
+      split.reconnected.add(part.split.reconnected)
+      split.caughtUp.add(part.split.caughtUp)
+      split.firstNew.add(part.split.firstNew)
+    }
+    if (staleness !== undefined && part.staleness !== undefined) staleness.add(part.staleness)
     addCounters(counters, part.counters)
     for (const [kind, count] of Object.entries(part.errorsByKind)) {
       errorsByKind[kind] = (errorsByKind[kind] ?? 0) + count
@@ -291,6 +334,8 @@ export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
     latency,
     connectTime,
     recovery,
+    ...(split === undefined ? {} : { split }),
+    ...(staleness === undefined ? {} : { staleness }),
     counters,
     errorsByKind,
     intervals,

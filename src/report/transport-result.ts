@@ -186,6 +186,7 @@ export function buildTransportResult(
       recoveryUs: encodeHistogram(merged.recovery),
     },
   }
+  addVersion6Figures(result, merged)
   if (server?.samples !== undefined && server.samples.length > 0) {
     result.serverSeries = server.samples.map((sample) => ({
       tSec: (sample.atMs - context.measureStartMs) / 1000,
@@ -195,6 +196,44 @@ export function buildTransportResult(
   }
   if (context.thresholds) result.thresholds = evaluateThresholds(context.thresholds, result)
   return result
+}
+
+/**
+ * The figures schema version 6 added that the harness measures: recovery split in three,
+ * broadcast spread, staleness under conflation, each with its encoded histogram (for a merge).
+ * Absent when the measurements do not hold them (older sources); the split also when nothing
+ * dropped.
+ */
+function addVersion6Figures(result: TransportResult, merged: MergedMetrics): void {
+  const extra: NonNullable<TransportResult['extraHistograms']> = {}
+  // Recovery after a drop: a run without one has nothing to split (and `recoveryUs` says 0).
+  const split = merged.split
+  if (
+    split !== undefined &&
+    split.reconnected.totalCount + split.caughtUp.totalCount + split.firstNew.totalCount > 0
+  ) {
+    result.recoverySplit = {
+      reconnectedUs: percentilesOf(split.reconnected),
+      caughtUpUs: percentilesOf(split.caughtUp),
+      firstNewUs: percentilesOf(split.firstNew),
+    }
+    extra.reconnectedUs = encodeHistogram(split.reconnected)
+    extra.caughtUpUs = encodeHistogram(split.caughtUp)
+    extra.firstNewUs = encodeHistogram(split.firstNew)
+  }
+  if (merged.spread !== undefined) {
+    result.spread = {
+      spreadUs: percentilesOf(merged.spread.spread),
+      incomplete: merged.spread.incomplete,
+    }
+    extra.spreadUs = encodeHistogram(merged.spread.spread)
+  }
+  // Plain requests (`http`) hold no value to go stale.
+  if (merged.staleness !== undefined && merged.transport !== 'http') {
+    result.stalenessUs = percentilesOf(merged.staleness)
+    extra.stalenessUs = encodeHistogram(merged.staleness)
+  }
+  if (Object.keys(extra).length > 0) result.extraHistograms = extra
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { EventReader } from '../event-fields.js'
+import type { ObserverShared } from '../event-observer.js'
 import type { WireSpec } from '../targets/wire-spec.js'
 import type { TransportMetrics } from '../transport-metrics.js'
 
@@ -20,6 +21,8 @@ export interface EngineContext {
   readonly reader: EventReader
   /** Every symbol, for a target that lists them all for a subscriber of every symbol. */
   readonly universe: readonly string[]
+  /** What the pool's observers share (the heads board, the spread sampler); absent: nothing. */
+  readonly shared?: ObserverShared
 }
 
 /** One synthetic subscriber. It reconnects by itself until closed. */
@@ -72,8 +75,8 @@ export interface Reconnecting<C> {
 
 export function createReconnecting<C>(options: {
   readonly connect: () => C
-  /** What the subscriber saw, for `missing`. */
-  readonly observer: { missing: Subscriber['missing'] }
+  /** What the subscriber saw, for `missing`; `retire` when it closes. */
+  readonly observer: { missing: Subscriber['missing']; retire(): void }
   readonly cut: (connection: C) => void
   /**
    * Ends the connection for good when the subscriber closes (default: `cut`). The socket engines
@@ -107,6 +110,7 @@ export function createReconnecting<C>(options: {
     },
     subscriber: {
       close() {
+        if (!closed) options.observer.retire()
         closed = true
         if (timer !== undefined) clearTimeout(timer)
         if (current !== undefined) (options.close ?? options.cut)(current)

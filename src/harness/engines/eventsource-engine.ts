@@ -33,7 +33,7 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         symbols: symbolsText(wire, symbols, context.universe),
       })
       const url = new URL(path, baseUrl.origin)
-      const observer = createEventObserver(metrics, symbols)
+      const observer = createEventObserver(metrics, symbols, context.shared)
       const targetHeaders = subscriberHeaders(wire.headers, wire.token, symbols)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       const startedUs = nowUs()
@@ -56,7 +56,7 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         open = true
         metrics.connectionOpened()
         if (opens === 1) metrics.recordConnectUs(nowUs() - startedUs)
-        else observer.reconnected()
+        observer.connected(nowUs())
       })
       let cutHere = false
       source.addEventListener('error', () => {
@@ -83,10 +83,11 @@ export function createEventsourceEngine(context: EngineContext): Engine {
         source.addEventListener('snapshot', (event: MessageEvent) => {
           const snapshot = readSnapshot(String(event.data))
           if (snapshot === null) metrics.countError(UNREADABLE_EVENT)
-          else observer.snapshot(snapshot.quotes, snapshot.reset, nowUs())
+          else observer.snapshot(snapshot, nowUs())
         })
       return {
         close() {
+          observer.retire()
           if (open) metrics.connectionClosed()
           open = false
           source.close()

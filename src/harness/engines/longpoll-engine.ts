@@ -4,6 +4,7 @@ import type { EventReader } from '../event-fields.js'
 import {
   createEventObserver,
   type EventObserver,
+  snapshotOf,
   type TickFields,
   UNREADABLE_EVENT,
 } from '../event-observer.js'
@@ -43,13 +44,8 @@ export function observePollEvents(
     const event = element as PollEvent
     const payload = 'data' in event ? event.data : element
     if (event.event === 'snapshot') {
-      const snapshot = payload as { quotes?: unknown; reset?: unknown } | null
-      if (snapshot !== null && typeof snapshot === 'object' && Array.isArray(snapshot.quotes))
-        observer.snapshot(
-          snapshot.quotes as { sym: string; q: number }[],
-          snapshot.reset === true,
-          receiptUs,
-        )
+      const snapshot = snapshotOf(payload)
+      if (snapshot !== null) observer.snapshot(snapshot, receiptUs)
       else unreadable()
     } else if (reader.value(payload, fields))
       observer.tick(observer.symbol(fields.sym), fields.q, fields.ts, receiptUs)
@@ -73,7 +69,7 @@ export function createLongPollEngine(context: EngineContext): Engine {
   return {
     start(symbols, index) {
       const localAddress = localAddressFor(context, index)
-      const observer = createEventObserver(metrics, symbols)
+      const observer = createEventObserver(metrics, symbols, context.shared)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       const listed = symbolsText(wire, symbols, context.universe)
       const extraHeaders = headerLines(subscriberHeaders(wire.headers, wire.token, symbols))
@@ -81,7 +77,6 @@ export function createLongPollEngine(context: EngineContext): Engine {
       let cursor = ''
       let modifiedSince = ''
       let noneMatch = ''
-      let everConnected = false
 
       const poll = (current: Socket): void => {
         let path = requestPath(baseUrl, wire, spec.path, { symbols: listed, cursor })
@@ -167,8 +162,7 @@ export function createLongPollEngine(context: EngineContext): Engine {
           connected = true
           metrics.connectionOpened()
           metrics.recordConnectUs(nowUs() - startedUs)
-          if (everConnected) observer.reconnected()
-          everConnected = true
+          observer.connected(nowUs())
           poll(current)
         })
         current.on('data', (bytes: Buffer) => {

@@ -78,18 +78,17 @@ export function createSseEngine(context: EngineContext): Engine {
     start(symbols, index) {
       const request = requestFor(symbols)
       const localAddress = localAddressFor(context, index)
-      const observer = createEventObserver(metrics, symbols)
+      const observer = createEventObserver(metrics, symbols, context.shared)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       let receiptUs = 0
       let retryMs = context.retryMs
       let open = false
-      let everConnected = false
 
       const onEvent = (event: SseEvent): void => {
         if (wire.snapshots && event.type === 'snapshot') {
           const snapshot = readSnapshot(event.data)
           if (snapshot === null) metrics.countError(UNREADABLE_EVENT)
-          else observer.snapshot(snapshot.quotes, snapshot.reset, receiptUs)
+          else observer.snapshot(snapshot, receiptUs)
           return
         }
         // Any other type, named or not: a tick if it reads as one (another server's payload
@@ -128,8 +127,7 @@ export function createSseEngine(context: EngineContext): Engine {
             open = true
             metrics.connectionOpened()
             metrics.recordConnectUs(nowUs() - startedUs)
-            if (everConnected) observer.reconnected()
-            everConnected = true
+            observer.connected(receiptUs)
           },
           onBody: (bytes, from, to) => parser.feed(bytes, from, to),
           onEnd: () => current.destroy(),

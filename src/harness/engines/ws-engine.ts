@@ -32,13 +32,12 @@ export function createWsEngine(context: EngineContext): Engine {
   return {
     start(symbols, index) {
       const localAddress = localAddressFor(context, index)
-      const observer = createEventObserver(metrics, symbols)
+      const observer = createEventObserver(metrics, symbols, context.shared)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
       const headers = subscriberHeaders(wire.headers, wire.token, symbols)
       const cutSockets = new Set<WebSocket>()
       const url = `${origin}${requestPath(baseUrl, wire, spec.path, { symbols: symbolsText(wire, symbols, context.universe) })}`
       let lastEventId: string | null = null
-      let everConnected = false
       // The TCP socket under the current WebSocket, kept to reset it on close (engine.ts).
       let socket: Socket | undefined
 
@@ -63,8 +62,7 @@ export function createWsEngine(context: EngineContext): Engine {
           open = true
           metrics.connectionOpened()
           metrics.recordConnectUs(nowUs() - startedUs)
-          if (everConnected) observer.reconnected()
-          everConnected = true
+          observer.connected(nowUs())
           const subscribe = subscribeText(symbols, lastEventId)
           if (subscribe !== null) current.send(subscribe)
         })
