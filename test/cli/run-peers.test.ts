@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { validateRunResult } from '../../src/report/result-schema.js'
-import { freePort } from '../deploy/nginx-process.js'
 import { tickstorm } from '../helpers/cli.js'
+import { freePort } from '../helpers/free-port.js'
 import { waitForAsync } from '../helpers/wait-async.js'
 
 const ROOT = new URL('../../', import.meta.url)

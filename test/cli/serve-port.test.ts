@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { createServer as createNetServer, type Server } from 'node:net'
 import { afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { type Run, tickstorm } from '../helpers/cli.js'
+import { freePort } from '../helpers/free-port.js'
 import { waitFor } from '../helpers/wait.js'
 
 beforeAll(() => {
@@ -26,15 +27,6 @@ async function holdPort(): Promise<number> {
   holders.push(server)
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
   return (server.address() as { port: number }).port
-}
-
-/** A port that was free a moment ago (the kernel's pick), for a server that must bind it itself. */
-async function freePort(): Promise<number> {
-  const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** `serve` on a nonzero port, waited for until it prints its URL. */

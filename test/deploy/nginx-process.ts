@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { waitForAsync } from '../helpers/wait-async.js'
 
@@ -14,15 +14,6 @@ export interface Nginx {
   errorLog(): string
   /** SIGTERM to the master (by its PID), which stops its workers; resolves once it exited. */
   stop(): Promise<void>
-}
-
-/** A port free on 127.0.0.1 right now (nginx cannot listen on port 0 and report the port). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /**

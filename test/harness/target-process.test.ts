@@ -13,7 +13,8 @@ import {
   type TargetProcess,
   treePids,
 } from '../../src/harness/target-process.js'
-import { freePort, NGINX } from '../deploy/nginx-process.js'
+import { NGINX } from '../deploy/nginx-process.js'
+import { freePort } from '../helpers/free-port.js'
 import { waitForAsync } from '../helpers/wait-async.js'
 
 /** A tiny HTTP server that answers with its own pid, on the port given as its argument. */

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createGripOrigin } from '../../src/harness/targets/grip-origin.js'
-import { freePort } from '../deploy/nginx-process.js'
+import { freePort } from './free-port.js'
 import { waitForAsync } from './wait-async.js'
 
 /** Debian's nginx, which loads nchan (`apt-get install libnginx-mod-nchan`). */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { afterAll } from 'vitest'
+import { freePort } from './free-port.js'
 
 /** Debian's redis-server; `.ci/run` installs it, and a missing one fails the suite (never skips). */
 export const REDIS_SERVER = '/usr/bin/redis-server'
@@ -55,14 +55,6 @@ export async function startRedis(): Promise<TestRedis> {
     },
     start,
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 afterAll(() => {

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { ERROR_CODES } from '../../../src/errors.js'
 import { runScenario } from '../../../src/harness/runner.js'
 import { parseScenario } from '../../../src/harness/scenario.js'
-import { accepts, freePort } from '../../deploy/nginx-process.js'
+import { accepts } from '../../deploy/nginx-process.js'
+import { freePort } from '../../helpers/free-port.js'
 
 /**
  * A server the harness starts itself (`target.command`): nginx with nchan from

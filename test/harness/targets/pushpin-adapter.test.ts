@@ -18,7 +18,7 @@ import {
 import { fillTemplate, symbolsText, withQuery } from '../../../src/harness/targets/wire-spec.js'
 import type { Tick } from '../../../src/market/types.js'
 import { encodeTickJson } from '../../../src/wire/tick-json.js'
-import { freePort } from '../../deploy/nginx-process.js'
+import { freePort } from '../../helpers/free-port.js'
 import { type PushpinPeer, startPushpin } from '../../helpers/peers.js'
 import { waitForAsync } from '../../helpers/wait-async.js'
 

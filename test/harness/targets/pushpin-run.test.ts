@@ -4,7 +4,7 @@ import type { StreamTransport } from '../../../src/harness/load-pool.js'
 import { runScenario } from '../../../src/harness/runner.js'
 import { parseScenario } from '../../../src/harness/scenario.js'
 import { createPushpinAdapter } from '../../../src/harness/targets/pushpin.js'
-import { freePort } from '../../deploy/nginx-process.js'
+import { freePort } from '../../helpers/free-port.js'
 import { type PushpinPeer, startPushpin } from '../../helpers/peers.js'
 
 /**
