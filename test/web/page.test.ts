@@ -349,13 +349,15 @@ describe('the live ticker page', () => {
     await waitForPage(page, 'a resume and its catch-up', (state) =>
       state.log.some((entry) => entry.kind === 'catchup'),
     )
-    // An off-exchange print at a half penny: about one trade in eight, so one soon shows.
-    await page.waitForFunction(
-      `[...document.querySelectorAll('#quotes td.last .sub')].some((node) => node.textContent)`,
-      null,
-      { timeout: 15_000 },
-    )
-    const layout = (await page.evaluate(MEASURE_LAYOUT)) as Layout
+    // An off-exchange print at a half penny: about one trade in eight, so one soon shows. The
+    // layout is measured in the same turn that sees it: the next trade may replace it.
+    const layout = (await (
+      await page.waitForFunction(
+        `[...document.querySelectorAll('#quotes td.last .sub')].some((node) => node.textContent) && ${MEASURE_LAYOUT}`,
+        null,
+        { timeout: 15_000 },
+      )
+    ).jsonValue()) as Layout
 
     expect(layout.scrollWidth).toBeLessThanOrEqual(layout.innerWidth)
     expect(layout.priceCells).toHaveLength(8 * 3)
