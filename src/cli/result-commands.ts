@@ -1,32 +1,54 @@
 import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { compareResults, formatComparison, renderComparisonHtml } from '../report/compare.js'
+import { ERROR_CODES, TickstormError } from '../errors.js'
+import {
+  compareResults,
+  compareSets,
+  DEFAULT_NOISE_RATIO,
+  formatComparison,
+  type RunSet,
+  renderComparisonHtml,
+} from '../report/compare.js'
 import { formatRunSummary } from '../report/console.js'
 import { renderReportHtml } from '../report/html.js'
 import { writeJunit } from '../report/junit.js'
 import { mergeResultDirs } from '../report/merge.js'
 import { readResultDir } from '../report/read-result.js'
+import { isResultSet, readResultSet } from '../report/result-set.js'
 import { writeSummaryJson } from '../report/summary-json.js'
 import { EXIT } from './exit-codes.js'
+import { number } from './flag-values.js'
 
 // `tickstorm compare`, `merge` and `report`: commands on result directories.
 
-const COMPARE_HELP = `Usage: tickstorm compare <baselineDir> <candidateDir> [--html FILE] [--force]
+const COMPARE_HELP = `Usage: tickstorm compare <baseline> <candidate> [--noise PCT] [--html FILE] [--force]
 
-Compares two result directories transport by transport: latency from the full histograms
-(p50, p90, p99, p99.9, max), deliveries/s, server CPU per delivery (when both runs sampled the
-server), loss ratio, error rate, connect p99 and recovery p99, each with the change, the relative
-change and a verdict. Higher is worse for every figure but deliveries/s; a change within ±5% is
-"same", and the max is shown but never judged. --html writes a page with the two percentile
-distributions overlaid. Exit code 3 when the candidate regressed.
+Compares two results transport by transport: latency from the full histograms (p50, p90, p99,
+p99.9, max), deliveries/s, server CPU per delivery (when both sampled the server), loss ratio,
+error rate, connect p99 and recovery p99, each with the change, the relative change and a
+verdict. Higher is worse for every figure but deliveries/s; the max is shown, never judged.
+
+Each of <baseline> and <candidate> is a result directory (one run) or a set directory (from
+run --repeat N; its interrupted runs are left out):
+  two sets of 3 or more runs: each figure is the mean over a set's runs, and the change of the
+    means gets a 95% confidence interval by bootstrap (each set's runs resampled within it,
+    10,000 resamples, seed 1: the same sets always print the same interval). A figure got worse
+    or better only when its interval excludes zero, else "no significant change".
+  two single runs: a relative change within the noise band (--noise, default ±5%) is "same".
+  a set of fewer than 3 runs (or a single run against a set): said so, and the means are
+    judged against the noise band.
+--html writes a page with the two percentile distributions overlaid (a set's runs added up)
+and the table, intervals included. Exit code 3 when the candidate regressed.
 
 Refused, every difference listed (exit 2): runs that did not carry the same workload, i.e. other
 subscriber counts, phases, arrival rate or capacity steps, durations, transports, server options,
 watch-list, executor or faults, another target, target kind or event source, or seconds measured
-more than 5% (at least 1 s) apart. The scenario's name may differ.
+more than 5% (at least 1 s) apart. The scenario's name may differ. For sets this holds within
+each set (every run against its first) and between the two.
 
 Options:
+  --noise <pct>    the noise band for single runs and small sets, in percent (default 5)
   --html <file>    write the comparison page there
   --force          compare them anyway: the output opens with a WARNING listing the differences
   -h, --help       this text
@@ -66,12 +88,42 @@ Options:
   -h, --help             this text
 `
 
+/** `--noise 2.5` as a ratio: a percentage from 0 to 100. */
+function noiseRatioOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_NOISE_RATIO
+  const percent = number(text.replace(/%$/, ''))
+  if (!(percent >= 0 && percent <= 100)) {
+    throw new TickstormError(
+      ERROR_CODES.USAGE,
+      `--noise must be a percentage from 0 to 100, got ${JSON.stringify(text)}`,
+      { details: { problems: [`--noise must be from 0 to 100, got ${JSON.stringify(text)}`] } },
+    )
+  }
+  return percent / 100
+}
+
+/** A result directory as one run, or a set directory as its finished runs. */
+async function readSide(dir: string): Promise<RunSet & { readonly isSet: boolean }> {
+  if (!isResultSet(dir)) {
+    return { dir, name: dir, runs: [await readResultDir(dir)], isSet: false }
+  }
+  const set = await readResultSet(dir)
+  if (set.runs.length === 0) {
+    throw new TickstormError(
+      ERROR_CODES.USAGE,
+      `the set ${dir} has no finished run to compare${set.skipped.length > 0 ? ` (${set.skipped.join(', ')})` : ''}`,
+    )
+  }
+  return { dir, name: basename(dir), runs: set.runs, skipped: set.skipped, isSet: true }
+}
+
 export async function compare(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
     options: {
       html: { type: 'string' },
       force: { type: 'boolean' },
+      noise: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -81,12 +133,17 @@ export async function compare(args: readonly string[]): Promise<number> {
     return EXIT.OK
   }
   if (positionals.length !== 2) {
-    process.stderr.write(`tickstorm compare: give two result directories\n\n${COMPARE_HELP}`)
+    process.stderr.write(`tickstorm compare: give two result or set directories\n\n${COMPARE_HELP}`)
     return EXIT.USAGE
   }
-  const [baseline, candidate] = await Promise.all(positionals.map((dir) => readResultDir(dir)))
+  const noiseRatio = noiseRatioOf(values.noise)
+  const [baseline, candidate] = await Promise.all(positionals.map((dir) => readSide(dir)))
+  const options = { force: values.force === true, noiseRatio }
   // Different workloads throw TS_ERR_USAGE (exit 2) here unless forced.
-  const comparison = compareResults(baseline!, candidate!, { force: values.force === true })
+  const comparison =
+    baseline!.isSet || candidate!.isSet
+      ? compareSets(baseline!, candidate!, options)
+      : compareResults(baseline!.runs[0]!, candidate!.runs[0]!, options)
   process.stdout.write(`${formatComparison(comparison)}\n`)
   if (values.html !== undefined) {
     await writeFile(values.html, renderComparisonHtml(comparison))

@@ -55,8 +55,16 @@ function show(value: unknown): string {
   return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS - 1)}…` : text
 }
 
-function difference(what: string, baseline: unknown, candidate: unknown): string {
-  return `${what}: baseline has ${show(baseline)}, candidate has ${show(candidate)}`
+/** What the two sides are called in a difference: two runs compared, or two runs of one set. */
+export interface Sides {
+  readonly first: string
+  readonly second: string
+}
+
+const COMPARED: Sides = { first: 'baseline', second: 'candidate' }
+
+function difference(what: string, baseline: unknown, candidate: unknown, sides: Sides): string {
+  return `${what}: ${sides.first} has ${show(baseline)}, ${sides.second} has ${show(candidate)}`
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -73,17 +81,18 @@ function diffTree(
   candidate: unknown,
   skip: ReadonlySet<string>,
   out: string[],
+  sides: Sides,
 ): void {
   if (isDeepStrictEqual(baseline ?? null, candidate ?? null)) return
   if (isRecord(baseline) && isRecord(candidate)) {
     for (const key of new Set([...Object.keys(baseline), ...Object.keys(candidate)])) {
       if (skip.has(key)) continue
       const at = path === '' ? key : `${path}.${key}`
-      diffTree(at, baseline[key], candidate[key], new Set(), out)
+      diffTree(at, baseline[key], candidate[key], new Set(), out, sides)
     }
     return
   }
-  out.push(difference(path, baseline, candidate))
+  out.push(difference(path, baseline, candidate, sides))
 }
 
 /** A parsed target's options other than its URL, kind, process and credentials. */
@@ -99,9 +108,13 @@ function share(result: RunResult): string {
 
 /**
  * Everything in which the two runs' workloads differ, as "<what>: baseline has X, candidate has
- * Y"; empty when they carried the same one.
+ * Y" (or the sides given); empty when they carried the same one.
  */
-export function workloadDifferences(baseline: LoadedResult, candidate: LoadedResult): string[] {
+export function workloadDifferences(
+  baseline: LoadedResult,
+  candidate: LoadedResult,
+  sides: Sides = COMPARED,
+): string[] {
   const a = baseline.result
   const b = candidate.result
   const out: string[] = []
@@ -112,8 +125,8 @@ export function workloadDifferences(baseline: LoadedResult, candidate: LoadedRes
     ['event source', a.source ?? 'server', b.source ?? 'server'],
     ['share', share(a), share(b)],
   ]
-  for (const [what, x, y] of pairs) if (x !== y) out.push(difference(what, x, y))
-  diffTree('', a.scenario.parsed, b.scenario.parsed, NOT_WORKLOAD, out)
+  for (const [what, x, y] of pairs) if (x !== y) out.push(difference(what, x, y, sides))
+  diffTree('', a.scenario.parsed, b.scenario.parsed, NOT_WORKLOAD, out, sides)
   const targetDifferences: string[] = []
   diffTree(
     'target',
@@ -121,6 +134,7 @@ export function workloadDifferences(baseline: LoadedResult, candidate: LoadedRes
     targetOptions(b.scenario.parsed),
     TARGET_NOT_WORKLOAD,
     targetDifferences,
+    sides,
   )
   out.push(...targetDifferences)
   const candidateTransports = new Map(b.transports.map((t) => [t.transport, t]))
@@ -133,6 +147,7 @@ export function workloadDifferences(baseline: LoadedResult, candidate: LoadedRes
           `${base.transport} subscribers asked`,
           base.subscribers.asked,
           cand.subscribers.asked,
+          sides,
         ),
       )
     }
@@ -146,11 +161,31 @@ export function workloadDifferences(baseline: LoadedResult, candidate: LoadedRes
           `${base.transport} seconds measured`,
           base.measuredSec.toFixed(1),
           cand.measuredSec.toFixed(1),
+          sides,
         ),
       )
     }
   }
   return out
+}
+
+/**
+ * How the runs of one set differ from its first run: a set is evidence of noise only when every
+ * run carried the same workload (else its spread is partly the load's). Each difference names
+ * the set and the two runs (`baseline set: subscribers.count: run-1 has 300, run-3 has 1000`).
+ */
+export function setWorkloadDifferences(
+  which: string,
+  runs: readonly LoadedResult[],
+  nameOf: (run: LoadedResult) => string,
+): string[] {
+  const [first, ...rest] = runs
+  if (first === undefined) return []
+  return rest.flatMap((run) =>
+    workloadDifferences(first, run, { first: nameOf(first), second: nameOf(run) }).map(
+      (entry) => `${which} set: ${entry}`,
+    ),
+  )
 }
 
 /** The heading of the list of differences, in the refusal and in a forced comparison alike. */

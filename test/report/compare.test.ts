@@ -3,17 +3,25 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { TickstormError } from '../../src/errors.js'
+import { bootstrapMeanChange } from '../../src/report/bootstrap.js'
 import {
   type Comparison,
   compareResults,
+  compareSets,
   formatComparison,
+  type RunSet,
   renderComparisonHtml,
 } from '../../src/report/compare.js'
-import { workloadDifferences } from '../../src/report/compare-checks.js'
+import { setWorkloadDifferences, workloadDifferences } from '../../src/report/compare-checks.js'
+import { transportFigures } from '../../src/report/compare-figures.js'
 import { type HlogInterval, sumIntervals } from '../../src/report/hlog.js'
 import type { TransportName } from '../../src/report/measurements.js'
 import { type LoadedResult, readResultDir } from '../../src/report/read-result.js'
-import type { RunResult, TransportResult } from '../../src/report/result-schema.js'
+import {
+  RESULT_SCHEMA_VERSION,
+  type RunResult,
+  type TransportResult,
+} from '../../src/report/result-schema.js'
 import { writeResultDir } from '../../src/report/write-result.js'
 import { fullRun } from './fixtures.js'
 
@@ -24,7 +32,8 @@ let same: LoadedResult
 
 async function saved(name: string, scales: Parameters<typeof fullRun>[0]): Promise<LoadedResult> {
   const { result, hlogs } = fullRun(scales)
-  await writeResultDir(join(root, name), result, hlogs)
+  // As a run writes it today: the version that carries every field the fixture fills in.
+  await writeResultDir(join(root, name), { ...result, schemaVersion: RESULT_SCHEMA_VERSION }, hlogs)
   return readResultDir(join(root, name))
 }
 
@@ -471,5 +480,225 @@ describe('the figures beside latency', () => {
         t.deliveriesPerSec = 8_000
       }).comparison.regression,
     ).toBe(true)
+  })
+})
+
+/** A set of runs on disk (`<name>/run-<i>`), SSE only, run i's latencies × scales[i]. */
+async function savedSet(name: string, scales: readonly number[]): Promise<RunSet> {
+  const runs: LoadedResult[] = []
+  for (const [i, scale] of scales.entries()) {
+    runs.push(await saved(join(name, `run-${i + 1}`), { sse: scale }))
+  }
+  return { dir: join(root, name), name, runs }
+}
+
+describe('compareSets', () => {
+  let quiet: RunSet
+  let quietAgain: RunSet
+  let shifted: RunSet
+  let noisy: RunSet
+  let noisyHigher: RunSet
+  beforeAll(async () => {
+    quiet = await savedSet('quiet', [1, 1.02, 0.98, 1.01])
+    quietAgain = await savedSet('quiet-again', [1.01, 0.99, 1, 1.02])
+    shifted = await savedSet('shifted', [1.2, 1.22, 1.18, 1.21]) // 20% slower, as quiet
+    noisy = await savedSet('noisy', [0.7, 1, 1.3, 0.85, 1.15])
+    noisyHigher = await savedSet('noisy-higher', [0.78, 1.08, 1.38, 0.93, 1.23]) // mean +8%
+  })
+
+  test('a clear shift: every latency interval excludes zero on the worse side, a regression', () => {
+    const comparison = compareSets(quiet, shifted)
+    expect(comparison.regression).toBe(true)
+    expect(comparison.noiseRatio).toBeNull()
+    expect(comparison.sets).toEqual({
+      baselineRuns: 4,
+      candidateRuns: 4,
+      bootstrap: { resamples: 10_000, confidence: 0.95, seed: 1 },
+    })
+    const sse = changesOf(comparison, 'sse')
+    for (const metric of ['p50', 'p90', 'p99', 'p99.9']) {
+      expect(sse[metric]!.verdict).toBe('worse')
+      expect(sse[metric]!.relative).toBeCloseTo(0.2, 2)
+      expect(sse[metric]!.interval!.relativeLow!).toBeGreaterThan(0.1)
+      expect(sse[metric]!.interval!.relativeHigh!).toBeLessThan(0.3)
+    }
+    // Figures that did not move between any runs: an interval of exactly zero, no change.
+    expect(sse['deliveries/s']!.verdict).toBe('same')
+    expect(sse['deliveries/s']!.interval).toMatchObject({ deltaLow: 0, deltaHigh: 0 })
+    // The reverse is an improvement.
+    expect(changesOf(compareSets(shifted, quiet), 'sse')['p99']!.verdict).toBe('better')
+    expect(compareSets(shifted, quiet).regression).toBe(false)
+  })
+
+  test('two sets of the same noise: no significant change anywhere', () => {
+    const comparison = compareSets(quiet, quietAgain)
+    expect(comparison.regression).toBe(false)
+    for (const change of Object.values(changesOf(comparison, 'sse'))) {
+      expect(change.verdict).toBe('same')
+      expect(change.interval).toBeDefined()
+    }
+    expect(formatComparison(comparison)).toMatch(
+      /\nno significant change: every figure's 95% interval holds zero \(bootstrap over 4 and 4 runs, 10,000 resamples, seed 1\)$/,
+    )
+  })
+
+  test('a change of the means beyond ±5% within the runs’ own noise is not called', () => {
+    const comparison = compareSets(noisy, noisyHigher)
+    const p50 = changesOf(comparison, 'sse')['p50']!
+    expect(p50.relative).toBeCloseTo(0.08, 2)
+    expect(p50.verdict).toBe('same')
+    expect(p50.interval!.relativeLow!).toBeLessThan(0)
+    expect(comparison.regression).toBe(false)
+    // Two of their runs alone, against the fixed band, would have called it.
+    expect(compareResults(noisy.runs[1]!, noisyHigher.runs[1]!).regression).toBe(true)
+  })
+
+  test('seeded: the same sets always give the same intervals; the seed is an option', () => {
+    const a = compareSets(noisy, noisyHigher)
+    const b = compareSets(noisy, noisyHigher)
+    expect(changesOf(b, 'sse')['p99']!.interval).toEqual(changesOf(a, 'sse')['p99']!.interval)
+    const reseeded = compareSets(noisy, noisyHigher, { bootstrap: { seed: 9 } })
+    expect(reseeded.sets!.bootstrap!.seed).toBe(9)
+    // The interval is the bootstrap of the runs' own p99s, with the seed given.
+    const p99s = (set: RunSet) => set.runs.map((r) => transportFigures(r, 'sse')!.get('p99')!)
+    expect(changesOf(reseeded, 'sse')['p99']!.interval).toEqual(
+      bootstrapMeanChange(p99s(noisy), p99s(noisyHigher), { seed: 9 }),
+    )
+  })
+
+  test('fewer than 3 runs on a side: said so, and the means are judged against the noise band', async () => {
+    const pair = await savedSet('pair', [1, 1.02])
+    const comparison = compareSets(pair, shifted)
+    expect(comparison.sets!.bootstrap).toBeNull()
+    expect(comparison.noiseRatio).toBe(0.05)
+    expect(comparison.warnings).toContain(
+      'the baseline has 2 runs, the candidate 4 runs: a confidence interval needs at least 3 runs on each side (run --repeat 3 or more), so the means are judged against the ±5% noise band instead',
+    )
+    const p50 = changesOf(comparison, 'sse')['p50']!
+    expect(p50.interval).toBeUndefined()
+    expect(p50.baseline).toBeCloseTo((5003 + 5103) / 2, -1)
+    expect(p50.verdict).toBe('worse')
+    const text = formatComparison(comparison)
+    expect(text).not.toContain('interval  ')
+    expect(
+      text.endsWith(
+        'REGRESSION (beyond ±5% noise) (means of the sets, too few runs for an interval)',
+      ),
+    ).toBe(true)
+    // A wider band hides it, as for two runs.
+    expect(compareSets(pair, shifted, { noiseRatio: 0.3 }).regression).toBe(false)
+  })
+
+  test('the text and the page show each interval and the verdict it gave', () => {
+    const comparison = compareSets(quiet, shifted)
+    const text = formatComparison(comparison)
+    expect(text).toContain('baseline  quiet (compare-transports, commit fe3c4ba, 4 runs)')
+    expect(text).toContain('candidate shifted (compare-transports, commit fe3c4ba, 4 runs)')
+    const header = text.split('\n').find((line) => line.startsWith('metric'))!
+    expect(header.split(/\s{2,}/)).toEqual([
+      'metric',
+      'baseline mean',
+      'candidate mean',
+      'change',
+      'relative',
+      '95% interval',
+      'verdict',
+    ])
+    const p50 = changesOf(comparison, 'sse')['p50']!.interval!
+    const shown = (ratio: number) => `+${(ratio * 100).toFixed(1)}%`
+    const line = (metric: string) => text.split('\n').find((l) => l.startsWith(`${metric} `))!
+    expect(line('p50')).toContain(`  ${shown(p50.relativeLow!)} … ${shown(p50.relativeHigh!)}  `)
+    expect(line('p50').endsWith('  worse')).toBe(true)
+    expect(line('deliveries/s').endsWith('  ±0.0%  no significant change')).toBe(true)
+    expect(text).toContain(
+      "REGRESSION: a figure's 95% interval lies wholly on the worse side of zero (bootstrap over 4 and 4 runs, 10,000 resamples, seed 1)",
+    )
+    const html = renderComparisonHtml(comparison)
+    expect(html).toContain('<th>95% interval</th><th>verdict</th>')
+    expect(html).toContain(
+      `<td>${shown(p50.relativeLow!)} … ${shown(p50.relativeHigh!)}</td><td class="failed">worse</td>`,
+    )
+    expect(html).toContain('<td class="">no significant change</td>')
+    expect(html).toContain(', 4 runs (')
+  })
+
+  test("the distributions are every run's intervals added up", () => {
+    const comparison = compareSets(quiet, shifted)
+    const sse = comparison.transports.find((t) => t.transport === 'sse')!
+    // Four runs of 3 × 10,000 latencies: the top of the curve is the largest of all of them.
+    expect(sse.baselineDistribution.at(-1)!.valueUs).toBeGreaterThanOrEqual(10_100)
+    expect(sse.candidateDistribution.at(-1)!.valueUs).toBeGreaterThanOrEqual(12_100)
+  })
+
+  test('a single run against a set is a set of one: the noise band, said so', () => {
+    const single: RunSet = { dir: baseline.dir, name: baseline.dir, runs: [baseline] }
+    const comparison = compareSets(single, shifted, { force: true })
+    expect(comparison.baseline.runId).toBe('20251124T060000Z-compare-transports')
+    expect(comparison.baseline.runs).toBeUndefined()
+    expect(comparison.warnings[0]).toMatch(/^the baseline has 1 run, the candidate 4 runs: /)
+  })
+})
+
+describe('the workload check of sets', () => {
+  beforeAll(() => {
+    measured = fullRun({ sse: 1, ws: 1 })
+  })
+
+  const larger: Change = (parsed, result) => {
+    parsed.subscribers.count = 1000
+    transportOf(result, 'sse').subscribers.asked = 1000
+  }
+
+  test('within a set, every run against its first, named by its directory', () => {
+    const runs = [run(undefined, '/s/run-1'), run(undefined, '/s/run-2'), run(larger, '/s/run-3')]
+    expect(setWorkloadDifferences('baseline', runs, (r) => r.dir.slice(3))).toEqual([
+      'baseline set: subscribers.count: run-1 has 100, run-3 has 1000',
+      'baseline set: sse subscribers asked: run-1 has 100, run-3 has 1000',
+    ])
+  })
+
+  test('a set of mixed workloads, or two sets of different ones, are refused unless forced', () => {
+    const same = (name: string): RunSet => ({
+      dir: `/${name}`,
+      name,
+      runs: [1, 2, 3].map((i) => run(undefined, `/${name}/run-${i}`)),
+    })
+    const mixed: RunSet = {
+      dir: '/mixed',
+      name: 'mixed',
+      runs: [
+        run(undefined, '/mixed/run-1'),
+        run(undefined, '/mixed/run-2'),
+        run(larger, '/mixed/run-3'),
+      ],
+    }
+    const bigger: RunSet = {
+      dir: '/bigger',
+      name: 'bigger',
+      runs: [1, 2, 3].map((i) => run(larger, `/bigger/run-${i}`)),
+    }
+    expect(() => compareSets(same('a'), same('b'))).not.toThrow()
+    let refusal: unknown
+    try {
+      compareSets(same('a'), mixed)
+    } catch (error) {
+      refusal = error
+    }
+    expect(refusal).toBeInstanceOf(TickstormError)
+    expect((refusal as TickstormError).code).toBe('TS_ERR_USAGE')
+    expect((refusal as TickstormError).message).toContain(
+      '  - candidate set: subscribers.count: run-1 has 100, run-3 has 1000\n',
+    )
+    expect(() => compareSets(same('a'), bigger)).toThrow(
+      'subscribers.count: baseline has 100, candidate has 1000',
+    )
+    const forced = compareSets(same('a'), bigger, { force: true })
+    expect(forced.workloadDifferences).toEqual([
+      'subscribers.count: baseline has 100, candidate has 1000',
+      'sse subscribers asked: baseline has 100, candidate has 1000',
+    ])
+    expect(formatComparison(forced)).toMatch(
+      /^WARNING: these runs did not carry the same workload:/,
+    )
   })
 })
