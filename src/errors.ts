@@ -68,6 +68,11 @@ export const ERROR_CODES = {
   REDIS_UNAVAILABLE: 'TS_ERR_REDIS_UNAVAILABLE',
   /** Redis holds no tickstorm feed under the key prefix, or one of another market or format. */
   FEED_MISMATCH: 'TS_ERR_FEED_MISMATCH',
+  /**
+   * A market tape (LOBSTER, DBN, ITCH) is not what its format says; the message names the file,
+   * the byte offset or line, and what was expected there.
+   */
+  INVALID_TAPE: 'TS_ERR_INVALID_TAPE',
 } as const
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]

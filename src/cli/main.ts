@@ -8,6 +8,7 @@ import { versionLine } from './package-info.js'
 import { compare, merge, report } from './result-commands.js'
 import { run } from './run-command.js'
 import { feed, serve } from './serve-command.js'
+import { tape } from './tape-command.js'
 
 const MAIN_HELP = `tickstorm — live market data over HTTP (SSE), and a harness to measure it
 
@@ -18,6 +19,8 @@ Usage:
   tickstorm compare <dirA> <dirB>    baseline vs candidate, on full histograms
   tickstorm report <dir>             print a result's tables and re-render its report.html
   tickstorm merge <dir> <dir> ...    add up the results of several harness hosts (run --segment)
+  tickstorm tape info <file>         what a recorded tape (LOBSTER, DBN, ITCH) holds, its peak rates
+  tickstorm tape write --out <f.dbn> the model's ticks as a DBN tape (replay: serve --tape <file>)
   tickstorm <command> --help         options of a command
   tickstorm --version                version (and commit, in a git checkout)
 
@@ -43,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === 'compare') return compare(rest)
   if (command === 'report') return report(rest)
   if (command === 'merge') return merge(rest)
+  if (command === 'tape') return tape(rest)
   process.stderr.write(`tickstorm: unknown command ${JSON.stringify(command)}\n\n${MAIN_HELP}`)
   return EXIT.USAGE
 }

@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { openRedisFeed } from '../feed/redis-publisher.js'
 import { DEFAULT_REDIS_PREFIX, redactRedisUrl } from '../feed/redis-stream.js'
+import { formatTapeTime } from '../market/tapes/tape-info.js'
+import { openTapeMarket, type TapeReplayOptions } from '../market/tapes/tape-market.js'
 import type { PresetName } from '../market/types.js'
 import { createServer } from '../server/server.js'
 import {
@@ -15,6 +17,7 @@ import {
 } from '../server/server-options.js'
 import { EXIT } from './exit-codes.js'
 import { integer, namingFlags, number, type OptionSources } from './flag-values.js'
+import { TAPE_FLAG_OPTIONS, TAPE_FLAGS_HELP, tapeOptionsOf } from './tape-flags.js'
 import { takeWorkersFlag } from './workers-flag.js'
 
 // `tickstorm serve` and `tickstorm feed`: the server and the Redis generator, from flags.
@@ -58,7 +61,7 @@ Options:
                          market flags are then the generator's); clients may move between edges
                          and resume by Last-Event-ID
   --redis-prefix <p>     key prefix in Redis (default ${DEFAULT_REDIS_PREFIX})
-  -h, --help             this text
+${TAPE_FLAGS_HELP}  -h, --help             this text
 
 Endpoints: GET /v1/stream?symbols=AAPL,MSFT (SSE), POST /v1/stream, GET /v1/poll (long
 polling), /v1/ws (WebSocket), GET /v1/snapshot, GET /v1/symbols, GET /healthz,
@@ -92,10 +95,14 @@ const SERVE_FLAGS = {
 /** The flags that shape the market and its pacing: the generator's, never an edge's. */
 const MARKET_FLAGS = ['seed', 'preset', 'symbols', 'rate', 'speed', 'frame-ms'] as const
 
+/** What a tape replaces: the model's market (its pacing, --speed and --frame-ms, stays). */
+const TAPE_REPLACES = ['seed', 'preset', 'symbols', 'rate'] as const
+
 /** `tickstorm feed` takes the market flags and the replay window (which trims the stream). */
 const FEED_FLAGS = [...MARKET_FLAGS, 'history', 'history-bytes'] as const
 
 const FEED_HELP = `Usage: tickstorm feed --redis <url> [options]
+       tickstorm feed --redis <url> --tape <file> [--speed x] [--tape-start HH:MM:SS] ...
 
 Runs the market generator of a several-host deployment: every pacing frame goes to a Redis
 Stream (<prefix>:events, XADD with the frame's own id, trimmed to the replay window) and the
@@ -110,7 +117,11 @@ Options:
                          the market, as for \`tickstorm serve\` (see its --help)
   --history <n>          replay window in events: the stream is trimmed to it (default ${d.historyEvents})
   --history-bytes <n>    replay window in bytes, for edges' rings (default ${d.historyBytes})
-  -h, --help             this text
+${TAPE_FLAGS_HELP}  -h, --help             this text
+
+With --tape the stream carries the tape's replay (and its universe, in <prefix>:meta, for the
+edges); a replay always starts a stream of its own, so clear the keys (or use another prefix)
+to replay again.
 
 Stream ids are event ids: entry L-0 holds events first..L (its "first" field). Prints a
 status line every few seconds; SIGINT/SIGTERM write what is pending and exit.
@@ -145,6 +156,7 @@ function parseServerFlags(
   help: boolean
   redis?: string
   prefix: string
+  tape?: TapeReplayOptions
 } {
   const flagOptions = Object.fromEntries(
     flags.map((flag) => [flag, { type: 'string' as const, multiple: REPEATABLE_FLAGS.has(flag) }]),
@@ -155,6 +167,7 @@ function parseServerFlags(
       ...flagOptions,
       redis: { type: 'string' },
       'redis-prefix': { type: 'string', default: DEFAULT_REDIS_PREFIX },
+      ...TAPE_FLAG_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -173,7 +186,22 @@ function parseServerFlags(
     const numeric = parse === integer || parse === number
     given.set(key, numeric ? { name: `--${flag}`, typed: text } : { name: `--${flag}` })
   }
+  const tape = tapeOptionsOf(values)
+  if (tape !== undefined) {
+    const conflicting = [
+      // An edge serves the generator's events; `feed --tape --redis` is the generator.
+      ...(values.redis === undefined || flags === FEED_FLAGS ? [] : ['redis']),
+      ...TAPE_REPLACES.filter((flag) => partial[SERVE_FLAGS[flag][0]] !== undefined),
+    ]
+    if (conflicting.length > 0) {
+      throw new TickstormError(
+        ERROR_CODES.USAGE,
+        `--${conflicting.join(', --')}: --tape replays the tape's market and events, not the model's`,
+      )
+    }
+  }
   return {
+    ...(tape === undefined ? {} : { tape }),
     partial,
     given,
     help: values.help === true,
@@ -184,7 +212,7 @@ function parseServerFlags(
 
 export async function serve(argv: readonly string[]): Promise<number> {
   const { workers, typed: typedWorkers, args } = takeWorkersFlag(argv)
-  const { partial, given, help, redis, prefix } = parseServerFlags(
+  const { partial, given, help, redis, prefix, tape } = parseServerFlags(
     args,
     Object.keys(SERVE_FLAGS) as (keyof typeof SERVE_FLAGS)[],
   )
@@ -213,6 +241,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
       ...(partial as Partial<ServerOptions>),
       workers,
       ...(redis === undefined ? {} : { source: { redis: { url: redis, prefix } } }),
+      ...(tape === undefined ? {} : { tape }),
     }),
   )
   const { options } = server
@@ -220,8 +249,12 @@ export async function serve(argv: readonly string[]): Promise<number> {
     redis === undefined
       ? `speed ${options.speed}x`
       : `edge of ${redactRedisUrl(redis)}, ${prefix}:events`
+  const what =
+    tape === undefined
+      ? `preset ${options.preset}, seed ${options.seed}, ${origin}`
+      : tapeLine(server.feed.describe(), options.speed)
   process.stdout.write(
-    `tickstorm serving ${server.feed.symbols.length} symbols (preset ${options.preset}, seed ${options.seed}, ${origin}) on ${server.url}\n` +
+    `tickstorm serving ${server.feed.symbols.length} symbols (${what}) on ${server.url}\n` +
       `  try: curl -N '${server.url}/v1/stream?symbols=${server.feed.symbols[0]}'\n` +
       authLine(options) +
       (options.corsOrigins[0] === '*' ? '' : `  cors: ${options.corsOrigins.join(', ')}\n`) +
@@ -253,7 +286,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
 }
 
 export async function feed(args: readonly string[]): Promise<number> {
-  const { partial, given, help, redis, prefix } = parseServerFlags(args, FEED_FLAGS)
+  const { partial, given, help, redis, prefix, tape } = parseServerFlags(args, FEED_FLAGS)
   if (help) {
     process.stdout.write(FEED_HELP)
     return EXIT.OK
@@ -266,16 +299,25 @@ export async function feed(args: readonly string[]): Promise<number> {
   const options = await namingFlags(given, async () =>
     resolveServerOptions(partial as Partial<ServerOptions>),
   )
+  const replay = tape === undefined ? undefined : await openTapeMarket(tape)
   const publisher = await openRedisFeed({
     url: redis,
     prefix,
     market: marketOptionsOf(options),
     feed: pick(options, FEED_OPTION_KEYS),
+    ...(replay === undefined ? {} : { tape: replay }),
+  }).catch(async (error: unknown) => {
+    await replay?.close()
+    throw error
   })
   const { market } = publisher
   const first = publisher.stats().continuedAfter
+  const what =
+    replay === undefined
+      ? `preset ${market.preset}, seed ${market.seed}, ${market.ratePerSec} events/s midday`
+      : tapeLine(replay.describe(), options.speed)
   process.stdout.write(
-    `tickstorm feed: ${market.symbols} symbols (preset ${market.preset}, seed ${market.seed}, ${market.ratePerSec} events/s midday) into ${publisher.url}, ${prefix}:events` +
+    `tickstorm feed: ${publisher.feed.symbols.length} symbols (${what}) into ${publisher.url}, ${prefix}:events` +
       (first === 0 ? ', from event 1\n' : `, continuing after event ${first}\n`),
   )
   publisher.start()
@@ -311,6 +353,11 @@ export async function feed(args: readonly string[]): Promise<number> {
  */
 const HTTP11_ONLY_NOTICE =
   '  note: HTTP/1.1 only: HTTP/1.0 requests (ab, curl --http1.0, nginx without "proxy_http_version 1.1;") get no answer (README "Limits")\n'
+
+/** The replay's part of the start-up line: the tape, its format and where it starts. */
+function tapeLine(source: Readonly<Record<string, unknown>>, speed: number): string {
+  return `replaying ${String(source['format'])} tape ${String(source['path'])} from ${formatTapeTime(Number(source['startNs']))}, speed ${speed}x`
+}
 
 /** Says which tokens the server takes, never the key. */
 function authLine(options: ServerOptions): string {

@@ -1,5 +1,7 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createMarket, type ResolvedMarketOptions } from '../market/market.js'
+import { type UniverseEntry, universeMarket } from '../market/tapes/tape-universe.js'
+import type { Market } from '../market/types.js'
 import { createEventLog, type EventLogOptions, type EventLogWriter } from './event-log.js'
 import { createLatestValues, type LatestValues } from './latest-values.js'
 import { createListeners, type LogSource } from './log-source.js'
@@ -44,6 +46,8 @@ export interface RedisEdgeStats {
 export interface RedisEdge extends LogSource {
   /** The market the generator runs, from the meta hash: the edge's universe and initial quotes. */
   readonly market: ResolvedMarketOptions
+  /** Set when the generator replays a tape (`feed --tape`): the universe, from the meta hash. */
+  readonly universe?: Market
   readonly url: string
   /** Begins following the stream (XREAD BLOCK from where the load ended). */
   start(): void
@@ -80,14 +84,15 @@ export async function openRedisEdge(options: RedisEdgeOptions): Promise<RedisEdg
   reader.on('error', (error: Error) => link.failed(error))
   try {
     await reader.connect()
-    const market = await readMarket(link, keys)
-    const instruments = createMarket(market)
+    const { market, universe } = await readMarket(link, keys)
+    // A tape replay's universe travels in the meta hash; the model's is rebuilt from its seed.
+    const instruments = universe === undefined ? createMarket(market) : universeMarket(universe)
     const symbols = instruments.instruments.map((instrument) => instrument.symbol)
     const latest = createLatestValues(instruments)
     const writer = createEventLog(symbols, latest, options)
     const edge = createEdge(link, reader, keys, market, writer, latest, options, log)
     await edge.load()
-    return edge.api
+    return universe === undefined ? edge.api : Object.assign(edge.api, { universe: instruments })
   } catch (error) {
     reader.disconnect()
     await link.close()
@@ -95,7 +100,10 @@ export async function openRedisEdge(options: RedisEdgeOptions): Promise<RedisEdg
   }
 }
 
-async function readMarket(link: RedisLink, keys: RedisKeys): Promise<ResolvedMarketOptions> {
+async function readMarket(
+  link: RedisLink,
+  keys: RedisKeys,
+): Promise<{ market: ResolvedMarketOptions; universe?: readonly UniverseEntry[] }> {
   let hash: Record<string, string>
   try {
     hash = await link.redis.hgetall(keys.meta)
@@ -115,7 +123,7 @@ async function readMarket(link: RedisLink, keys: RedisKeys): Promise<ResolvedMar
       `${keys.meta} holds a feed of format ${meta.format}; this tickstorm reads ${REDIS_FORMAT}`,
     )
   }
-  return meta.market
+  return meta
 }
 
 function createEdge(

@@ -1,5 +1,7 @@
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createMarket, type ResolvedMarketOptions, resolveMarketOptions } from '../market/market.js'
+import type { TapeMarket } from '../market/tapes/tape-market.js'
+import { type UniverseEntry, universeOf } from '../market/tapes/tape-universe.js'
 import type { Market, Tick } from '../market/types.js'
 import type { TickFrame } from './event-log.js'
 import { createFeed, type Feed, type FeedOptions } from './feed.js'
@@ -29,6 +31,11 @@ export interface RedisFeedOptions {
   readonly market: Readonly<Record<string, unknown>>
   readonly feed: Partial<FeedOptions>
   readonly log?: LinkLog
+  /**
+   * Replay this tape instead of running `market` (`feed --tape`): its universe goes into the meta
+   * hash for the edges, and it always starts a stream of its own (a replay is not continued).
+   */
+  readonly tape?: TapeMarket
 }
 
 export interface RedisFeedStats {
@@ -74,15 +81,57 @@ export interface RedisFeed {
 export async function openRedisFeed(options: RedisFeedOptions): Promise<RedisFeed> {
   const log = options.log ?? ((line: string) => process.stderr.write(`tickstorm feed: ${line}\n`))
   const keys = redisKeys(options.prefix ?? DEFAULT_REDIS_PREFIX)
-  const marketOptions = resolveMarketOptions(options.market)
+  const { tape } = options
+  const marketOptions =
+    tape === undefined
+      ? resolveMarketOptions(options.market)
+      : // What edges validate their options with; the universe itself travels in `universe`.
+        resolveMarketOptions({
+          seed: 0,
+          symbols: Math.min(tape.instruments.length, 8000),
+          ratePerSec: 1,
+        })
   const link = await openRedisLink(options.url, 'the generator', log)
   try {
+    if (tape !== undefined) {
+      await beginTape(link, keys)
+      const universe = universeOf(tape)
+      const feed = createFeed({ market: tape }, options.feed)
+      const publisher = createPublisher(link, keys, feed, marketOptions, 0, log, universe)
+      return {
+        ...publisher,
+        onFailure(listener) {
+          publisher.onFailure(listener)
+          tape.onFailure(listener)
+        },
+        async close() {
+          await publisher.close()
+          await tape.close()
+        },
+      }
+    }
     const { market, afterSeq } = await continueOrBegin(link, keys, marketOptions)
     const feed = createFeed({ market, afterSeq }, options.feed)
     return createPublisher(link, keys, feed, marketOptions, afterSeq, log)
   } catch (error) {
     await link.close()
     throw error
+  }
+}
+
+/** A replay writes a stream of its own: keys of an earlier feed are refused, never mixed in. */
+async function beginTape(link: RedisLink, keys: RedisKeys): Promise<void> {
+  let exists: number
+  try {
+    exists = await link.redis.exists(keys.meta, keys.events)
+  } catch (error) {
+    throw redisFailure(link, `reading ${keys.meta}`, error)
+  }
+  if (exists > 0) {
+    throw new TickstormError(
+      ERROR_CODES.FEED_MISMATCH,
+      `${keys.meta} holds a feed already, and a tape replay starts a stream of its own: use another --redis-prefix, or delete the keys: redis-cli del ${keys.events} ${keys.latest} ${keys.meta}`,
+    )
   }
 }
 
@@ -151,6 +200,7 @@ function createPublisher(
   marketOptions: ResolvedMarketOptions,
   continuedAfter: number,
   log: LinkLog,
+  universe?: readonly UniverseEntry[],
 ): RedisFeed {
   const { redis } = link
   const windowEvents = feed.options.historyEvents
@@ -179,7 +229,7 @@ function createPublisher(
     needsFullState = false
 
     const multi = redis.multi()
-    if (full) multi.hset(keys.meta, ...encodeMeta(marketOptions))
+    if (full) multi.hset(keys.meta, ...encodeMeta(marketOptions, universe))
     for (const entry of batch) {
       const lastSeq = entry.frame.firstSeq + entry.frame.ticks.length - 1
       const minSeq = Math.max(1, lastSeq - windowEvents + 1)

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { ResolvedMarketOptions } from '../market/market.js'
+import type { UniverseEntry } from '../market/tapes/tape-universe.js'
 import type { TickFrame } from './event-log.js'
 import type { SymbolState } from './latest-values.js'
 
@@ -93,19 +94,33 @@ export function lastSeqOf(id: string): number {
   return Number.parseInt(id, 10)
 }
 
-/** What the meta hash says: the format and the market every copy must build. */
+/**
+ * What the meta hash says: the format and the market every copy must build; for a tape replay
+ * (`feed --tape`) also its universe, which no seed rebuilds.
+ */
 export interface RedisMeta {
   readonly format: number
   readonly market: ResolvedMarketOptions
+  readonly universe?: readonly UniverseEntry[]
 }
 
-export function encodeMeta(market: ResolvedMarketOptions): string[] {
-  return ['format', String(REDIS_FORMAT), 'market', JSON.stringify(market)]
+export function encodeMeta(
+  market: ResolvedMarketOptions,
+  universe?: readonly UniverseEntry[],
+): string[] {
+  const fields = ['format', String(REDIS_FORMAT), 'market', JSON.stringify(market)]
+  if (universe !== undefined) fields.push('universe', JSON.stringify(universe))
+  return fields
 }
 
 export function decodeMeta(hash: Readonly<Record<string, string>>): RedisMeta | null {
   if (hash['format'] === undefined) return null
-  return { format: Number(hash['format']), market: JSON.parse(hash['market'] ?? '{}') }
+  const universe = hash['universe']
+  return {
+    format: Number(hash['format']),
+    market: JSON.parse(hash['market'] ?? '{}'),
+    ...(universe === undefined ? {} : { universe: JSON.parse(universe) }),
+  }
 }
 
 /** The latest-values hash: field = instrument index, value = that symbol's state as JSON. */

@@ -15,8 +15,39 @@ export interface EmbeddedServerOptions {
   readonly retryMs?: number
   /** `serve --workers`: worker threads on the one port (default 1, the plain server). */
   readonly workers?: number
+  /** `serve --tape`: replay a recorded tape instead of the model (preset, seed, symbols unused). */
+  readonly tape?: EmbeddedTape | undefined
   /** Aborting it while the server starts kills the half-started process and rejects. */
   readonly signal?: AbortSignal | undefined
+}
+
+/** The scenario's `server.tape*` keys, as `serve` takes them. */
+export interface EmbeddedTape {
+  readonly tape: string
+  readonly tapeFormat?: string | undefined
+  readonly tapeStart?: string | undefined
+  readonly tapeSymbols?: readonly string[] | undefined
+}
+
+/** A scenario's `server:` block as `serve --tape` options, or undefined when it plays the model. */
+export function embeddedTapeOf(
+  server:
+    | {
+        readonly tape?: string | undefined
+        readonly tapeFormat?: string | undefined
+        readonly tapeStart?: string | undefined
+        readonly tapeSymbols?: readonly string[] | undefined
+      }
+    | null
+    | undefined,
+): EmbeddedTape | undefined {
+  if (server?.tape === undefined) return undefined
+  return {
+    tape: server.tape,
+    tapeFormat: server.tapeFormat,
+    tapeStart: server.tapeStart,
+    tapeSymbols: server.tapeSymbols,
+  }
 }
 
 /** The embedded tickstorm server: its pid is the current child (a restart makes a new one). */
@@ -126,23 +157,33 @@ interface Spawned {
   readonly exited: Promise<void>
 }
 
+function modelArgs(options: EmbeddedServerOptions): string[] {
+  const args = ['--preset', options.preset, '--seed', String(options.seed)]
+  if (options.symbols !== undefined) args.push('--symbols', String(options.symbols))
+  if (options.ratePerSec !== undefined) args.push('--rate', String(options.ratePerSec))
+  return args
+}
+
+function tapeArgs(tape: EmbeddedTape): string[] {
+  const args = ['--tape', tape.tape]
+  if (tape.tapeFormat !== undefined) args.push('--tape-format', tape.tapeFormat)
+  if (tape.tapeStart !== undefined) args.push('--tape-start', tape.tapeStart)
+  if (tape.tapeSymbols !== undefined) args.push('--tape-symbols', tape.tapeSymbols.join(','))
+  return args
+}
+
 async function spawnServer(options: EmbeddedServerOptions, port: number): Promise<Spawned> {
   const args = [
     options.bin,
     'serve',
     '--port',
     String(port),
-    '--preset',
-    options.preset,
-    '--seed',
-    String(options.seed),
     '--frame-ms',
     String(options.frameMs),
     '--speed',
     String(options.speed),
+    ...(options.tape === undefined ? modelArgs(options) : tapeArgs(options.tape)),
   ]
-  if (options.symbols !== undefined) args.push('--symbols', String(options.symbols))
-  if (options.ratePerSec !== undefined) args.push('--rate', String(options.ratePerSec))
   if (options.retryMs !== undefined) args.push('--retry-ms', String(options.retryMs))
   if (options.workers !== undefined) args.push('--workers', String(options.workers))
   const signal = options.signal

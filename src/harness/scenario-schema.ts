@@ -8,6 +8,7 @@
 
 import { z } from 'zod'
 import { PRESET_NAMES } from '../market/presets.js'
+import { TAPE_FORMATS } from '../market/tapes/tape-event.js'
 import type { PresetName } from '../market/types.js'
 import { TRANSPORT_NAMES } from '../report/measurements.js'
 import { thresholdsSchema } from '../report/thresholds.js'
@@ -37,6 +38,23 @@ export const serverSchema = z.strictObject({
   speed: z.number().min(0.001).max(10_000).default(1),
   /** Midday mean event rate override, events/s. */
   ratePerSec: z.number().positive().max(1_000_000).optional(),
+  /**
+   * Replay this recorded tape (`serve --tape`; a path from where tickstorm runs) instead of the
+   * model: preset, seed, symbols and ratePerSec are then unused; speed scales the tape's time.
+   */
+  tape: z.string().min(1).optional(),
+  tapeFormat: z.enum(TAPE_FORMATS).optional(),
+  /** Tape time to start at, `HH:MM:SS[.ffffff]` New York (default: the first event). */
+  tapeStart: z
+    .string()
+    .regex(/^([01]?\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?$/, { error: 'must be HH:MM:SS[.ffffff]' })
+    .optional(),
+  /** Replay only these symbols (default: every symbol of the tape). */
+  tapeSymbols: z
+    .array(z.string().regex(/^[!#-+\--[\]-~]+$/))
+    .min(1)
+    .max(MAX_SYMBOLS)
+    .optional(),
 })
 
 export const watchListSchema = z.strictObject({

@@ -380,6 +380,13 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
       server,
     )
   }
+  if (isObject(server) && server['tape'] !== undefined && source === 'harness') {
+    problems.add(
+      'server.tape',
+      'is for the embedded server (target: embedded); the harness publishes only the seeded market',
+      server['tape'],
+    )
+  }
 
   if (Array.isArray(raw['transports'])) {
     const seen = new Set<unknown>()
@@ -588,6 +595,8 @@ function checkArrivalRate(
 function universeSize(server: unknown): number | undefined {
   if (server === undefined) return PRESETS.normal.defaultSymbols
   if (!isObject(server)) return undefined
+  // A tape's universe is known only once the tape is read: the server checks it then.
+  if (server['tape'] !== undefined) return undefined
   if (typeof server['symbols'] === 'number') return server['symbols']
   const preset = server['preset'] ?? 'normal'
   return typeof preset === 'string' && Object.hasOwn(PRESETS, preset)

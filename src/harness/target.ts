@@ -7,7 +7,8 @@
 
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { TransportName } from '../report/measurements.js'
-import { startEmbeddedServer } from './embedded-target.js'
+import { embeddedTapeOf, startEmbeddedServer } from './embedded-target.js'
+import { createHeadsBoardWriter, HEADS_POLL_MS, type HeadsBoardWriter } from './heads-board.js'
 import { createProcessSampler, type ProcessSampler } from './process-sampler.js'
 import { createPublisher, type Publisher } from './publisher.js'
 import type { RunContext } from './run-context.js'
@@ -64,6 +65,7 @@ export async function startTarget(
         speed: scenario.server?.speed ?? 1,
         symbols: scenario.server?.symbols,
         ratePerSec: scenario.server?.ratePerSec,
+        tape: embeddedTapeOf(scenario.server),
         retryMs,
         signal: options.signal,
       })
@@ -98,6 +100,8 @@ export async function startTarget(
     if (brought !== null) stops.push(() => brought.close())
 
     let publisher: Publisher | null = null
+    // Written as the publisher sends (created below, once the universe is known).
+    let board: HeadsBoardWriter | undefined
     if (source === 'harness') {
       if (adapter.publish === null || adapter.publishUrl === null || scenario.server === null) {
         throw new TickstormError(
@@ -109,6 +113,7 @@ export async function startTarget(
         market: scenario.server,
         publishUrl: adapter.publishUrl,
         requests: adapter.publish,
+        onSent: (symbol, q) => board?.set(symbol, q),
       })
       stops.push(() => running.stop())
       publisher = running
@@ -118,6 +123,11 @@ export async function startTarget(
       publisher?.symbols ??
       fixedSymbols(scenario, adapter)
     checkChannels(scenario, adapter, universe)
+    const writer = createHeadsBoardWriter(baseUrl, universe, publisher !== null)
+    board = writer
+    stops.push(async () => writer.close())
+    if (publisher !== null) writer.open()
+    else stops.push(pollHeads(writer, () => adapter.heads(baseUrl, universe, options.signal)))
     // Events flow before the first subscriber: the warm-up sees the same stream the window does.
     publisher?.start()
     options.onTarget?.(baseUrl, { transport, pid: server?.pid ?? null })
@@ -129,6 +139,45 @@ export async function startTarget(
   } catch (error) {
     await stopAll()
     throw error
+  }
+}
+
+/**
+ * Keeps the heads board of a target that makes its own events current from the server's heads
+ * (tickstorm's `/v1/snapshot`), every HEADS_POLL_MS; the pools are answered once a first read
+ * succeeded. A target that cannot say (null) is asked no more: its subscribers' "caught up" stays
+ * unmeasured. Returns the stop.
+ */
+function pollHeads(
+  writer: HeadsBoardWriter,
+  read: () => Promise<ReadonlyMap<string, number> | null>,
+): () => Promise<void> {
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  let reading: Promise<void> = Promise.resolve()
+  let known = false
+  const poll = (): void => {
+    timer = undefined
+    reading = read()
+      .catch(() => null)
+      .then((heads) => {
+        if (stopped) return
+        if (heads === null) {
+          if (!known) return // never known: stop asking
+        } else {
+          for (const [symbol, q] of heads) writer.store(symbol, q)
+          if (!known) writer.open()
+          known = true
+        }
+        timer = setTimeout(poll, HEADS_POLL_MS)
+        timer.unref()
+      })
+  }
+  poll()
+  return async () => {
+    stopped = true
+    if (timer !== undefined) clearTimeout(timer)
+    await reading
   }
 }
 

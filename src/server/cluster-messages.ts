@@ -5,6 +5,7 @@
 
 import type { TickFrame } from '../feed/event-log.js'
 import type { ReplicaJoin } from '../feed/frame-replica.js'
+import type { UniverseEntry } from '../market/tapes/tape-universe.js'
 import type { HealthDocument } from './health.js'
 import type { MetricsJson } from './prometheus.js'
 import type { ServerOptions } from './server-options.js'
@@ -26,6 +27,11 @@ export interface WorkerSetup {
    * itself, as one more edge, instead of taking frames from the main thread.
    */
   readonly redis?: { readonly url: string; readonly prefix: string }
+  /**
+   * Set when the main thread replays a tape (`serve --tape --workers N`): the universe and opening
+   * book, which no seed rebuilds.
+   */
+  readonly universe?: readonly UniverseEntry[]
 }
 
 /**

@@ -6,6 +6,8 @@ import { createFrameReplica, type FrameReplica, mergeTickFrames } from '../feed/
 import type { LogSource } from '../feed/log-source.js'
 import { openRedisEdge } from '../feed/redis-edge.js'
 import { createMarket } from '../market/market.js'
+import { universeMarket } from '../market/tapes/tape-universe.js'
+import type { Market } from '../market/types.js'
 import { type ServerApp, startApp } from './app.js'
 import {
   type Answers,
@@ -167,7 +169,11 @@ const whole = {
  */
 const start = async (): Promise<Started> => {
   const { options } = setup
-  const market = createMarket(marketOptionsOf(options))
+  // A tape's universe comes with the setup (or, on an edge, from the generator's meta hash).
+  let market: Market =
+    setup.universe === undefined
+      ? createMarket(marketOptionsOf(options))
+      : universeMarket(setup.universe)
   let source: LogSource
   if (setup.redis === undefined) {
     replica = createFrameReplica(
@@ -180,7 +186,9 @@ const start = async (): Promise<Started> => {
     source = replica
   } else {
     const { historyEvents, historyBytes } = options
-    source = await openRedisEdge({ ...setup.redis, historyEvents, historyBytes, log: edgeLog })
+    const edge = await openRedisEdge({ ...setup.redis, historyEvents, historyBytes, log: edgeLog })
+    market = edge.universe ?? market
+    source = edge
   }
   try {
     const app = await startApp({ options, market, source, whole })

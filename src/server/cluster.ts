@@ -4,6 +4,7 @@ import { createFeed } from '../feed/feed.js'
 import type { ReplicaJoin } from '../feed/frame-replica.js'
 import type { FrameSource, LogSource } from '../feed/log-source.js'
 import { createMarket } from '../market/market.js'
+import { universeOf } from '../market/tapes/tape-universe.js'
 import type { Market } from '../market/types.js'
 import {
   type Answers,
@@ -45,6 +46,8 @@ export interface ClusterDeps {
    * reader (a one-event ring), only for the head and the link in /healthz.
    */
   readonly redis?: { readonly url: string; readonly prefix: string; readonly edge: LogSource }
+  /** A market of one's own (a tape replay) instead of the options' model; `source` feeds from it. */
+  readonly market?: Market
 }
 
 export interface ClusterStats extends ServerStats {
@@ -85,7 +88,9 @@ export async function createCluster(
   deps: ClusterDeps = {},
 ): Promise<TickstormServer> {
   const options = resolveClusterOptions(partial, workers)
-  const market = createMarket(marketOptionsOf(options))
+  const market = deps.market ?? createMarket(marketOptionsOf(options))
+  // Read before any frame: the opening book the workers start from.
+  const universe = deps.market === undefined ? undefined : universeOf(deps.market)
   // The main thread serves nothing: its feed keeps the smallest replay ring (each worker has its
   // own, full size). It still encodes every event, as every Feed does; that CPU is wasted here.
   // An edge cluster's workers read Redis themselves: no frames are forwarded.
@@ -249,6 +254,7 @@ export async function createCluster(
       ...(deps.redis === undefined
         ? {}
         : { redis: { url: deps.redis.url, prefix: deps.redis.prefix } }),
+      ...(universe === undefined ? {} : { universe }),
     }
     const handle = new Worker(workerUrl, { workerData: setup })
     const thread: Thread = {

@@ -1,9 +1,11 @@
-import type { TickstormError } from '../errors.js'
+import { ERROR_CODES, TickstormError } from '../errors.js'
 import { createFeed } from '../feed/feed.js'
 import { createListeners, type FrameSource, type LogSource } from '../feed/log-source.js'
 import { openRedisEdge } from '../feed/redis-edge.js'
 import { DEFAULT_REDIS_PREFIX, type LinkLog } from '../feed/redis-stream.js'
+import { createTapeFeed } from '../feed/tape-feed.js'
 import { createMarket } from '../market/market.js'
+import { openTapeMarket, type TapeReplayOptions } from '../market/tapes/tape-market.js'
 import type { Market } from '../market/types.js'
 import { startApp } from './app.js'
 import { type ClusterDeps, createCluster } from './cluster.js'
@@ -48,6 +50,12 @@ export interface CreateServerOptions extends Partial<ServerOptions> {
   readonly workers?: number
   /** Worker threads only: the compiled entry point and how often they report their stats. */
   readonly cluster?: Pick<ClusterDeps, 'workerUrl' | 'statsIntervalMs'>
+  /**
+   * Replay a recorded tape instead of running the model (tape-market.ts): its universe and its
+   * events, paced by `speed` from its start (with `workers`, fed from this thread to every worker
+   * as the model is). The market options are then unused.
+   */
+  readonly tape?: TapeReplayOptions
 }
 
 /**
@@ -56,7 +64,32 @@ export interface CreateServerOptions extends Partial<ServerOptions> {
  * simple call.
  */
 export async function createServer(options: CreateServerOptions = {}): Promise<TickstormServer> {
-  const { source, workers = 1, cluster = {}, ...partial } = options
+  const { source, workers = 1, cluster = {}, tape, ...partial } = options
+  if (tape !== undefined) {
+    if (source !== undefined) {
+      throw new TickstormError(ERROR_CODES.USAGE, 'a tape replay is its own source of events')
+    }
+    const resolved = resolveServerOptions(partial)
+    const market = await openTapeMarket(tape)
+    const started =
+      workers === 1
+        ? startLone(partial, () => createTapeFeed(market, pick(resolved, FEED_OPTION_KEYS)), market)
+        : // The main thread's feed keeps the smallest ring, as for the model (cluster.ts).
+          createCluster(partial, workers, {
+            ...cluster,
+            market,
+            source: (options) =>
+              createTapeFeed(market, {
+                ...pick(options, FEED_OPTION_KEYS),
+                historyEvents: 1,
+                historyBytes: 1024,
+              }),
+          })
+    return started.catch(async (error: unknown) => {
+      await market.close()
+      throw error
+    })
+  }
   if (source === undefined || typeof source === 'function') {
     return workers === 1
       ? startLone(partial, source)
@@ -71,7 +104,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<T
       : { historyEvents: 1, historyBytes: 1024 }
   const edge = await openRedisEdge({ ...link, ...ring })
   const generators = withMarketOf(partial, edge.market)
-  if (workers === 1) return startLone(generators, () => edge)
+  if (workers === 1) return startLone(generators, () => edge, edge.universe)
   try {
     return await createCluster(generators, workers, {
       ...cluster,
@@ -87,11 +120,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<T
 async function startLone(
   partial: Partial<ServerOptions>,
   factory?: (options: ServerOptions, market: Market) => LogSource,
+  own?: Market,
 ): Promise<TickstormServer> {
   const options = resolveServerOptions(partial)
   // The universe (/v1/symbols, initial quotes) comes from the market's options even when the
   // events come from elsewhere: the market is deterministic, so every copy has the same one.
-  const market = createMarket(marketOptionsOf(options))
+  // A tape is its own market.
+  const market = own ?? createMarket(marketOptionsOf(options))
   const source =
     factory?.(options, market) ?? createFeed({ market }, pick(options, FEED_OPTION_KEYS))
   let app: Awaited<ReturnType<typeof startApp>>
