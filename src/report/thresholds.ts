@@ -479,6 +479,9 @@ function readResult(rule: ThresholdRule, result: ThresholdInput): Reading {
     default: {
       const source = TIME_SOURCES[metric]
       let decoded: Histogram | undefined | null = null
+      // No sample is no evidence: `recovery max < 5s` in a run nothing dropped in measured
+      // nothing, and must not read as a pass of 0 ms.
+      if (source.summary(result)?.count === 0) return { missing: 'no samples' }
       return readTime(
         {
           percentiles: source.summary(result),

@@ -89,7 +89,6 @@ describe('tickstorm run: thresholds', () => {
         'pass',
         `  latency: ["p(50) < 5s", "p(99) < 5s", "max < 10s"]
   connect: ["p(95) < 5000ms"]
-  recovery: ["max < 5s"]
   errors: ["rate < 50%"]
   deliveries: ["rate > 1", "count >= 1"]
   p99Ms: 5000`,
@@ -104,7 +103,6 @@ describe('tickstorm run: thresholds', () => {
       ['latency', 'p(99) < 5s', 'ms', true],
       ['latency', 'max < 10s', 'ms', true],
       ['connect', 'p(95) < 5000ms', 'ms', true],
-      ['recovery', 'max < 5s', 'ms', true],
       ['errors', 'rate < 50%', 'ratio', true],
       ['deliveries', 'rate > 1', 'perSec', true],
       ['deliveries', 'count >= 1', 'count', true],

@@ -434,6 +434,19 @@ describe('judged against a result', () => {
     expect(outcomes[8]!.actual).toBe(0.4)
   })
 
+  test('a time with no samples is no evidence: not measured, and the threshold fails', () => {
+    const none = histogramOf([])
+    const [outcome] = judge(
+      { recovery: ['max < 5s'] },
+      {
+        ...RESULT,
+        recoveryUs: percentilesOf(none),
+        histograms: { ...RESULT.histograms!, recoveryUs: encodeHistogram(none) },
+      },
+    )
+    expect(outcome).toMatchObject({ name: 'recovery', actual: NOT_MEASURED, passed: false })
+  })
+
   test('a tagged threshold judges its transport only', () => {
     const block = {
       'latency{transport:ws}': ['p(99) < 10ms'],
