@@ -157,13 +157,7 @@ describe('tickstorm run --dashboard', () => {
     const { child, output, exit } = atTerminal(command)
     const out = (): string => output()
     try {
-      await waitFor('"still at" after the run', () => out().includes('Ctrl-C to exit'), {
-        timeoutMs: 60_000,
-        state: () => out().slice(-400),
-      })
-      const url = /dashboard still at (http:\/\/127\.0\.0\.1:\d+\/), Ctrl-C to exit/.exec(
-        out(),
-      )![1]!
+      const url = await stillAt(out, '"still at" after the run')
       const report = await fetch(`${url}report.html`)
       expect(report.status).toBe(200)
       expect(await report.text()).toContain('tiny-dashboard')
@@ -205,13 +199,7 @@ describe('tickstorm run --dashboard', () => {
       join(dir, 'unreachable-results'),
     ])
     try {
-      await waitFor('"still at" after the failure', () => output().includes('Ctrl-C to exit'), {
-        timeoutMs: 60_000,
-        state: () => output().slice(-400),
-      })
-      const url = /dashboard still at (http:\/\/127\.0\.0\.1:\d+\/), Ctrl-C to exit/.exec(
-        output(),
-      )![1]!
+      const url = await stillAt(output, '"still at" after the failure')
       const done: { label: string; passed: boolean; reasons: string[]; report: string | null }[] =
         []
       const source = new EventSource(`${url}events`)
@@ -297,4 +285,13 @@ function atTerminal(command: readonly string[]): {
   })
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return { child, output: () => out, exit }
+}
+
+/** Waits for a run at a terminal to say its dashboard stays up; the dashboard's URL. */
+async function stillAt(output: () => string, what: string): Promise<string> {
+  await waitFor(what, () => output().includes('Ctrl-C to exit'), {
+    timeoutMs: 60_000,
+    state: () => output().slice(-400),
+  })
+  return /dashboard still at (http:\/\/127\.0\.0\.1:\d+\/), Ctrl-C to exit/.exec(output())![1]!
 }

@@ -18,6 +18,8 @@ import {
   dollars,
   MIDNIGHT_NS,
   OPEN_NS,
+  openPlus,
+  quoteAt,
   readAll,
   rejection,
   tapeDir,
@@ -26,7 +28,7 @@ import {
 } from './tape-files.js'
 
 const at = (i: number): bigint => MIDNIGHT_NS + BigInt(OPEN_NS + i * 1000)
-const t = (i: number): number => OPEN_NS + i * 1000
+const t = openPlus
 
 const MAPPINGS = [
   ['AAPL', [[20240328, 20240329, 101]]],
@@ -102,22 +104,7 @@ function mbp1Day(version: 1 | 2 | 3): Uint8Array {
   ])
 }
 
-const quote = (
-  i: number,
-  symbol: string,
-  bid: number,
-  bidSize: number,
-  ask: number,
-  askSize: number,
-): TapeEvent => ({
-  kind: 'quote',
-  symbol,
-  tsNs: t(i),
-  bid,
-  bidSize,
-  ask,
-  askSize,
-})
+const quote = quoteAt
 const trade = (
   i: number,
   symbol: string,

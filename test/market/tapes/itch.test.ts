@@ -8,7 +8,8 @@ import { itch, itchFile } from './itch-writer.js'
 import {
   cutCopy,
   gzipCopy,
-  OPEN_NS,
+  openPlus,
+  quoteAt,
   readAll,
   rejection,
   tapeDir,
@@ -16,7 +17,7 @@ import {
   zstdCopy,
 } from './tape-files.js'
 
-const t = (i: number): number => OPEN_NS + i * 1000
+const t = openPlus
 
 /** Every message type the spec defines, in one day of two stocks (locate 1 AAPL, 2 MSFT). */
 function day(): Uint8Array {
@@ -57,22 +58,7 @@ function day(): Uint8Array {
   ])
 }
 
-const quote = (
-  i: number,
-  symbol: string,
-  bid: number,
-  bidSize: number,
-  ask: number,
-  askSize: number,
-): TapeEvent => ({
-  kind: 'quote',
-  symbol,
-  tsNs: t(i),
-  bid,
-  bidSize,
-  ask,
-  askSize,
-})
+const quote = quoteAt
 const trade = (
   i: number,
   price: number,

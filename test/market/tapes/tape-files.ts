@@ -19,6 +19,19 @@ export const MIDNIGHT_NS = BigInt(Date.UTC(2024, 2, 28, 4)) * 1_000_000n
 /** Dollars as DBN's i64 price in 1e-9 units. */
 export const dollars = (d: number): bigint => BigInt(Math.round(d * 10_000)) * 100_000n
 
+/** The tape time of a test's i-th record: the open plus i µs (ns since New York midnight). */
+export const openPlus = (i: number): number => OPEN_NS + i * 1000
+
+/** The quote a reader should produce for the i-th record (prices in $0.0001). */
+export const quoteAt = (
+  i: number,
+  symbol: string,
+  bid: number,
+  bidSize: number,
+  ask: number,
+  askSize: number,
+): TapeEvent => ({ kind: 'quote', symbol, tsNs: openPlus(i), bid, bidSize, ask, askSize })
+
 const dirs: string[] = []
 
 afterEach(() => {
