@@ -265,7 +265,10 @@ describe('tickstorm run --dashboard', () => {
 /**
  * The CLI on a pseudo-terminal (util-linux's script(1)): its stdin is a TTY, so the dashboard
  * lingers after the run, and a ^C written to the terminal is a real SIGINT from the line
- * discipline. The output is stdout and stderr as the terminal showed them.
+ * discipline. The output is stdout and stderr as the terminal showed them. script(1) runs the
+ * command through $SHELL -c, and dash (Debian's /bin/sh, the SHELL a CI job may have) waits
+ * for it instead of exec'ing it, so the ^C would end that shell with 130 whatever the CLI did:
+ * `exec` makes the CLI the terminal's only process, as it is under an interactive shell.
  */
 function atTerminal(command: readonly string[]): {
   child: ChildProcessByStdio<Writable, Readable, Readable>
@@ -274,7 +277,7 @@ function atTerminal(command: readonly string[]): {
 } {
   const child = spawn(
     '/usr/bin/script',
-    ['-qfec', command.map(shellQuote).join(' '), '/dev/null'],
+    ['-qfec', `exec ${command.map(shellQuote).join(' ')}`, '/dev/null'],
     {
       stdio: ['pipe', 'pipe', 'pipe'],
     },
