@@ -27,6 +27,7 @@ export function answerLater<T>(
   pending: Promise<T>,
   answer: (value: T) => void,
   fail: (error: unknown) => void,
+  how: LateAnswer = 'write',
 ): void {
   let aborted = false
   res.onAborted(() => {
@@ -34,12 +35,31 @@ export function answerLater<T>(
   })
   pending.then(
     (value) => {
-      if (!aborted) res.cork(() => answer(value))
+      if (aborted) return
+      if (how === 'upgrade') answer(value)
+      else res.cork(() => answer(value))
     },
     (error: unknown) => {
       if (!aborted) res.cork(() => fail(error))
     },
   )
+}
+
+/**
+ * What a late answer does: writes a response (corked), or upgrades the socket to a WebSocket
+ * (not corked). After its callback, uWS's `HttpResponse.cork` goes on as if the socket were still
+ * an HTTP response unless the upgrade moved the socket's memory. When the upgrade's reallocation
+ * stays in place (heap luck: after earlier servers in the process, often) it shut the new
+ * WebSocket down there, inside `cork`, right after its `open`: the client saw 1006, no close
+ * frame. Uncorked, `upgrade` writes its 101 by itself (in several small writes) and nothing of
+ * uWS's runs after it. Upstream: uNetworking/uWebSockets#1928 (uWebSockets.js#1108), fixed by
+ * uWebSockets PR #1929, which this build predates; a refusal is still corked (`guard`).
+ */
+export type LateAnswer = 'write' | 'upgrade'
+
+/** The refusal of a poll or an upgrade that arrives (or whose token check ends) while draining. */
+export function shuttingDown(): TickstormError {
+  return new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
 }
 
 /** The request headers a token may come in, read before any await (uWS frees `req` on return). */
@@ -69,12 +89,16 @@ export interface RequestFlow {
   checkOrigin(cors: CorsDecision): void
   /** The token a request carries (header, cookie for a trusted origin, or query), or null. */
   tokenOf(start: RequestStart, query: string | null | undefined): string | null
-  /** Continues with the token's grant: at once without a key; after jose's check with one. */
+  /**
+   * Continues with the token's grant: at once without a key; after jose's check with one.
+   * `how` is 'upgrade' when `then` upgrades the socket to a WebSocket (LateAnswer).
+   */
   withGrant(
     res: HttpResponse,
     cors: CorsDecision,
     token: string | null,
     then: (grant: Grant) => void,
+    how?: LateAnswer,
   ): void
   /** Resolves the asked symbols and checks them against the grant (403 if outside). */
   subscriptionOf(names: readonly string[] | null, grant: Grant, badInput?: ErrorCode): Subscription
@@ -133,7 +157,8 @@ export function createRequestFlow(deps: RequestFlowDeps): RequestFlow {
     try {
       handler()
     } catch (error) {
-      answerError(res, cors, error)
+      // Corked even where the handler ran uncorked (a late upgrade's, LateAnswer): one write.
+      res.cork(() => answerError(res, cors, error))
     }
   }
 
@@ -166,7 +191,7 @@ export function createRequestFlow(deps: RequestFlowDeps): RequestFlow {
             start.cors.trusted,
             query,
           ),
-    withGrant(res, cors, token, then) {
+    withGrant(res, cors, token, then, how = 'write') {
       if (auth === null) {
         then(OPEN_GRANT)
         return
@@ -183,6 +208,7 @@ export function createRequestFlow(deps: RequestFlowDeps): RequestFlow {
           if (coded.code === ERROR_CODES.UNAUTHORIZED) unauthorized++
           sendError(res, coded, cors, challengeOf(coded))
         },
+        how,
       )
     },
     subscriptionOf(names, grant, badInput = ERROR_CODES.BAD_QUERY) {

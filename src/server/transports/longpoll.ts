@@ -7,7 +7,7 @@ import { isHead, parseIntParam, parseQuery, sendError, sendJson } from '../http.
 import { remoteAddress } from '../limits.js'
 import type { HttpResponse } from '../native-uws.js'
 import { replayAfter, snapshotEvent } from '../replay.js'
-import { clientIdParam } from '../request-flow.js'
+import { clientIdParam, shuttingDown } from '../request-flow.js'
 import { askedSymbols, type Subscription } from '../subscription.js'
 import {
   type ConnectionLease,
@@ -195,9 +195,6 @@ export function createLongpollTransport(
       if (!poller.done) unpark(poller)
     })
   }
-
-  const shuttingDown = () =>
-    new TickstormError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down')
 
   const mount: Transport['mount'] = (app) => {
     flow.getAndHead(app, '/v1/poll', (res, req) => {

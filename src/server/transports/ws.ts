@@ -7,6 +7,7 @@ import type { Group } from '../fanout.js'
 import { remoteAddress } from '../limits.js'
 import type { WebSocket } from '../native-uws.js'
 import { catchUpFor, snapshotEvent } from '../replay.js'
+import { shuttingDown } from '../request-flow.js'
 import type { SubscribeRequest } from '../subscribe-request.js'
 import type { Subscription } from '../subscription.js'
 import {
@@ -267,35 +268,49 @@ export function createWsTransport(ctx: TransportContext): Transport<'ws', WsSlot
         const address = remoteAddress(res)
         const start = flow.start(req)
         const queryToken = req.getQuery(TOKEN_QUERY)
-        // Admission before the upgrade: origin, then token; a refusal is a JSON 4xx.
+        // Admission before the upgrade: origin, then token; a refusal is a JSON 4xx (or 503).
         flow.guard(res, start.cors, () => {
           flow.checkOrigin(start.cors)
-          flow.withGrant(res, start.cors, flow.tokenOf(start, queryToken), (grant) => {
-            const lease = openLease(ctx.limiter, ctx.clients, address)
-            if (lease === null) {
-              // Refused at the upgrade, with the HTTP signal a client can act on.
-              rejected++
-              res.cork(() => {
-                res.writeStatus('503 Service Unavailable')
-                res.writeHeader('Retry-After', '1')
-                res.writeHeader('Content-Type', 'application/json; charset=utf-8')
-                res.end(OVERLOADED_BODY)
-              })
-              return
-            }
-            const connection: Connection = {
-              group: null,
-              subscription: null,
-              cursor: 0,
-              behind: false,
-              closed: false,
-              waiting: null,
-              clientId,
-              grant,
-              lease,
-            }
-            res.upgrade(connection, key, protocol, extensions, context)
-          })
+          if (flow.draining) throw shuttingDown()
+          flow.withGrant(
+            res,
+            start.cors,
+            flow.tokenOf(start, queryToken),
+            (grant) => {
+              // With a key, the grant comes a turn of the loop later (jose), and the server may have
+              // begun draining since: a socket opened now would miss drain()'s going-away frame and
+              // be cut by the close of every socket, without one (the client sees 1006 right after
+              // its open). Refused instead, as a poll is.
+              if (flow.draining) throw shuttingDown()
+              const lease = openLease(ctx.limiter, ctx.clients, address)
+              if (lease === null) {
+                // Refused at the upgrade, with the HTTP signal a client can act on.
+                rejected++
+                res.cork(() => {
+                  res.writeStatus('503 Service Unavailable')
+                  res.writeHeader('Retry-After', '1')
+                  res.writeHeader('Content-Type', 'application/json; charset=utf-8')
+                  res.end(OVERLOADED_BODY)
+                })
+                return
+              }
+              const connection: Connection = {
+                group: null,
+                subscription: null,
+                cursor: 0,
+                behind: false,
+                closed: false,
+                waiting: null,
+                clientId,
+                grant,
+                lease,
+              }
+              // After jose's check this runs outside `res.cork`, which an upgrade must not be
+              // inside (request-flow.ts, LateAnswer).
+              res.upgrade(connection, key, protocol, extensions, context)
+            },
+            'upgrade',
+          )
         })
       },
       open: (ws) => {
