@@ -34,15 +34,16 @@ records with action T; status ticks (halts) have no place in mbp-1 and are left 
 tape info:
 
 Reads a recorded market tape once, streaming (files of gigabytes are fine; .gz and .zst are
-decompressed on the fly), and prints: the format and trading day, records read, events by kind
-(quotes, trades, status) as a replay would send them, the busiest symbols, the time span, and the
-peak event rate in sliding 1-s and 1-ms windows, so you know what a replay will ask of the
-server before running it.
+decompressed on the fly), and prints: the format and trading day, records read (and those of
+types a replay skips, e.g. DBN imbalance records), events by kind (quotes, trades, status) as a
+replay would send them, the busiest symbols, the time span, and the peak event rate in sliding
+1-s and 1-ms windows, so you know what a replay will ask of the server before running it.
 
 Formats (detected from the name or the first bytes; --format to say it):
   lobster   a LOBSTER message file TICKER_DATE_START_END_message_LEVEL.csv, its orderbook file
             beside it (either name may be given)
-  dbn       Databento DBN v1-v3, schemas mbp-1, tbbo, trades (usually .dbn.zst)
+  dbn       Databento DBN v1-v3, schemas mbp-1, tbbo, trades, status (halts), or a mixed
+            file of them (usually .dbn.zst)
   itch      Nasdaq TotalView-ITCH 5.0, length-prefixed as in Nasdaq's files (e.g. 01302019.NASDAQ_ITCH50.gz)
 
 A tape cut short (a partial download) is read up to the cut and reported as truncated; a tape

@@ -14,9 +14,10 @@ export const TAPE_FLAG_OPTIONS = {
 } as const
 
 export const TAPE_FLAGS_HELP = `  --tape <file>          replay a recorded tape instead of the model: a LOBSTER message file,
-                         a DBN file (mbp-1, tbbo, trades; .dbn.zst) or an ITCH 5.0 day (.gz);
-                         same ids, q, replay, snapshots and conflation as the model, each tick
-                         scheduled at its tape time from the start, divided by --speed
+                         a DBN file (mbp-1, tbbo, trades, status; .dbn.zst) or an ITCH 5.0
+                         day (.gz); same ids, q, replay, snapshots and conflation as the
+                         model, each tick scheduled at its tape time from the start, divided
+                         by --speed
   --tape-format <f>      lobster | dbn | itch (default: from the name or the first bytes)
   --tape-start <time>    tape time to start at, HH:MM:SS[.ffffff] New York (default: the
                          first event); earlier records only build the opening book

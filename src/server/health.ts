@@ -1,3 +1,4 @@
+import { formatTapeTime } from '../market/tapes/tape-info.js'
 import type { ServerStats } from './server-stats.js'
 import {
   TRANSPORT_NAMES,
@@ -14,8 +15,10 @@ export type HealthDocument = HealthFigures & TransportStatsByName
 interface HealthFigures {
   readonly status: 'ok' | 'draining'
   readonly uptimeMs: number
-  readonly preset: string
-  readonly seed: number
+  /** The model's preset and seed; absent when a tape drives the market (then `tape` is set). */
+  readonly preset?: string
+  readonly seed?: number
+  readonly tape?: TapeHealth
   readonly symbols: number
   readonly headSeq: number
   readonly source: Readonly<Record<string, unknown>>
@@ -31,6 +34,54 @@ interface HealthFigures {
   /** A cluster only: how many worker threads serve the port, and each one's own figures. */
   readonly workers?: number
   readonly perWorker?: readonly WorkerHealth[]
+}
+
+/**
+ * What a tape replay is, in place of the model's preset and seed, which mean nothing then. The
+ * replay's progress (events played, bytes read, ended) stays under `source`.
+ */
+export interface TapeHealth {
+  /** The file's name, and its path as given. */
+  readonly file: string
+  readonly path: string
+  readonly format: string
+  /** Tape time per wall-clock time; absent when the server was not told it. */
+  readonly speed?: number
+  /** Tape time the replay starts at, `HH:MM:SS.ffffff` New York, and as ns since midnight. */
+  readonly start: string
+  readonly startNs: number
+  /** The universe's symbols, busiest first, at most the first 32 (`symbols` counts them all). */
+  readonly symbols: readonly string[]
+}
+
+/** The tape part of /healthz, when the source is a tape replay (tape-market.ts `describe()`). */
+export function tapeHealthOf(source: Readonly<Record<string, unknown>>): TapeHealth | undefined {
+  if (source['kind'] !== 'tape') return undefined
+  const path = String(source['path'])
+  const startNs = Number(source['startNs'])
+  const speed = source['speed']
+  return {
+    file: path.split(/[\\/]/).pop() ?? path,
+    path,
+    format: String(source['format']),
+    ...(typeof speed === 'number' ? { speed } : {}),
+    start: formatTapeTime(startNs),
+    startNs,
+    symbols: Array.isArray(source['symbols']) ? source['symbols'].map(String) : [],
+  }
+}
+
+/** The market's part of /healthz: the tape when one drives it, else the model's preset and seed. */
+function marketPart(
+  source: Readonly<Record<string, unknown>>,
+  model: { readonly preset?: string | undefined; readonly seed?: number | undefined },
+): Pick<HealthFigures, 'preset' | 'seed' | 'tape'> {
+  const tape = tapeHealthOf(source)
+  if (tape !== undefined) return { tape }
+  return {
+    ...(model.preset === undefined ? {} : { preset: model.preset }),
+    ...(model.seed === undefined ? {} : { seed: model.seed }),
+  }
 }
 
 /** One worker thread's part of a cluster's /healthz. */
@@ -63,8 +114,8 @@ export function mergeHealth(
   return {
     status: documents.every((document) => document.status === 'ok') ? 'ok' : 'draining',
     uptimeMs: whole.uptimeMs,
-    preset: first.preset,
-    seed: first.seed,
+    // The workers' sources are links to this thread's; only the whole's says it is a tape.
+    ...marketPart(whole.source, first),
     symbols: first.symbols,
     headSeq: whole.headSeq,
     source: whole.source,
@@ -116,7 +167,9 @@ export function sumFields<T extends object>(records: readonly T[]): T {
 /** A lone server's /healthz: its own stats, with the figures only the server knows. */
 export function healthOf(
   stats: ServerStats,
-  figures: Pick<HealthDocument, 'status' | 'preset' | 'seed' | 'symbols' | 'source'> & {
+  figures: Pick<HealthDocument, 'status' | 'symbols' | 'source'> & {
+    readonly preset: string
+    readonly seed: number
     readonly frameMs: number
     readonly groups: number
   },
@@ -125,8 +178,7 @@ export function healthOf(
   return {
     status: figures.status,
     uptimeMs: stats.uptimeMs,
-    preset: figures.preset,
-    seed: figures.seed,
+    ...marketPart(figures.source, figures),
     symbols: figures.symbols,
     headSeq: stats.feed.headSeq,
     source: figures.source,

@@ -70,7 +70,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<T
       throw new TickstormError(ERROR_CODES.USAGE, 'a tape replay is its own source of events')
     }
     const resolved = resolveServerOptions(partial)
-    const market = await openTapeMarket(tape)
+    // The speed rides along so /healthz can say it beside the tape (the market only describes).
+    const market = await openTapeMarket({ speed: resolved.speed, ...tape })
     const started =
       workers === 1
         ? startLone(partial, () => createTapeFeed(market, pick(resolved, FEED_OPTION_KEYS)), market)

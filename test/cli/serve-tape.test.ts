@@ -5,6 +5,7 @@ import { formatPrice } from '../../src/wire/tick-json.js'
 import { tickstorm } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import {
+  dbnHaltTape,
   dbnTape,
   expected,
   FROM_START,
@@ -78,6 +79,46 @@ describe('tickstorm serve --tape', () => {
     // Past the tape's end the server keeps serving: a snapshot shows the halted book.
     const snapshot = await (await fetch(`${url}/v1/snapshot?symbols=AAPL`)).json()
     expect(snapshot).toMatchObject({ seq: want.length })
+    run.child.kill('SIGTERM')
+    expect(await run.exit).toBe(0)
+  })
+
+  test('a DBN tape with a halt and a resumption: exact status ticks with their ids; /healthz names the tape, not a preset or seed', async () => {
+    const path = writeTape(tapeDir(), 'halts.dbn', dbnHaltTape())
+    const tape = (await readAll(await openTape(path))).events
+    const { run, url } = await serveTape(['--tape', path, '--speed', '2'])
+    const want = expected(tape, ['AAPL', 'MSFT'])
+    const live = await ticks(`${url}/v1/stream?symbols=AAPL,MSFT`, want.length, FROM_START)
+    expect(withoutTs(live)).toEqual(want)
+    // AAPL: quote, halt, resume, trade (the busiest, so first); MSFT: two quotes between.
+    expect(
+      live
+        .filter((event) => event.type === 'status')
+        .map(({ id, data: { ts: _ts, ...data } }) => ({ id, ...data })),
+    ).toEqual([
+      { id: 3, sym: 'AAPL', q: 2, status: 'halted', reason: 'news-pending' },
+      { id: 5, sym: 'AAPL', q: 3, status: 'trading', reason: 'trading' },
+      { id: 7, sym: 'AAPL', q: 5, status: 'halted', reason: 'tape-ended' },
+      { id: 8, sym: 'MSFT', q: 3, status: 'halted', reason: 'tape-ended' },
+    ])
+
+    const health = (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>
+    expect(health).toMatchObject({
+      status: 'ok',
+      symbols: 2,
+      tape: {
+        file: 'halts.dbn',
+        path,
+        format: 'dbn',
+        speed: 2,
+        start: '09:30:00.000000',
+        startNs: OPEN_NS,
+        symbols: ['AAPL', 'MSFT'],
+      },
+      source: { kind: 'tape', path, format: 'dbn' },
+    })
+    expect(health).not.toHaveProperty('preset')
+    expect(health).not.toHaveProperty('seed')
     run.child.kill('SIGTERM')
     expect(await run.exit).toBe(0)
   })
@@ -172,6 +213,13 @@ describe('tickstorm serve --tape', () => {
       expect(withoutTs(live)).toEqual(want)
       expect(live.map((event) => event.id)).toEqual(want.map((_, i) => i + 1))
     }
+    // The cluster's merged /healthz says the tape too (from the main thread's source).
+    const health = (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>
+    expect(health).toMatchObject({
+      workers: 2,
+      tape: { file: 'open.dbn', format: 'dbn', speed: 4, symbols: ['AAPL', 'MSFT'] },
+    })
+    expect(health).not.toHaveProperty('preset')
     run.child.kill('SIGTERM')
     expect(await run.exit).toBe(0)
   })

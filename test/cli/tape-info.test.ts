@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { tickstorm } from '../helpers/cli.js'
 import { itch, itchFile } from '../market/tapes/itch-writer.js'
+import { dbnHaltTape } from '../market/tapes/replay-tapes.js'
 import { cutCopy, gzipCopy, OPEN_NS, tapeDir, writeTape } from '../market/tapes/tape-files.js'
 
 /** AAPL: 20 adds 50 µs apart from 09:30; MSFT: a trade a second later, and a halt. */
@@ -38,6 +39,26 @@ describe('tickstorm tape info', () => {
         '',
       ].join('\n'),
     )
+  })
+
+  test('a DBN tape with status and imbalance records: halts count as status, imbalance records as skipped', async () => {
+    const path = writeTape(tapeDir(), 'halts.dbn', dbnHaltTape())
+    const run = tickstorm(['tape', 'info', path])
+    expect(await run.exit).toBe(0)
+    const lines = run.stdout().split('\n')
+    expect(lines.slice(2, 5)).toEqual([
+      'records    9',
+      'skipped    2 imbalance records (not played)',
+      'events     6: 3 quotes, 1 trades, 2 status',
+    ])
+    expect(lines).toContain('  AAPL                  4 events  (1 quotes, 1 trades, 2 status)')
+    const json = tickstorm(['tape', 'info', path, '--json'])
+    expect(await json.exit).toBe(0)
+    expect(JSON.parse(json.stdout())).toMatchObject({
+      records: 9,
+      skipped: { imbalance: 2 },
+      events: { statuses: 2 },
+    })
   })
 
   test('--json, --format and --top; a truncated tape exits 0 and says where it was cut', async () => {

@@ -10,15 +10,18 @@
  *
  * Records start with a 16-byte header: length u8 in 4-byte words, rtype u8, publisher_id u16,
  * instrument_id u32, ts_event u64. Read here: MBP-1 and TBBO (rtype 0x01: the top level after the
- * event, a trade when action is `T`), trades (rtype 0x00, MBP-0), and symbol mappings (rtype 0x16,
- * which live data sends as symbols resolve). Other records are skipped by their length, so a
- * mixed file still plays what it can; a file whose schema is none of the three is refused up front.
+ * event, a trade when action is `T`), trades (rtype 0x00, MBP-0), status (rtype 0x12: halts and
+ * resumptions, dbn-status.ts) and symbol mappings (rtype 0x16, which live data sends as symbols
+ * resolve). Other records (imbalance, statistics, definitions, heartbeats, ...) are skipped by
+ * their length and counted by type (`progress.skipped`), so a mixed file still plays what it can;
+ * a file whose schema is none of these four is refused up front.
  * Prices are i64 with 1e-9 units; the model's $0.0001 units are 1e5 of them. Times are UNIX-epoch
  * nanoseconds; events carry ts_recv (the order Databento sorts files by) from the New York
  * midnight of the first record, the clock the other formats already use.
  */
 
 import type { ByteSource } from './byte-source.js'
+import { dbnStatusChange, STATUS_BYTES, STATUS_TS_RECV_AT } from './dbn-status.js'
 import {
   byteWhere,
   createCarry,
@@ -59,12 +62,35 @@ const SCHEMAS: Readonly<Record<number, string>> = Object.freeze({
   18: 'bbo-1s',
   19: 'bbo-1m',
 })
-const PLAYED_SCHEMAS = new Set([2, 3, 4, 0xffff])
+const PLAYED_SCHEMAS = new Set([2, 3, 4, 11, 0xffff])
 const MIXED_SCHEMA = 0xffff
 
 const RTYPE_MBP0 = 0x00
 const RTYPE_MBP1 = 0x01
+const RTYPE_STATUS = 0x12
 const RTYPE_SYMBOL_MAPPING = 0x16
+/** Record types (the `RType` enum), by the name a skipped one is counted under. */
+const RTYPE_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x0a, 'mbp-10'],
+  [0x11, 'ohlcv'],
+  [0x13, 'definition'],
+  [0x14, 'imbalance'],
+  [0x15, 'error'],
+  [0x17, 'system'],
+  [0x18, 'statistics'],
+  [0x20, 'ohlcv-1s'],
+  [0x21, 'ohlcv-1m'],
+  [0x22, 'ohlcv-1h'],
+  [0x23, 'ohlcv-1d'],
+  [0x24, 'ohlcv-eod'],
+  [0xa0, 'mbo'],
+  [0xb1, 'cmbp-1'],
+  [0xc0, 'cbbo-1s'],
+  [0xc1, 'cbbo-1m'],
+  [0xc2, 'tcbbo'],
+  [0xc3, 'bbo-1s'],
+  [0xc4, 'bbo-1m'],
+])
 const HEADER_BYTES = 16
 const MBP1_BYTES = 80
 const MBP0_BYTES = 48
@@ -154,7 +180,7 @@ export function createDbnReader(source: ByteSource, options: TapeReaderOptions =
       throw tapeError(
         path,
         `${where(at)}`,
-        `expected a DBN schema this reader plays (mbp-1, tbbo, trades or mixed), got ${SCHEMAS[schemaId] ?? `schema id ${schemaId}`}`,
+        `expected a DBN schema this reader plays (mbp-1, tbbo, trades, status or mixed), got ${SCHEMAS[schemaId] ?? `schema id ${schemaId}`}`,
       )
     }
     at += 2 + 8 + 8 + 8 // schema, start, end, limit
@@ -281,11 +307,13 @@ export function createDbnReader(source: ByteSource, options: TapeReaderOptions =
         ? MBP1_BYTES
         : rtype === RTYPE_MBP0
           ? MBP0_BYTES
-          : rtype === RTYPE_SYMBOL_MAPPING
-            ? metadata!.version === 1
-              ? SYMBOL_MAPPING_BYTES_V1
-              : SYMBOL_MAPPING_BYTES_V2
-            : HEADER_BYTES
+          : rtype === RTYPE_STATUS
+            ? STATUS_BYTES
+            : rtype === RTYPE_SYMBOL_MAPPING
+              ? metadata!.version === 1
+                ? SYMBOL_MAPPING_BYTES_V1
+                : SYMBOL_MAPPING_BYTES_V2
+              : HEADER_BYTES
     if (bytes < minimum) {
       throw tapeError(
         path,
@@ -306,13 +334,23 @@ export function createDbnReader(source: ByteSource, options: TapeReaderOptions =
       resolved.delete(id)
       return
     }
-    if (rtype !== RTYPE_MBP1 && rtype !== RTYPE_MBP0) return
-    const tsNs = time(view, at, 32)
+    if (rtype !== RTYPE_MBP1 && rtype !== RTYPE_MBP0 && rtype !== RTYPE_STATUS) {
+      tally.skip(RTYPE_NAMES.get(rtype) ?? `rtype 0x${rtype.toString(16).padStart(2, '0')}`)
+      return
+    }
+    const tsNs = time(view, at, rtype === RTYPE_STATUS ? STATUS_TS_RECV_AT : 32)
     if (tsNs > lastNs) lastNs = tsNs
     const approxEpochNs = baseHi * TWO_32 + baseLo + tsNs
     const instrument = symbolOf(id, approxEpochNs)
     if (!instrument.wanted) return
     const { symbol } = instrument
+    if (rtype === RTYPE_STATUS) {
+      const change = dbnStatusChange(view, at)
+      if (change === undefined) return
+      emitted.add(symbol)
+      out.push({ kind: 'status', symbol, tsNs, status: change.status, reason: change.reason })
+      return
+    }
     if (rtype === RTYPE_MBP1) {
       const bid = price(view, at + 48)
       const ask = price(view, at + 56)

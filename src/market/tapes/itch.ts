@@ -13,7 +13,7 @@
  */
 
 import type { ByteSource } from './byte-source.js'
-import { createItchBook, sideOf, type Top } from './itch-book.js'
+import { createItchBook, type LiveOrder, sideOf, type Top } from './itch-book.js'
 import {
   byteWhere,
   createCarry,
@@ -111,6 +111,8 @@ export function createItchReader(source: ByteSource, options: ItchReaderOptions 
   const stocks: (StockState | undefined)[] = []
   const emitted = new Set<string>()
   const top: Top = { bid: 0, bidSize: 0, ask: 0, askSize: 0 }
+  /** The order a message acts on, copied out of the book (which keeps no objects). */
+  const order: LiveOrder = { locate: 0, side: 0, price: 0, shares: 0 }
   let lastNs = 0
 
   const stock = (locate: number, b?: Uint8Array, at?: number): StockState | undefined => {
@@ -272,8 +274,7 @@ export function createItchReader(source: ByteSource, options: ItchReaderOptions 
       case 'C': {
         const ref = u64(b, at + 11)
         const shares = u32(b, at + 19)
-        const order = book.get(ref)
-        if (order === undefined) return
+        if (!book.find(ref, order)) return
         const price = type === 'E' ? order.price : u32(b, at + 32)
         book.reduce(ref, shares)
         // C with printable N: the execution must not be shown as a trade (spec §4.5.2).
@@ -283,21 +284,20 @@ export function createItchReader(source: ByteSource, options: ItchReaderOptions 
         return
       }
       case 'X': {
-        const order = book.reduce(u64(b, at + 11), u32(b, at + 19))
-        if (order !== undefined) quoteIfChanged(order.locate, tsNs, out)
+        const locate = book.reduce(u64(b, at + 11), u32(b, at + 19))
+        if (locate >= 0) quoteIfChanged(locate, tsNs, out)
         return
       }
       case 'D': {
-        const order = book.remove(u64(b, at + 11))
-        if (order !== undefined) quoteIfChanged(order.locate, tsNs, out)
+        const locate = book.remove(u64(b, at + 11))
+        if (locate >= 0) quoteIfChanged(locate, tsNs, out)
         return
       }
       case 'U': {
-        const old = book.remove(u64(b, at + 11))
-        if (old === undefined) return
+        if (book.remove(u64(b, at + 11), order) < 0) return
         // The replacement keeps the side and the stock of the order it replaces (spec §4.6).
-        book.add(u64(b, at + 19), old.locate, old.side, u32(b, at + 31), u32(b, at + 27))
-        quoteIfChanged(old.locate, tsNs, out)
+        book.add(u64(b, at + 19), order.locate, order.side, u32(b, at + 31), u32(b, at + 27))
+        quoteIfChanged(order.locate, tsNs, out)
         return
       }
       case 'P': {

@@ -59,9 +59,12 @@ export interface ProgressTally {
   readonly progress: TapeProgress
   records: number
   truncated: string | undefined
+  /** Counts a record of a type the reader passes over. */
+  skip(type: string): void
 }
 
 export function createProgressTally(sources: readonly ByteSource[]): ProgressTally {
+  const skipped: Record<string, number> = {}
   const tally: ProgressTally = {
     progress: {
       get fileBytes() {
@@ -74,9 +77,13 @@ export function createProgressTally(sources: readonly ByteSource[]): ProgressTal
       get truncated() {
         return tally.truncated
       },
+      skipped,
     },
     records: 0,
     truncated: undefined,
+    skip(type) {
+      skipped[type] = (skipped[type] ?? 0) + 1
+    },
   }
   return tally
 }

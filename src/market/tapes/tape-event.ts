@@ -68,6 +68,11 @@ export interface TapeProgress {
   readonly records: number
   /** Set once the tape ended inside a record: where, and what was missing. */
   readonly truncated: string | undefined
+  /**
+   * Records of types the reader passes over, by type (DBN: `imbalance`, `statistics`, `system`,
+   * ...): counted in `records` too, and named here so a tape that plays less than it holds says so.
+   */
+  readonly skipped: Readonly<Record<string, number>>
 }
 
 /**

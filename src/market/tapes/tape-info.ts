@@ -37,6 +37,8 @@ export interface TapeInfo {
   readonly date: string | null
   readonly fileBytes: number
   readonly records: number
+  /** Records of types a replay does not play, by type (`imbalance`: 3), most first. */
+  readonly skipped: Readonly<Record<string, number>>
   readonly events: {
     readonly total: number
     readonly quotes: number
@@ -168,6 +170,11 @@ export async function tapeInfo(
     date: reader.header.date ?? null,
     fileBytes: reader.progress.fileBytes,
     records: reader.progress.records,
+    skipped: Object.fromEntries(
+      Object.entries(reader.progress.skipped).sort(
+        ([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0),
+      ),
+    ),
     events: { total, quotes, trades, statuses },
     symbolCount: bySymbol.size,
     topSymbols,
@@ -197,10 +204,12 @@ function formatSpan(ns: number): string {
   const seconds = ns / NS_PER_SEC
   if (seconds < 1) return `${(ns / NS_PER_MS).toFixed(3)} ms`
   if (seconds < 60) return `${seconds.toFixed(3)} s`
-  const h = Math.floor(seconds / 3600)
-  const m = Math.floor((seconds % 3600) / 60)
-  const s = seconds % 60
-  return h > 0 ? `${h}h ${m}m ${s.toFixed(1)}s` : `${m}m ${s.toFixed(1)}s`
+  // Rounded to tenths before splitting, so 119.99 s is 2m 0.0s, not 1m 60.0s.
+  const tenths = Math.round(seconds * 10)
+  const h = Math.floor(tenths / 36_000)
+  const m = Math.floor((tenths % 36_000) / 600)
+  const s = ((tenths % 600) / 10).toFixed(1)
+  return h > 0 ? `${h}h ${m}m ${s}s` : `${m}m ${s}s`
 }
 
 const n = (value: number): string => value.toLocaleString('en-US')
@@ -211,8 +220,17 @@ export function formatTapeInfo(info: TapeInfo): string {
     `tape       ${info.path}`,
     `format     ${info.format}${info.date === null ? '' : `, ${info.date}`}, ${n(info.fileBytes)} bytes read`,
     `records    ${n(info.records)}`,
-    `events     ${n(info.events.total)}: ${n(info.events.quotes)} quotes, ${n(info.events.trades)} trades, ${n(info.events.statuses)} status`,
   ]
+  const skipped = Object.entries(info.skipped)
+  if (skipped.length > 0) {
+    const counts = skipped.map(
+      ([type, count]) => `${n(count)} ${type} record${count === 1 ? '' : 's'}`,
+    )
+    lines.push(`skipped    ${counts.join(', ')} (not played)`)
+  }
+  lines.push(
+    `events     ${n(info.events.total)}: ${n(info.events.quotes)} quotes, ${n(info.events.trades)} trades, ${n(info.events.statuses)} status`,
+  )
   if (info.firstNs !== null && info.lastNs !== null) {
     lines.push(
       `time span  ${formatTapeTime(info.firstNs)} – ${formatTapeTime(info.lastNs)} (${formatSpan(info.spanNs)}), mean ${n(info.meanPerSec)} events/s`,

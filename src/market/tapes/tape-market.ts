@@ -28,6 +28,9 @@ export const TAPE_ENDED_REASON = 'tape-ended'
 /** Events read ahead of the replay, at most (about 100 bytes each: about 10 MB). */
 export const DEFAULT_READ_AHEAD_EVENTS = 100_000
 
+/** The most symbols `describe()` lists (/healthz); the universe's size is said beside them. */
+export const DESCRIBED_SYMBOLS = 32
+
 export interface TapeReplayOptions {
   readonly path: string
   /** The tape's format; by default from its name or first bytes (open-tape.ts). */
@@ -42,6 +45,11 @@ export interface TapeReplayOptions {
   readonly readAheadEvents?: number
   /** Bytes per read (tests use tiny ones to exercise the read-ahead). */
   readonly chunkBytes?: number
+  /**
+   * The speed the feed paces the replay at, only to be said by `describe()` (/healthz): the
+   * market hands out events by tape time and knows nothing of wall-clock pacing.
+   */
+  readonly speed?: number
 }
 
 export interface TapeMarket extends Market {
@@ -383,7 +391,10 @@ async function createTapeMarket(
         kind: 'tape',
         path: reader.path,
         format: reader.header.format,
+        ...(options.speed === undefined ? {} : { speed: options.speed }),
         startNs: firstNs,
+        symbols: universe.symbols.slice(0, DESCRIBED_SYMBOLS),
+        symbolCount: count,
         played,
         skipped,
         readAhead: buffered,

@@ -4,7 +4,15 @@
  * nanoseconds, strings as fixed-width NUL-padded C strings (22 bytes in v1, 71 in v2 and v3).
  */
 
-export const SCHEMA = { mbo: 0, mbp1: 2, tbbo: 3, trades: 4, mixed: 0xffff } as const
+export const SCHEMA = {
+  mbo: 0,
+  mbp1: 2,
+  tbbo: 3,
+  trades: 4,
+  status: 11,
+  imbalance: 12,
+  mixed: 0xffff,
+} as const
 export const UNDEF_PRICE = 0x7fff_ffff_ffff_ffffn
 
 class Bytes {
@@ -174,5 +182,43 @@ export function symbolMapping(
 export function systemRecord(ts: bigint): Uint8Array {
   return header(80, 0x17, 0, ts)
     .zeros(320 - 16)
+    .bytes()
+}
+
+/** StatusMsg's fields, as the DBN spec's `StatusAction` and `StatusReason` numbers. */
+export interface StatusFields {
+  readonly id: number
+  readonly tsRecv: bigint
+  readonly action: number
+  readonly reason: number
+  readonly tradingEvent?: number
+  /** `Y`, `N` or `~`. */
+  readonly isTrading: string
+  readonly isQuoting?: string
+}
+
+/**
+ * StatusMsg (rtype 0x12, 40 bytes, the same in versions 1, 2 and 3): ts_recv u64, action u16,
+ * reason u16, trading_event u16, is_trading, is_quoting, is_short_sell_restricted (c_char each),
+ * 7 reserved bytes.
+ */
+export function statusRecord(r: StatusFields): Uint8Array {
+  return header(10, 0x12, r.id, r.tsRecv - 1000n)
+    .u64(r.tsRecv)
+    .u16(r.action)
+    .u16(r.reason)
+    .u16(r.tradingEvent ?? 0)
+    .u8(r.isTrading.charCodeAt(0))
+    .u8((r.isQuoting ?? r.isTrading).charCodeAt(0))
+    .u8(0x7e) // is_short_sell_restricted '~'
+    .zeros(7)
+    .bytes()
+}
+
+/** ImbalanceMsg (rtype 0x14, 112 bytes): a record the reader skips and counts. */
+export function imbalanceRecord(id: number, tsRecv: bigint): Uint8Array {
+  return header(28, 0x14, id, tsRecv - 1000n)
+    .u64(tsRecv)
+    .zeros(112 - 24)
     .bytes()
 }

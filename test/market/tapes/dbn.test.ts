@@ -4,10 +4,12 @@ import type { TapeEvent } from '../../../src/market/tapes/tape-event.js'
 import type { TradeCondition } from '../../../src/market/types.js'
 import {
   type BookRecord,
+  imbalanceRecord,
   join,
   mbp1,
   metadata,
   SCHEMA,
+  statusRecord,
   symbolMapping,
   systemRecord,
   tradeRecord,
@@ -144,6 +146,7 @@ describe('DBN reader', () => {
         symbols: ['AAPL', 'MSFT'],
       })
       expect(reader.progress.records).toBe(10)
+      expect(reader.progress.skipped).toEqual({ system: 1 }) // the heartbeat
       expect(reader.progress.truncated).toBeUndefined()
     })
   }
@@ -266,7 +269,12 @@ describe('DBN reader', () => {
       [
         'mbo.dbn',
         metadata({ version: 2, schema: SCHEMA.mbo, symbols: [], mappings: [] }),
-        'byte 24: expected a DBN schema this reader plays (mbp-1, tbbo, trades or mixed), got mbo',
+        'byte 24: expected a DBN schema this reader plays (mbp-1, tbbo, trades, status or mixed), got mbo',
+      ],
+      [
+        'imbalance.dbn',
+        metadata({ version: 3, schema: SCHEMA.imbalance, symbols: [], mappings: [] }),
+        'byte 24: expected a DBN schema this reader plays (mbp-1, tbbo, trades, status or mixed), got imbalance',
       ],
     ]
     const meta = metadata({ version: 2, schema: SCHEMA.mbp1, symbols: [], mappings: [] })
@@ -291,5 +299,143 @@ describe('DBN reader', () => {
       expect(error.code, name).toBe('TS_ERR_INVALID_TAPE')
       expect(error.message).toBe(`${path}: ${expected}`)
     }
+  })
+})
+
+/** The spec's StatusAction and StatusReason numbers the tests use. */
+const ACTION = { preOpen: 1, quoting: 3, trading: 7, halt: 8, pause: 9, close: 12 } as const
+const REASON = { none: 0, scheduled: 1, newsPending: 30, newsReleased: 31, luldPause: 50 } as const
+
+const status = (i: number, symbol: string, value: 'halted' | 'trading', reason: string) => ({
+  kind: 'status' as const,
+  symbol,
+  tsNs: t(i),
+  status: value,
+  reason,
+})
+
+/** A mixed file: AAPL's book, its pre-open, open, news halt and resumption, an MSFT LULD pause. */
+function haltDay(version: 1 | 2 | 3, schema: number = SCHEMA.mixed): Uint8Array {
+  return join([
+    metadata({ version, schema, symbols: ['AAPL', 'MSFT'], mappings: MAPPINGS }),
+    book({ id: 101, tsRecv: at(0), action: 'A', side: 'B' }),
+    statusRecord({
+      id: 101,
+      tsRecv: at(1),
+      action: ACTION.preOpen,
+      reason: REASON.scheduled,
+      isTrading: 'N',
+    }),
+    statusRecord({ id: 101, tsRecv: at(2), action: ACTION.trading, reason: 0, isTrading: 'Y' }),
+    imbalanceRecord(101, at(3)),
+    statusRecord({
+      id: 101,
+      tsRecv: at(4),
+      action: ACTION.halt,
+      reason: REASON.newsPending,
+      isTrading: 'N',
+    }),
+    statusRecord({
+      id: 102,
+      tsRecv: at(5),
+      action: ACTION.pause,
+      reason: REASON.luldPause,
+      isTrading: 'N',
+    }),
+    statusRecord({
+      id: 101,
+      tsRecv: at(6),
+      action: ACTION.quoting,
+      reason: REASON.newsReleased,
+      isTrading: 'N',
+      isQuoting: 'Y',
+    }),
+    book({ id: 101, tsRecv: at(7), action: 'A', side: 'B', bidSize: 300 }),
+    statusRecord({ id: 101, tsRecv: at(8), action: ACTION.trading, reason: 0, isTrading: 'Y' }),
+    // A reason code newer than the reader's table is kept by number.
+    statusRecord({ id: 102, tsRecv: at(9), action: ACTION.trading, reason: 200, isTrading: 'Y' }),
+    statusRecord({ id: 102, tsRecv: at(10), action: ACTION.close, reason: 1, isTrading: 'N' }),
+    imbalanceRecord(102, at(10)),
+    tradeRecord(101, at(11), dollars(150.01), 200),
+  ])
+}
+
+const HALT_DAY_EXPECTED: TapeEvent[] = [
+  quote(0, 'AAPL', 1_500_000, 100, 1_500_100, 200),
+  // at(1): pre-open, a scheduled step the model has no status for: no tick
+  status(2, 'AAPL', 'trading', 'trading'),
+  // at(3): an imbalance record, skipped
+  status(4, 'AAPL', 'halted', 'news-pending'),
+  status(5, 'MSFT', 'halted', 'luld-pause'),
+  status(6, 'AAPL', 'halted', 'news-released'), // quoting, not trading: still halted
+  quote(7, 'AAPL', 1_500_000, 300, 1_500_100, 200),
+  status(8, 'AAPL', 'trading', 'trading'),
+  status(9, 'MSFT', 'trading', 'reason-200'),
+  // at(10): the close and an imbalance: no tick
+  trade(11, 'AAPL', 1_500_100, 200, [0]),
+]
+
+describe('DBN status records', () => {
+  for (const version of [1, 2, 3] as const) {
+    test(`version ${version}: halts and resumptions as status ticks in a mixed file; imbalance records skipped and counted`, async () => {
+      const path = writeTape(tapeDir(), `halts-${version}.dbn`, haltDay(version))
+      const reader = await openTape(path)
+      expect((await readAll(reader)).events).toEqual(HALT_DAY_EXPECTED)
+      expect(reader.progress.records).toBe(13)
+      expect(reader.progress.skipped).toEqual({ imbalance: 2 })
+      expect(reader.progress.truncated).toBeUndefined()
+    })
+  }
+
+  test('the status schema alone, split across reads, and a symbol filter', async () => {
+    const whole = haltDay(3, SCHEMA.status)
+    const path = writeTape(tapeDir(), 'halts.status.dbn', whole)
+    for (const chunkBytes of [1, 13, 40]) {
+      expect((await readAll(await openTape(path, { chunkBytes }))).events).toEqual(
+        HALT_DAY_EXPECTED,
+      )
+    }
+    expect((await readAll(await openTape(path, { symbols: ['MSFT'] }))).events).toEqual(
+      HALT_DAY_EXPECTED.filter((event) => event.symbol === 'MSFT'),
+    )
+  })
+
+  test('a file cut inside a status record ends like any other cut: a halted status per symbol seen', async () => {
+    const dir = tapeDir()
+    const whole = join([
+      metadata({ version: 2, schema: SCHEMA.status, symbols: ['AAPL'], mappings: MAPPINGS }),
+      statusRecord({ id: 101, tsRecv: at(0), action: ACTION.halt, reason: 0, isTrading: 'N' }),
+      statusRecord({ id: 101, tsRecv: at(1), action: ACTION.trading, reason: 0, isTrading: 'Y' }),
+    ])
+    const path = writeTape(dir, 'halts.dbn', whole)
+    const reader = await openTape(cutCopy(path, whole.length - 9, `${dir}/cut.dbn`), {
+      chunkBytes: 16,
+    })
+    expect((await readAll(reader)).events).toEqual([
+      status(0, 'AAPL', 'halted', 'halt'),
+      status(0, 'AAPL', 'halted', 'tape-truncated'),
+    ])
+    expect(reader.progress.truncated).toBe(
+      `byte ${whole.length - 40}: a 40-byte record ends after 31 bytes`,
+    )
+  })
+
+  test('a status record shorter than the spec says is an error naming the byte', async () => {
+    const dir = tapeDir()
+    const meta = metadata({ version: 1, schema: SCHEMA.mixed, symbols: [], mappings: [] })
+    const short = statusRecord({
+      id: 1,
+      tsRecv: at(0),
+      action: ACTION.halt,
+      reason: 0,
+      isTrading: 'N',
+    }).slice(0, 32)
+    short[0] = 8
+    const path = writeTape(dir, 'short.dbn', join([meta, short]))
+    const error = await rejection(readAll(await openTape(path)))
+    expect(error.code).toBe('TS_ERR_INVALID_TAPE')
+    expect(error.message).toBe(
+      `${path}: byte ${meta.length}: expected a record of rtype 0x12 to be at least 40 bytes, its length says 32`,
+    )
   })
 })

@@ -8,7 +8,16 @@ import type { TapeEvent } from '../../../src/market/tapes/tape-event.js'
 import { formatPrice } from '../../../src/wire/tick-json.js'
 import { openSse } from '../../helpers/sse-client.js'
 import { waitFor } from '../../helpers/wait.js'
-import { join, mbp1, metadata, SCHEMA, tradeRecord, UNDEF_PRICE } from './dbn-writer.js'
+import {
+  imbalanceRecord,
+  join,
+  mbp1,
+  metadata,
+  SCHEMA,
+  statusRecord,
+  tradeRecord,
+  UNDEF_PRICE,
+} from './dbn-writer.js'
 import { itch, itchFile } from './itch-writer.js'
 import { dollars, MIDNIGHT_NS, OPEN_NS } from './tape-files.js'
 
@@ -50,6 +59,51 @@ export function dbnTape(): Uint8Array {
     if (i % 10 === 9) records.push(tradeRecord(101, at(us + 1), dollars(100.02), 30 + i))
   }
   return join(records)
+}
+
+/**
+ * A DBN status file's day (schema mixed, v3): AAPL and MSFT quotes, AAPL's pre-open (no tick), a
+ * news halt of AAPL at +100 ms and its resumption at +300 ms, a trade, and two imbalance records
+ * (skipped and counted).
+ */
+export function dbnHaltTape(): Uint8Array {
+  const at = (ms: number): bigint => MIDNIGHT_NS + BigInt(OPEN_NS) + BigInt(ms) * 1_000_000n
+  const quote = (id: number, ms: number, bid: number) =>
+    mbp1({
+      id,
+      tsRecv: at(ms),
+      action: 'A',
+      side: 'B',
+      price: dollars(bid),
+      size: 100,
+      bid: dollars(bid),
+      bidSize: 100,
+      ask: dollars(bid + 0.01),
+      askSize: 200,
+    })
+  return join([
+    metadata({
+      version: 3,
+      schema: SCHEMA.mixed,
+      symbols: ['AAPL', 'MSFT'],
+      mappings: [
+        ['AAPL', [[20240328, 20240329, 101]]],
+        ['MSFT', [[20240328, 20240329, 102]]],
+      ],
+    }),
+    // StatusAction 1 pre-open, reason 1 scheduled: no tick.
+    statusRecord({ id: 101, tsRecv: at(0), action: 1, reason: 1, isTrading: 'N' }),
+    quote(101, 0, 150),
+    quote(102, 50, 400),
+    imbalanceRecord(101, at(60)),
+    // StatusAction 8 halt, reason 30 news pending.
+    statusRecord({ id: 101, tsRecv: at(100), action: 8, reason: 30, isTrading: 'N' }),
+    quote(102, 200, 400.5),
+    imbalanceRecord(102, at(250)),
+    // StatusAction 7 trading, no reason given.
+    statusRecord({ id: 101, tsRecv: at(300), action: 7, reason: 0, isTrading: 'Y' }),
+    tradeRecord(101, at(301), dollars(150.01), 300),
+  ])
 }
 
 /** AAPL and MSFT adds from 09:29:59.9, a MSFT trade and halt; the replay starts at 09:30:00. */

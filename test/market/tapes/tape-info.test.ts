@@ -1,7 +1,13 @@
 import { describe, expect, test } from 'vitest'
 import { openTape } from '../../../src/market/tapes/open-tape.js'
-import { createPeakWindow, formatTapeTime, tapeInfo } from '../../../src/market/tapes/tape-info.js'
+import {
+  createPeakWindow,
+  formatTapeInfo,
+  formatTapeTime,
+  tapeInfo,
+} from '../../../src/market/tapes/tape-info.js'
 import { itch, itchFile } from './itch-writer.js'
+import { dbnHaltTape } from './replay-tapes.js'
 import { cutCopy, OPEN_NS, tapeDir, writeTape } from './tape-files.js'
 
 /** The most events in any [t, t + window): every window worth trying starts at an event. */
@@ -83,6 +89,7 @@ describe('tape info', () => {
       date: null,
       fileBytes: tape().length,
       records: 16,
+      skipped: {},
       events: { total: 14, quotes: 10, trades: 3, statuses: 1 },
       symbolCount: 2,
       topSymbols: [{ symbol: 'AAPL', events: 10, quotes: 10, trades: 0, statuses: 0 }],
@@ -109,6 +116,42 @@ describe('tape info', () => {
       ['AAPL', 11],
       ['MSFT', 4],
     ])
+  })
+
+  test('a DBN tape: halts and resumptions counted as status, imbalance records as skipped', async () => {
+    const path = writeTape(tapeDir(), 'halts.dbn', dbnHaltTape())
+    const info = await tapeInfo(await openTape(path))
+    expect(info).toMatchObject({
+      format: 'dbn',
+      date: '2024-03-28',
+      records: 9,
+      skipped: { imbalance: 2 },
+      events: { total: 6, quotes: 3, trades: 1, statuses: 2 },
+      topSymbols: [
+        { symbol: 'AAPL', events: 4, quotes: 1, trades: 1, statuses: 2 },
+        { symbol: 'MSFT', events: 2, quotes: 2, trades: 0, statuses: 0 },
+      ],
+    })
+    const text = formatTapeInfo(info).split('\n')
+    expect(text.slice(2, 5)).toEqual([
+      'records    9',
+      'skipped    2 imbalance records (not played)',
+      'events     6: 3 quotes, 1 trades, 2 status',
+    ])
+    // A tape with nothing skipped has no such line.
+    expect(formatTapeInfo({ ...info, skipped: {} })).not.toMatch(/skipped/)
+  })
+
+  test('a span just under two minutes prints as 2m 0.0s, not 1m 60.0s', async () => {
+    const path = writeTape(tapeDir(), 'halts.dbn', dbnHaltTape())
+    const info = await tapeInfo(await openTape(path))
+    const spanLine = (spanNs: number) =>
+      formatTapeInfo({ ...info, firstNs: OPEN_NS, lastNs: OPEN_NS + spanNs, spanNs })
+        .split('\n')
+        .find((line) => line.startsWith('time span'))
+    expect(spanLine(119_999_982_000)).toMatch(/\(2m 0\.0s\)/)
+    expect(spanLine(3_599_960_000_000)).toMatch(/\(1h 0m 0\.0s\)/)
+    expect(spanLine(61_250_000_000)).toMatch(/\(1m 1\.3s\)/)
   })
 
   test('tape time prints as a clock with microseconds', () => {
