@@ -1,15 +1,11 @@
-import { existsSync } from 'node:fs'
 import { createServer as createNetServer, type Server } from 'node:net'
 import { afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { type Run, tickstorm } from '../helpers/cli.js'
+import { expectBuilt, type Run, tickstorm } from '../helpers/cli.js'
 import { freePort } from '../helpers/free-port.js'
 import { waitFor } from '../helpers/wait.js'
 
 beforeAll(() => {
-  expect(
-    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
-    'run `npm run build` first',
-  ).toBe(true)
+  expectBuilt()
 })
 
 const holders: Server[] = []

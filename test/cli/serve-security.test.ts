@@ -1,16 +1,13 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { type Run, tickstorm } from '../helpers/cli.js'
+import { expectBuilt, type Run, tickstorm } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
 beforeAll(() => {
-  expect(
-    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
-    'run `npm run build` first',
-  ).toBe(true)
+  expectBuilt()
 })
 
 async function urlOf(run: Run): Promise<string> {

@@ -1,15 +1,10 @@
-import { existsSync } from 'node:fs'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { tickstorm } from '../helpers/cli.js'
+import { expectBuilt, tickstorm } from '../helpers/cli.js'
 import { openSse } from '../helpers/sse-client.js'
 import { waitFor } from '../helpers/wait.js'
 
 beforeAll(() => {
-  // The CLI runs from compiled output, as users run it; `npm test` builds first.
-  expect(
-    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
-    'run `npm run build` first',
-  ).toBe(true)
+  expectBuilt()
 })
 
 describe('tickstorm serve', () => {

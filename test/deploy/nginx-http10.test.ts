@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import type { ClientHttp2Session } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { expectBuilt } from '../helpers/cli.js'
 import { freePort } from '../helpers/free-port.js'
 import { waitFor } from '../helpers/wait.js'
 import { type Edge, startEdge } from './edge-process.js'
@@ -49,10 +50,7 @@ let readmeOrigin: string
 let defaultOrigin: string
 
 beforeAll(async () => {
-  expect(
-    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
-    'run `npm run build` first',
-  ).toBe(true)
+  expectBuilt()
   dir = mkdtempSync(join(tmpdir(), 'tickstorm-nginx-http10-'))
   edge = await startEdge(EDGE_ARGS)
   const { certPath, keyPath } = selfSignedCertificate(dir)

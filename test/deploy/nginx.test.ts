@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import type { ClientHttp2Session } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import WebSocket from 'ws'
 import { nowUs } from '../../src/clock.js'
 import type { SseEvent } from '../../src/wire/sse-parser.js'
+import { expectBuilt } from '../helpers/cli.js'
 import { freePort } from '../helpers/free-port.js'
 import { waitFor } from '../helpers/wait.js'
 import { waitForAsync } from '../helpers/wait-async.js'
@@ -37,11 +38,7 @@ let nginx: Nginx | undefined
 let origin: string
 
 beforeAll(async () => {
-  // The edges run from compiled output, as deployed; `npm test` builds first.
-  expect(
-    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
-    'run `npm run build` first',
-  ).toBe(true)
+  expectBuilt()
   dir = mkdtempSync(join(tmpdir(), 'tickstorm-nginx-'))
   for (let i = 0; i < 2; i++) edges.push(await startEdge(EDGE_ARGS))
   const [a, b] = edges as [Edge, Edge]

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { afterEach } from 'vitest'
+import { afterEach, expect } from 'vitest'
 
 const BIN = fileURLToPath(new URL('../../bin/tickstorm.js', import.meta.url))
 const children: ChildProcess[] = []
@@ -10,6 +11,14 @@ export interface Run {
   stdout: () => string
   stderr: () => string
   exit: Promise<number | null>
+}
+
+/** The CLI runs from compiled output, as users run it; `npm test` builds first. */
+export function expectBuilt(): void {
+  expect(
+    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
+    'run `npm run build` first',
+  ).toBe(true)
 }
 
 /** Runs the real CLI (compiled, as users run it) with plain node. */
