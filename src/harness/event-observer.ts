@@ -39,6 +39,24 @@ export interface EventObserver {
   missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number
   /** The subscriber closed for good (it no longer counts as a receiver of the sampled events). */
   retire(): void
+  /**
+   * The watch-list became `symbols` at `atUs` (the subscriber asked the server for it): a symbol
+   * it dropped is no longer expected (no loss counted for it, and its events still in flight are
+   * received, not errors); one it took starts from what it first sees (no gap from before it was
+   * taken, no baseline from the window's start). For a list of symbols only: null stays null.
+   */
+  changeSymbols(symbols: readonly string[], atUs: number): void
+  /**
+   * The server answered the subscription now asked for (a WebSocket `subscribed`, a stream's
+   * response head, a poll's answer): a change asked for since is in force, and the time from
+   * asking to this answer is recorded. Nothing when no change is pending.
+   */
+  acknowledged(atUs: number): void
+  /**
+   * From a reconnect until an event scheduled after it arrives: the server may still be replaying
+   * what the subscriber missed, so the live stream has not been reached yet.
+   */
+  readonly resuming: boolean
 }
 
 /** One symbol as one observer sees it: the per-symbol sequence `q` it checks gaps against. */
@@ -101,7 +119,11 @@ class SymbolState implements ObservedSymbol {
 class Observer implements EventObserver {
   private readonly metrics: TransportMetrics
   private readonly symbols = new Map<string, SymbolState>()
-  private readonly watchList: readonly string[] | null
+  private watchList: readonly string[] | null
+  /** Symbols taken by a change: they start from what they first see, never from the baseline. */
+  private readonly taken = new Set<string>()
+  /** When the change the server has not answered yet was asked for (µs), or -1. */
+  private changeAskedUs = -1
   private readonly heads: HeadsLookup | null
   private readonly spread: SpreadSampler | null
   private opened = false
@@ -139,13 +161,17 @@ class Observer implements EventObserver {
       const head = heads.get(name)
       if (head === undefined) continue
       const seen = this.symbols.get(name)?.sequence.highest ?? -1
-      const from = seen >= 0 ? seen : baseline.get(name)
+      const from = seen >= 0 ? seen : this.taken.has(name) ? undefined : baseline.get(name)
       if (from !== undefined && head > from) missing += head - from
     }
     return missing
   }
 
   readonly symbol = (name: string): ObservedSymbol => this.state(name)
+
+  get resuming(): boolean {
+    return this.replaying || this.awaitingFirst
+  }
 
   private state(name: string): SymbolState {
     let observed = this.symbols.get(name)
@@ -270,7 +296,10 @@ class Observer implements EventObserver {
 
   connected(atUs: number): void {
     const now = atUs
-    if (this.opened) {
+    // A connection made for a change (not after a drop) replays only what the subscriber's own
+    // cut left in flight: no recovery episode, and its replay is no fault's recovery.
+    const forChange = this.changeAskedUs >= 0 && !this.needReconnected
+    if (this.opened && !forChange) {
       this.reconnectedAtUs = now
       this.replaying = true
       this.recovered = 0
@@ -323,6 +352,48 @@ class Observer implements EventObserver {
     if (this.retired) return
     this.retired = true
     this.spread?.unwatch(this.watchList)
+  }
+
+  changeSymbols(symbols: readonly string[], atUs: number): void {
+    const before = this.watchList
+    if (before === null) return
+    const now = new Set(symbols)
+    const held = new Set(before)
+    const dropped = before.filter((name) => !now.has(name))
+    const added = symbols.filter((name) => !held.has(name))
+    for (const name of dropped) {
+      const state = this.symbols.get(name)
+      // A recovery waiting on a symbol no longer held waits on it no more.
+      if (state !== undefined && state.catchUpTo >= 0) {
+        state.catchUpTo = -1
+        if (--this.behind === 0 && this.needCaughtUp) {
+          this.needCaughtUp = false
+          this.metrics.recordCaughtUpUs(atUs - this.droppedAtUs)
+        }
+      }
+    }
+    for (const name of added) {
+      // Held before and dropped since: what came then says nothing of where it starts now.
+      const state = this.symbols.get(name)
+      if (state !== undefined) {
+        state.sequence.reset()
+        state.heldUs = -1
+        state.catchUpTo = -1
+      }
+      this.taken.add(name)
+    }
+    this.spread?.unwatch(dropped)
+    this.spread?.watch(added)
+    this.watchList = symbols
+    if (this.changeAskedUs < 0) this.changeAskedUs = atUs
+    this.metrics.countWatchListChange()
+    this.recovering = this.awaitingFirst || this.replaying || this.needNew || this.behind > 0
+  }
+
+  acknowledged(atUs: number): void {
+    if (this.changeAskedUs < 0) return
+    this.metrics.recordWatchListChangeUs(atUs - this.changeAskedUs, this.changeAskedUs)
+    this.changeAskedUs = -1
   }
 }
 

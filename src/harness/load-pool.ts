@@ -1,5 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js'
 import { nowUs } from '../clock.js'
+import { createEventQueue } from '../market/event-queue.js'
 import {
   COUNTER_KEYS,
   decodeHistogram,
@@ -15,6 +16,11 @@ import { createLongPollEngine } from './engines/longpoll-engine.js'
 import { createSseEngine } from './engines/sse-engine.js'
 import { createWsEngine } from './engines/ws-engine.js'
 import { createEventReader } from './event-fields.js'
+import {
+  createWatchListChanger,
+  type WatchListChangeSpec,
+  type WatchListChanges,
+} from './executors/arrival-schedule.js'
 import { findHeadsBoard, NO_HEADS } from './heads-board.js'
 import { createEventLoopMonitor } from './process-sampler.js'
 import type { WireSpec } from './targets/wire-spec.js'
@@ -85,6 +91,12 @@ export interface LoadPool {
   arrive(entries: SubscriberEntries): void
   /** Closes the subscribers of these indexes (their sessions ended); unknown ones are ignored. */
   leave(indexes: readonly number[]): void
+  /**
+   * Subscribers arriving from now on change their watch-lists during their stay, as `spec`
+   * draws the changes (from the universe, seeded per subscriber index), until they leave; null:
+   * no change any more (the window is over: its tail is counted on lists that hold still).
+   */
+  planChanges(spec: WatchListChangeSpec | null): void
   /** Cuts the connections of a `fraction` of the subscribers (they reconnect); returns how many. */
   drop(fraction: number): number
   progress(): PoolProgress
@@ -125,6 +137,19 @@ const NO_BASELINE: ReadonlyMap<string, number> = new Map()
 
 /** Connects in progress per worker thread during a ramp (see rampTick). */
 const MAX_CONNECTING = 200
+/** How often due watch-list changes are made: one timer for all subscribers. */
+const CHANGE_TICK_MS = 10
+
+/** A subscriber's next watch-list change, queued by its scheduled time. */
+interface DueChange {
+  readonly index: number
+  /** The subscriber it was drawn for: one that has left (or an index reused) is skipped. */
+  readonly subscriber: Subscriber
+  readonly changes: WatchListChanges
+  readonly symbols: readonly string[]
+  /** Scheduled wall time, ms: the next one is drawn from it, so a late tick does not drift. */
+  readonly atMs: number
+}
 
 export function createLoadPool(options: LoadPoolOptions): LoadPool {
   const metrics = createTransportMetrics(options.transport, {
@@ -167,6 +192,31 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
 
   let progressMs = 0
   let progressConnections = -1
+
+  // Watch-list changes (executor arrival-rate): drawn per subscriber, made on one timer.
+  let changer: ReturnType<typeof createWatchListChanger> = null
+  // Entries of subscribers that left stay until their time comes (at most one each), then go.
+  const dueChanges = createEventQueue<DueChange>()
+  let changeTimer: NodeJS.Timeout | undefined
+  const queueChange = (
+    index: number,
+    subscriber: Subscriber,
+    changes: WatchListChanges,
+    fromMs: number,
+  ): void => {
+    const next = changes.next()
+    const atMs = fromMs + next.afterSec * 1000
+    dueChanges.push(atMs * 1000, { index, subscriber, changes, symbols: next.symbols, atMs })
+  }
+  const changeTick = (): void => {
+    const nowMs = Date.now()
+    while (dueChanges.peekTimeUs() <= nowMs * 1000) {
+      const due = dueChanges.pop()
+      if (subscribers.get(due.index) !== due.subscriber) continue
+      due.subscriber.changeSymbols(due.symbols)
+      queueChange(due.index, due.subscriber, due.changes, due.atMs)
+    }
+  }
 
   // Connects are paced from the start of the ramp (not by chained delays), so a slow loop
   // catches up instead of drifting; at most 200 per turn, and at most MAX_CONNECTING started and
@@ -227,8 +277,21 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
       for (const index of newest.reverse()) close(index)
     },
     arrive(entries) {
+      const nowMs = Date.now()
       for (const entry of entries) {
-        subscribers.set(entry.index, engine.start(entry.symbols, entry.index))
+        const subscriber = engine.start(entry.symbols, entry.index)
+        subscribers.set(entry.index, subscriber)
+        const changes = changer?.(entry.index, entry.symbols) ?? null
+        if (changes !== null) queueChange(entry.index, subscriber, changes, nowMs)
+      }
+    },
+    planChanges(spec) {
+      changer = spec === null ? null : createWatchListChanger(spec, options.universe)
+      if (changer !== null) changeTimer ??= setInterval(changeTick, CHANGE_TICK_MS)
+      else {
+        if (changeTimer !== undefined) clearInterval(changeTimer)
+        changeTimer = undefined
+        while (dueChanges.size > 0) dueChanges.pop()
       }
     },
     leave(indexes) {
@@ -284,6 +347,7 @@ export function createLoadPool(options: LoadPoolOptions): LoadPool {
     },
     close() {
       if (rampTimer !== undefined) clearInterval(rampTimer)
+      if (changeTimer !== undefined) clearInterval(changeTimer)
       clearTimeout(alignTimer)
       if (intervalTimer !== undefined) clearInterval(intervalTimer)
       pending.length = 0

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import type { WatchListChangeSpec } from './executors/arrival-schedule.js'
 import {
   createLoadPool,
   type LoadPoolOptions,
@@ -16,6 +17,7 @@ export interface PoolHandle {
   remove(count: number): void
   arrive(entries: Lists): void
   leave(indexes: readonly number[]): void
+  planChanges(spec: WatchListChangeSpec | null): void
   drop(fraction: number): void
   reset(baseline?: ReadonlyMap<string, number>): void
   tail(heads: ReadonlyMap<string, number>, record: boolean): Promise<number>
@@ -32,6 +34,7 @@ export type PoolRequest =
   | { readonly type: 'remove'; readonly count: number }
   | { readonly type: 'arrive'; readonly entries: Lists }
   | { readonly type: 'leave'; readonly indexes: readonly number[] }
+  | { readonly type: 'changes'; readonly spec: WatchListChangeSpec | null }
   | { readonly type: 'drop'; readonly fraction: number }
   | { readonly type: 'reset'; readonly baseline?: ReadonlyMap<string, number> }
   | {
@@ -60,6 +63,7 @@ export function createInlinePool(options: LoadPoolOptions): PoolHandle {
     remove: (count) => pool.remove(count),
     arrive: (entries) => pool.arrive(entries),
     leave: (indexes) => pool.leave(indexes),
+    planChanges: (spec) => pool.planChanges(spec),
     drop: (fraction) => {
       pool.drop(fraction)
     },
@@ -106,6 +110,7 @@ export function createThreadPool(options: LoadPoolOptions): PoolHandle {
     remove: (count) => worker.postMessage({ type: 'remove', count } satisfies PoolRequest),
     arrive: (entries) => worker.postMessage({ type: 'arrive', entries } satisfies PoolRequest),
     leave: (indexes) => worker.postMessage({ type: 'leave', indexes } satisfies PoolRequest),
+    planChanges: (spec) => worker.postMessage({ type: 'changes', spec } satisfies PoolRequest),
     drop: (fraction) => worker.postMessage({ type: 'drop', fraction } satisfies PoolRequest),
     reset: (baseline) =>
       worker.postMessage({

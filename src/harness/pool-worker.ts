@@ -23,6 +23,9 @@ port.on('message', (request: PoolRequest) => {
     case 'leave':
       pool.leave(request.indexes)
       break
+    case 'changes':
+      pool.planChanges(request.spec)
+      break
     case 'drop':
       pool.drop(request.fraction)
       break

@@ -11,7 +11,7 @@ import { PRESET_NAMES } from '../market/presets.js'
 import { TAPE_FORMATS } from '../market/tapes/tape-event.js'
 import type { PresetName } from '../market/types.js'
 import { TRANSPORT_NAMES } from '../report/measurements.js'
-import { thresholdsSchema } from '../report/thresholds.js'
+import { breakOnSchema, thresholdsSchema } from '../report/thresholds.js'
 import { FIELD_PATH } from './event-fields.js'
 import { EVENT_SOURCES, TARGET_KINDS } from './targets/adapter.js'
 
@@ -97,7 +97,7 @@ export const capacitySchema = z.strictObject({
   /** Measured seconds per step (after the step's connections are up). */
   stepDurationSec: z.number().min(1).max(3600),
   /** A step that breaks any of these ends the search; the previous step is the capacity. */
-  breakOn: thresholdsSchema,
+  breakOn: breakOnSchema,
 })
 
 /**
@@ -121,6 +121,18 @@ export const arrivalRateSchema = z.strictObject({
   maxSubscribers: positiveInt(1_000_000),
   /** Seed of the arrival and session draws: the same seed, the same arrivals. */
   seed: z.number().int().min(0).max(0xffff_ffff).default(1),
+  /**
+   * Watch-list changes during a session, as real audiences change what they follow: each
+   * subscriber changes at exponential gaps of mean `everySec` (memoryless, drawn from `seed` and
+   * the subscriber's number), each change replacing `swap` of its symbols by ones it does not
+   * hold, picked as its watch-list was. Absent: a subscriber keeps its list for its whole stay.
+   */
+  watchListChanges: z
+    .strictObject({
+      everySec: z.number().min(0.1).max(86_400),
+      swap: positiveInt(MAX_SYMBOLS).default(1),
+    })
+    .optional(),
 })
 
 export const phaseSchema = z.strictObject({

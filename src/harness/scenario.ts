@@ -446,6 +446,11 @@ function checkCrossFields(raw: Record<string, unknown>, problems: Problems): voi
 
   const executor = raw['executor'] ?? 'constant'
   checkArrivalRate(raw, executor, problems)
+  checkWatchListChanges(
+    raw,
+    target === 'embedded' || source === 'harness' ? universeSize(server) : undefined,
+    problems,
+  )
   const capacity = raw['capacity']
   if (executor === 'capacity' && capacity === undefined) {
     problems.add('capacity', 'is required when executor is capacity', capacity)
@@ -588,6 +593,57 @@ function checkArrivalRate(
       'phases',
       'cannot be combined with executor: arrival-rate (its rate holds for durationSec)',
       raw['phases'],
+    )
+  }
+}
+
+/**
+ * A change replaces `swap` of a subscriber's symbols by `swap` it does not hold: it needs that
+ * many to give up and that many left in the universe to take, and a list to change (not pick:
+ * fixed, everyone's same list; not every symbol). A URL target's universe is known only at run
+ * time: there a change takes what there is to take.
+ */
+function checkWatchListChanges(
+  raw: Record<string, unknown>,
+  universe: number | undefined,
+  problems: Problems,
+): void {
+  const arrivalRate = raw['arrivalRate']
+  if (!isObject(arrivalRate) || !isObject(arrivalRate['watchListChanges'])) return
+  const changes = arrivalRate['watchListChanges']
+  const path = 'arrivalRate.watchListChanges'
+  const subscribers = isObject(raw['subscribers']) ? raw['subscribers'] : {}
+  const watchList = isObject(subscribers['watchList']) ? subscribers['watchList'] : {}
+  if (watchList['pick'] === 'fixed') {
+    problems.add(
+      path,
+      'cannot change a fixed watch-list (every subscriber holds the same symbols); use subscribers.watchList.pick: zipf or uniform',
+      changes,
+    )
+    return
+  }
+  const size = typeof watchList['size'] === 'number' ? watchList['size'] : 20
+  const swap = changes['swap'] ?? 1
+  if (typeof swap !== 'number') return
+  if (swap > size) {
+    problems.add(
+      `${path}.swap`,
+      `must be ≤ subscribers.watchList.size (${size}): a change replaces symbols the subscriber holds`,
+      swap,
+    )
+  }
+  if (universe === undefined) return
+  if (size >= universe) {
+    problems.add(
+      path,
+      `has nothing to swap in: a watch-list of ${size} holds every one of the server's ${universe} symbols; make subscribers.watchList.size smaller`,
+      changes,
+    )
+  } else if (swap > universe - size) {
+    problems.add(
+      `${path}.swap`,
+      `must be ≤ ${universe - size}: the server's ${universe} symbols leave that many outside a watch-list of ${size}`,
+      swap,
     )
   }
 }

@@ -5,6 +5,7 @@
 
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { TransportName } from '../report/measurements.js'
+import type { WatchListChangeSpec } from './executors/arrival-schedule.js'
 import { createLiveWindow, harnessHealthMeter } from './live-window.js'
 import type { SubscriberEntries } from './load-pool.js'
 import type { PoolHandle } from './pool-handle.js'
@@ -36,6 +37,8 @@ export interface Session {
   arrive(entries: SubscriberEntries): void
   /** Closes the subscribers of these indexes (their sessions ended). */
   leave(indexes: readonly number[]): void
+  /** Subscribers arriving from now on change their watch-lists as `spec` draws; null: stop (LoadPool). */
+  planChanges(spec: WatchListChangeSpec | null): void
   /** Reports progress until `seconds` after the session began, then ends the warm-up. */
   warmUp(seconds: number): Promise<void>
   /** Reports progress once a second for `seconds`. */
@@ -192,6 +195,9 @@ export function createSession(
       const shares = byPool(indexes, (index) => index)
       for (const [w, pool] of pools.entries()) if (shares[w]!.length > 0) pool.leave(shares[w]!)
       running -= indexes.length
+    },
+    planChanges(spec) {
+      for (const pool of pools) pool.planChanges(spec)
     },
     async warmUp(seconds) {
       const until = startedMs + seconds * 1000

@@ -80,6 +80,11 @@ export interface WorkerReport {
   readonly eventLoopDelay: EventLoopDelaySummary | null
   /** The pool's broadcast-spread samples (a pool's report; absent from a live span's). */
   readonly spread?: SpreadReport
+  /**
+   * Watch-list changes asked for in the window (executor arrival-rate), and per change answered,
+   * change → the server's acknowledgement (see EventObserver.acknowledged).
+   */
+  readonly watchListChanges?: { readonly changes: number; readonly acknowledged: string }
 }
 
 export interface TransportMetrics {
@@ -110,6 +115,14 @@ export interface TransportMetrics {
   recordFirstNewUs(us: number): void
   /** How old a held value was when a conflated snapshot replaced it, µs. */
   recordStalenessUs(us: number): void
+  /** A subscriber asked for another watch-list. */
+  countWatchListChange(): void
+  /**
+   * A change asked for at `askedAtUs` (epoch µs) was acknowledged `us` later; one asked before
+   * the window began (its count went with the warm-up) is not recorded, so the histogram never
+   * holds more than the changes counted.
+   */
+  recordWatchListChangeUs(us: number, askedAtUs: number): void
   addRecoveredByReplay(events: number): void
   countSnapshot(reset: boolean): void
   connectionOpened(): void
@@ -176,6 +189,8 @@ export function createTransportMetrics(
   const caughtUp = newHistogram(settings, useWasm)
   const firstNew = newHistogram(settings, useWasm)
   const staleness = newHistogram(settings, useWasm)
+  const changeAcknowledged = newHistogram(settings, useWasm)
+  let changes = 0
   let counters = emptyCounters()
   let atLastRoll = emptyCounters()
   let errorsByKind = new Map<string, number>()
@@ -253,6 +268,13 @@ export function createTransportMetrics(
     recordStalenessUs(us: number): void {
       staleness.recordValue(clampUs(us))
     },
+    countWatchListChange(): void {
+      changes++
+    },
+    recordWatchListChangeUs(us: number, askedAtUs: number): void {
+      if (askedAtUs < startMs * 1000) return
+      changeAcknowledged.recordValue(clampUs(us))
+    },
     addRecoveredByReplay(events: number): void {
       counters.eventsRecoveredByReplay += events
     },
@@ -305,6 +327,8 @@ export function createTransportMetrics(
       caughtUp.reset()
       firstNew.reset()
       staleness.reset()
+      changeAcknowledged.reset()
+      changes = 0
       counters = emptyCounters()
       atLastRoll = emptyCounters()
       errorsByKind = new Map()
@@ -333,6 +357,7 @@ export function createTransportMetrics(
         intervals: [...intervals],
         connections,
         eventLoopDelay: extra.eventLoopDelay ?? null,
+        watchListChanges: { changes, acknowledged: encodeHistogram(changeAcknowledged) },
       }
       total.destroy()
       return report
@@ -348,6 +373,7 @@ export function createTransportMetrics(
       caughtUp.destroy()
       firstNew.destroy()
       staleness.destroy()
+      changeAcknowledged.destroy()
     },
   }
 }
@@ -357,8 +383,9 @@ export function decodeWorkerReport(report: WorkerReport): MetricsPart {
   if (report.version !== WORKER_REPORT_VERSION) {
     throw new RangeError(`worker report version ${String(report.version)} is not supported`)
   }
+  const { watchListChanges: _encoded, ...rest } = report
   return {
-    ...report,
+    ...rest,
     latency: decodeHistogram(report.latency),
     connectTime: decodeHistogram(report.connectTime),
     recovery: decodeHistogram(report.recovery),
@@ -368,6 +395,14 @@ export function decodeWorkerReport(report: WorkerReport): MetricsPart {
       firstNew: decodeHistogram(report.firstNew),
     },
     staleness: decodeHistogram(report.staleness),
+    ...(report.watchListChanges === undefined
+      ? {}
+      : {
+          watchListChanges: {
+            changes: report.watchListChanges.changes,
+            acknowledged: decodeHistogram(report.watchListChanges.acknowledged),
+          },
+        }),
     intervals: report.intervals.map((interval) => ({
       ...interval,
       latency: decodeHistogram(interval.latency),

@@ -5,7 +5,7 @@
  */
 
 import type { RunResult, TransportResult } from './result-schema.js'
-import { actualText, thresholdLabel } from './threshold-text.js'
+import { actualText, describeOutcome, thresholdLabel } from './threshold-text.js'
 import { formatVerdict } from './verdict.js'
 
 export type Align = 'left' | 'right'
@@ -130,6 +130,25 @@ function version6Lines(result: TransportResult): string[] {
   return lines
 }
 
+/**
+ * The arrivals line's tail when subscribers changed their watch-lists: how many changes, and
+ * change → the server's acknowledgement (a change still unanswered at the end has no sample).
+ */
+function watchListChangesText(
+  arrivals: NonNullable<TransportResult['arrivals']>,
+  measured: TransportResult['watchListChanges'],
+): string {
+  const asked = arrivals.watchListChanges
+  if (asked === undefined) return ''
+  const made = measured?.changes ?? 0
+  const acknowledged = measured?.acknowledgedUs
+  const timing =
+    acknowledged === undefined || acknowledged.count === 0
+      ? 'none acknowledged'
+      : `change → acknowledged p50 ${formatUs(acknowledged.p50)} p99 ${formatUs(acknowledged.p99)} max ${formatUs(acknowledged.max)} (${formatCount(acknowledged.count)} acknowledged)`
+  return `; watch-list changes: ${formatCount(made)} (every ${asked.everySec} s mean per subscriber, ${asked.swap} symbol${asked.swap === 1 ? '' : 's'} each), ${timing}`
+}
+
 /** The end-of-run block for one transport. */
 export function formatTransportTable(result: TransportResult): string {
   const latencyRow = (name: string, p: TransportResult['latencyUs']) =>
@@ -207,7 +226,7 @@ export function formatTransportTable(result: TransportResult): string {
   const arrivals = result.arrivals
   if (arrivals !== undefined) {
     lines.push(
-      `arrivals: ${formatCount(arrivals.arrivals)} at ${arrivals.ratePerSec}/s (${formatCount(arrivals.dropped)} dropped at the bound of ${formatCount(arrivals.maxSubscribers)}), ${formatCount(arrivals.departures)} left after ${arrivals.sessionDistribution} stays of ${arrivals.sessionSecMean} s mean; in a session: ${arrivals.activeMean.toFixed(1)} on average (rate × stay: ${(arrivals.ratePerSec * arrivals.sessionSecMean).toFixed(1)}), ${formatCount(arrivals.activeMax)} at most`,
+      `arrivals: ${formatCount(arrivals.arrivals)} at ${arrivals.ratePerSec}/s (${formatCount(arrivals.dropped)} dropped at the bound of ${formatCount(arrivals.maxSubscribers)}), ${formatCount(arrivals.departures)} left after ${arrivals.sessionDistribution} stays of ${arrivals.sessionSecMean} s mean; in a session: ${arrivals.activeMean.toFixed(1)} on average (rate × stay: ${(arrivals.ratePerSec * arrivals.sessionSecMean).toFixed(1)}), ${formatCount(arrivals.activeMax)} at most${watchListChangesText(arrivals, result.watchListChanges)}`,
     )
   }
   if (result.lossCountedAgainst === 'sent') {
@@ -280,24 +299,36 @@ export function formatRunSummary(result: RunResult): string {
   const provenance = formatProvenance(result)
   if (provenance !== '') parts.push(provenance)
   for (const transport of result.transports) parts.push(formatTransportTable(transport))
-  for (const capacity of result.capacity ?? []) {
-    parts.push(
-      `${transportLabel(capacity.transport)} capacity: ${formatCount(capacity.maxPassingSubscribers)} subscribers\n\n${formatTable(
-        ['subscribers', 'p99', 'loss', 'error rate', 'passed'],
-        capacity.curve.map((step) => [
-          formatCount(step.subscribers),
-          formatUs(step.p99Us),
-          formatRatio(step.lossRatio),
-          formatRatio(step.errorRate),
-          step.passed ? 'yes' : 'NO',
-        ]),
-        ['right', 'right', 'right', 'right', 'right'],
-      )}`,
-    )
-  }
+  for (const capacity of result.capacity ?? []) parts.push(formatCapacityCurve(capacity))
   if (result.interrupted === true && result.transports.length === 0) {
     parts.push('nothing was measured before the run was interrupted')
   }
   parts.push(formatVerdict(result))
   return parts.join('\n\n')
+}
+
+/**
+ * A capacity search's curve, a step a row; what broke a step (its failed `breakOn` thresholds,
+ * a windowed one with its worst window) in a last column when a step has any.
+ */
+function formatCapacityCurve(capacity: NonNullable<RunResult['capacity']>[number]): string {
+  const brokenBy = (step: (typeof capacity.curve)[number]): string =>
+    (step.breakOn ?? [])
+      .filter((outcome) => !outcome.passed)
+      .map(describeOutcome)
+      .join('; ')
+  const broken = capacity.curve.some((step) => brokenBy(step) !== '')
+  const table = formatTable(
+    ['subscribers', 'p99', 'loss', 'error rate', 'passed', ...(broken ? ['broken by'] : [])],
+    capacity.curve.map((step) => [
+      formatCount(step.subscribers),
+      formatUs(step.p99Us),
+      formatRatio(step.lossRatio),
+      formatRatio(step.errorRate),
+      step.passed ? 'yes' : 'NO',
+      ...(broken ? [brokenBy(step)] : []),
+    ]),
+    ['right', 'right', 'right', 'right', 'right', 'left'],
+  )
+  return `${transportLabel(capacity.transport)} capacity: ${formatCount(capacity.maxPassingSubscribers)} subscribers\n\n${table}`
 }

@@ -241,3 +241,39 @@ export function abortedLine(result: RunResult): string {
   if (aborted === undefined) return ''
   return `<div class="verdict">ABORTED ${escapeHtml(formatSec(aborted.atSec))} into the ${escapeHtml(transportLabel(aborted.transport))} measurement: ${escapeHtml(aborted.threshold)} failed, and it was set to abort the run on failure.</div>`
 }
+
+/**
+ * The open model's arrivals (executor arrival-rate), with its watch-list changes when the
+ * scenario asked for them. Shown when some transport ran arrivals.
+ */
+export function arrivalsSection(transports: readonly TransportResult[]): string {
+  const open = transports.filter((t) => t.arrivals !== undefined)
+  if (open.length === 0) return ''
+  const changing = open.some((t) => t.arrivals!.watchListChanges !== undefined)
+  const rows = open.map((t) => {
+    const a = t.arrivals!
+    const cells = [
+      transportLabel(t.transport),
+      `${formatCount(a.arrivals)} at ${a.ratePerSec}/s`,
+      formatCount(a.dropped),
+      formatCount(a.departures),
+      `${a.activeMean.toFixed(1)} (max ${formatCount(a.activeMax)})`,
+    ]
+    if (!changing) return row(cells)
+    const acknowledged = t.watchListChanges?.acknowledgedUs
+    return row([
+      ...cells,
+      formatCount(t.watchListChanges?.changes ?? 0),
+      ...(acknowledged === undefined ? ['–', '–', '–', '–', '0'] : percentileCells(acknowledged)),
+    ])
+  })
+  const head = ['transport', 'arrivals', 'dropped', 'left', 'in a session (mean)']
+  const changeHead = ['changes', 'p50', 'p90', 'p99', 'max', 'acknowledged']
+  return `<h2>Arrivals</h2>
+<p class="explain">Subscribers arriving as a Poisson process and leaving after drawn stays (the open model), over the measurement.${
+    changing
+      ? ' Watch-list changes: how many the subscribers made, and the time from a change to the server acknowledging the new list (the WebSocket <code>subscribed</code> reply, the new stream’s response head, the first answer to the new poll): the server’s taking of a change, apart from how soon the new symbols next trade.'
+      : ''
+  }</p>
+<table class="summary">${row(changing ? [...head, ...changeHead] : head, true)}${rows.join('')}</table>`
+}

@@ -10,6 +10,7 @@ import { runCharts } from './html-charts.js'
 import { escapeHtml, type PageParts, renderPage, type UplotAssets } from './html-page.js'
 import {
   abortedLine,
+  arrivalsSection,
   faultsSection,
   recoverySplitSection,
   spreadSection,
@@ -65,6 +66,7 @@ ${thresholdsTable(result.transports)}
 ${recoverySplitSection(result.transports)}
 ${spreadSection(result.transports)}
 ${stalenessSection(result.transports)}
+${arrivalsSection(result.transports)}
 ${faultsSection(result)}`
   const page: PageParts = {
     title: `tickstorm: ${result.scenario.name}`,

@@ -154,6 +154,15 @@ export interface SpreadMeasurement {
   readonly incomplete: number
 }
 
+/**
+ * Watch-list changes of an open model's subscribers (executor arrival-rate): how many were asked
+ * for, and per change the server acknowledged, µs from asking to its answer.
+ */
+export interface WatchListChangeMeasurement {
+  readonly changes: number
+  readonly acknowledged: Histogram
+}
+
 /** One transport's measurements over a window: full histograms, counters, the open connections. */
 interface Measurements {
   readonly transport: TransportName
@@ -166,6 +175,8 @@ interface Measurements {
   readonly split?: RecoverySplit
   /** Age of a held value when a conflated snapshot replaced it, µs (schema version 6). */
   readonly staleness?: Histogram
+  /** Absent from sources that made no changes' measurement. */
+  readonly watchListChanges?: WatchListChangeMeasurement
   readonly counters: Readonly<MetricCounters>
   readonly errorsByKind: Readonly<Record<string, number>>
   /** Connections open when the measurement was reported (merged: summed over the sources). */
@@ -262,6 +273,10 @@ export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
   const staleness = parts.some((part) => part.staleness !== undefined)
     ? emptyHistogram(first.histogram)
     : undefined
+  const changeAcknowledged = parts.some((part) => part.watchListChanges !== undefined)
+    ? emptyHistogram(first.histogram)
+    : undefined
+  let changes = 0
   const counters = emptyCounters()
   const errorsByKind: Record<string, number> = {}
   const slots = new Map<number, Slot>()
@@ -279,6 +294,10 @@ export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
       split.firstNew.add(part.split.firstNew)
     }
     if (staleness !== undefined && part.staleness !== undefined) staleness.add(part.staleness)
+    if (changeAcknowledged !== undefined && part.watchListChanges !== undefined) {
+      changeAcknowledged.add(part.watchListChanges.acknowledged)
+      changes += part.watchListChanges.changes
+    }
     addCounters(counters, part.counters)
     for (const [kind, count] of Object.entries(part.errorsByKind)) {
       errorsByKind[kind] = (errorsByKind[kind] ?? 0) + count
@@ -336,6 +355,9 @@ export function mergeMetricParts(parts: readonly MetricsPart[]): MergedMetrics {
     recovery,
     ...(split === undefined ? {} : { split }),
     ...(staleness === undefined ? {} : { staleness }),
+    ...(changeAcknowledged === undefined
+      ? {}
+      : { watchListChanges: { changes, acknowledged: changeAcknowledged } }),
     counters,
     errorsByKind,
     intervals,

@@ -150,6 +150,11 @@ export const arrivalsSchema = z.strictObject({
   activeAtStart: count,
   /** In a session when it ended: activeAtStart + arrivals − dropped − departures. */
   activeAtEnd: count,
+  /**
+   * The watch-list changes asked of each subscriber (`arrivalRate.watchListChanges`): mean
+   * seconds between one subscriber's changes, symbols replaced by each. Absent: none.
+   */
+  watchListChanges: z.strictObject({ everySec: nonNegative, swap: count }).optional(),
 })
 
 export const transportResultSchema = z.strictObject({
@@ -227,6 +232,15 @@ export const transportResultSchema = z.strictObject({
    * held was when a newer one replaced it (receipt of the new − scheduled time of the old), µs.
    */
   stalenessUs: percentilesSchema.optional(),
+  /**
+   * Watch-list changes during the measurement (executor arrival-rate with
+   * `watchListChanges`): how many the subscribers made, and per change the server acknowledged,
+   * µs from the change to its acknowledgement (the WebSocket `subscribed` reply, the new
+   * stream's response head, the first answer to the new poll, the new EventSource's `open`).
+   */
+  watchListChanges: z
+    .strictObject({ changes: count, acknowledgedUs: percentilesSchema })
+    .optional(),
   /** The target's CPU and memory over the measurement (schema version 6); absent: not sampled. */
   serverSeries: z.array(serverSamplePointSchema).optional(),
   /** The encoded histograms of the version 6 figures, for `tickstorm merge` (same encoding). */
@@ -237,6 +251,8 @@ export const transportResultSchema = z.strictObject({
       firstNewUs: z.string().min(1).optional(),
       spreadUs: z.string().min(1).optional(),
       stalenessUs: z.string().min(1).optional(),
+      /** watchListChanges.acknowledgedUs's histogram. */
+      changeAcknowledgedUs: z.string().min(1).optional(),
     })
     .optional(),
   /** Executor arrival-rate only (schema version 3). */
@@ -277,6 +293,11 @@ export const capacityStepSchema = z.strictObject({
   lossRatio: z.number().min(0).max(1),
   errorRate: z.number().min(0).max(1),
   passed: z.boolean(),
+  /**
+   * The step's `breakOn` thresholds judged (version 6): one judged `over:` windows has its worst
+   * window, `worstWindowAtSec` counted from the step's start.
+   */
+  breakOn: z.array(thresholdOutcomeSchema).optional(),
 })
 
 export const capacityResultSchema = z.strictObject({

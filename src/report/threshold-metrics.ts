@@ -20,6 +20,7 @@ export const METRIC_NAMES = [
   'firstNew',
   'spread',
   'staleness',
+  'changeAcknowledged',
   'loss',
   'errors',
   'deliveries',
@@ -58,6 +59,12 @@ export const METRICS: Readonly<Record<MetricName, MetricInfo>> = {
   staleness: {
     kind: 'time',
     about: 'age of a conflated value when replaced',
+    perInterval: false,
+    live: false,
+  },
+  changeAcknowledged: {
+    kind: 'time',
+    about: 'watch-list change → the server acknowledged it',
     perInterval: false,
     live: false,
   },

@@ -93,32 +93,89 @@ const isLegacyKey = (key: string): key is LegacyKey => Object.hasOwn(LEGACY, key
 export type Thresholds = { readonly [key: string]: number | readonly ThresholdEntry[] }
 
 /**
- * A scenario's `thresholds` (and `capacity.breakOn`): every problem reported at once with its
- * path and what to write instead, the block kept as written (a lone expression made a list).
+ * A threshold block's schema: every problem of `problemsOf` reported at once with its path and
+ * what to write instead, the block kept as written (a lone expression made a list).
  */
-export const thresholdsSchema = z
-  .record(z.string(), z.unknown())
-  .superRefine((block, context) => {
-    for (const problem of thresholdProblems(block)) {
-      context.addIssue({
-        code: 'custom',
-        path: problem.path,
-        message: problem.message,
-        input: problem.input,
-      })
+function thresholdBlockSchema(problemsOf: (block: Record<string, unknown>) => Problem[]) {
+  return z
+    .record(z.string(), z.unknown())
+    .superRefine((block, context) => {
+      for (const problem of problemsOf(block)) {
+        context.addIssue({
+          code: 'custom',
+          path: problem.path,
+          message: problem.message,
+          input: problem.input,
+        })
+      }
+    })
+    .transform(
+      (block): Thresholds =>
+        Object.fromEntries(
+          Object.entries(block).map(([key, value]) => [
+            key,
+            typeof value === 'number'
+              ? value
+              : ((Array.isArray(value) ? value : [value]) as ThresholdEntry[]),
+          ]),
+        ),
+    )
+}
+
+/** A scenario's `thresholds`. */
+export const thresholdsSchema = thresholdBlockSchema(thresholdProblems)
+
+/**
+ * `capacity.breakOn`: the thresholds a step must hold, with `over:` judged on every window of the
+ * step's measured seconds. `abortOnFail` and `delayAbortEval` are refused here: a step that breaks
+ * a breakOn threshold already ends the search, and a step is judged on all its seconds so that
+ * its record on the curve is comparable with its neighbours'; a run that must stop at the first
+ * failure says so under `thresholds:`, whose `abortOnFail` judges each step as it goes.
+ */
+export const breakOnSchema = thresholdBlockSchema((block) => {
+  const refused = breakOnRefusals(block)
+  // What is refused is taken out before the rest is checked, so it is reported once.
+  return [...refused.problems, ...thresholdProblems(refused.rest)]
+})
+
+const BREAK_ON_REFUSED = {
+  abortOnFail:
+    'does not apply in capacity.breakOn: a step that breaks it already ends the search; drop abortOnFail (to stop the whole run at a failure, put the threshold under thresholds:)',
+  delayAbortEval:
+    'does not apply in capacity.breakOn (it goes with abortOnFail, which breakOn does not take); drop it',
+} as const
+
+/** The breakOn entries' `abortOnFail` and `delayAbortEval` as problems, and the block without them. */
+function breakOnRefusals(block: Record<string, unknown>): {
+  readonly problems: Problem[]
+  readonly rest: Record<string, unknown>
+} {
+  const problems: Problem[] = []
+  const rest: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(block)) {
+    // Only a list holds object entries; anything else is the general check's to report.
+    if (!Array.isArray(value)) {
+      rest[key] = value
+      continue
     }
-  })
-  .transform(
-    (block): Thresholds =>
-      Object.fromEntries(
-        Object.entries(block).map(([key, value]) => [
-          key,
-          typeof value === 'number'
-            ? value
-            : ((Array.isArray(value) ? value : [value]) as ThresholdEntry[]),
-        ]),
-      ),
-  )
+    rest[key] = value.map((entry: unknown, index) => {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return entry
+      const at: PropertyKey[] = [key, index]
+      const copy: Record<string, unknown> = { ...entry }
+      for (const option of Object.keys(BREAK_ON_REFUSED) as (keyof typeof BREAK_ON_REFUSED)[]) {
+        if (!Object.hasOwn(copy, option)) continue
+        problems.push({
+          path: [...at, option],
+          message: BREAK_ON_REFUSED[option],
+          input: copy[option],
+        })
+        delete copy[option]
+      }
+      return copy
+    })
+  }
+  return { problems, rest }
+}
 
 /** One threshold judged: what its text reads (threshold-text.ts), and whether it aborts a run. */
 export interface ThresholdOutcome extends OutcomeText {
@@ -395,6 +452,7 @@ export interface ThresholdInput {
     | undefined
   readonly spread?: { readonly spreadUs: PercentilesUs } | undefined
   readonly stalenessUs?: PercentilesUs | undefined
+  readonly watchListChanges?: { readonly acknowledgedUs: PercentilesUs } | undefined
   readonly lossRatio: number
   readonly lost?: number | undefined
   readonly errorRate: number
@@ -412,7 +470,12 @@ export interface ThresholdInput {
   readonly extraHistograms?:
     | Partial<
         Record<
-          'reconnectedUs' | 'caughtUpUs' | 'firstNewUs' | 'spreadUs' | 'stalenessUs',
+          | 'reconnectedUs'
+          | 'caughtUpUs'
+          | 'firstNewUs'
+          | 'spreadUs'
+          | 'stalenessUs'
+          | 'changeAcknowledgedUs',
           string | undefined
         >
       >
@@ -424,6 +487,23 @@ export interface IntervalSource {
   readonly intervals: readonly MergedInterval[]
   /** Wall ms when the measurement began (a window's `worstWindowAtSec` counts from it). */
   readonly startMs: number
+}
+
+/**
+ * The intervals of a measurement from `startMs` to `endMs` (wall ms), for `over:` windows: those
+ * that overlap it. One begun after its end, in the wait for its last events, is not part of it;
+ * nor is one that ended before it began (the previous step of a capacity search).
+ */
+export function intervalsWithin(
+  intervals: readonly MergedInterval[],
+  span: { readonly startMs: number; readonly endMs: number },
+): IntervalSource {
+  return {
+    intervals: intervals.filter(
+      (interval) => interval.startMs < span.endMs && interval.endMs > span.startMs,
+    ),
+    startMs: span.startMs,
+  }
 }
 
 const TIME_SOURCES = {
@@ -458,6 +538,10 @@ const TIME_SOURCES = {
   staleness: {
     summary: (r: ThresholdInput) => r.stalenessUs,
     encoded: (r: ThresholdInput) => r.extraHistograms?.stalenessUs,
+  },
+  changeAcknowledged: {
+    summary: (r: ThresholdInput) => r.watchListChanges?.acknowledgedUs,
+    encoded: (r: ThresholdInput) => r.extraHistograms?.changeAcknowledgedUs,
   },
 } as const
 

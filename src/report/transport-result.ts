@@ -200,7 +200,8 @@ export function buildTransportResult(
 
 /**
  * The figures schema version 6 added that the harness measures: recovery split in three,
- * broadcast spread, staleness under conflation, each with its encoded histogram (for a merge).
+ * broadcast spread, staleness under conflation, and the watch-list changes' acknowledgements (an
+ * open model's), each with its encoded histogram (for a merge).
  * Absent when the measurements do not hold them (older sources); the split also when nothing
  * dropped.
  */
@@ -232,6 +233,14 @@ function addVersion6Figures(result: TransportResult, merged: MergedMetrics): voi
   if (merged.staleness !== undefined && merged.transport !== 'http') {
     result.stalenessUs = percentilesOf(merged.staleness)
     extra.stalenessUs = encodeHistogram(merged.staleness)
+  }
+  const changes = merged.watchListChanges
+  if (changes !== undefined && changes.changes > 0) {
+    result.watchListChanges = {
+      changes: changes.changes,
+      acknowledgedUs: percentilesOf(changes.acknowledged),
+    }
+    extra.changeAcknowledgedUs = encodeHistogram(changes.acknowledged)
   }
   if (Object.keys(extra).length > 0) result.extraHistograms = extra
 }

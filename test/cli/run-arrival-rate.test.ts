@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { decodeHistogram } from '../../src/report/measurements.js'
 import type { RunResult } from '../../src/report/result-schema.js'
 import { tickstorm } from '../helpers/cli.js'
 
@@ -140,4 +141,67 @@ workers: 1
     expect(ws.gaps).toBe(0)
     expect(ws.duplicates).toBe(0)
   }, 60_000)
+
+  test('watch-lists change during the stays on every transport, timed to their acknowledgement, and nothing is lost', async () => {
+    const EVERY_SEC = 1
+    const { result, stdout } = await run(
+      'churn-changes',
+      `name: churn-changes
+description: Poisson arrivals whose watch-lists change while they stay
+server: { preset: normal, seed: 5 }
+transports: [sse, eventsource, longpoll, ws]
+executor: arrival-rate
+arrivalRate:
+  ratePerSec: 15
+  sessionSec: { mean: 3, distribution: exponential }
+  maxSubscribers: 200
+  seed: 7
+  watchListChanges: { everySec: ${EVERY_SEC}, swap: 2 }
+subscribers: { watchList: { size: 6, pick: zipf } }
+warmupSec: 2
+durationSec: 5
+workers: 2
+`,
+    )
+    expect(result.transports.map((t) => t.transport)).toEqual([
+      'sse',
+      'eventsource',
+      'longpoll',
+      'ws',
+    ])
+    for (const t of result.transports) {
+      const arrivals = t.arrivals!
+      expect(arrivals.watchListChanges, t.transport).toEqual({ everySec: EVERY_SEC, swap: 2 })
+      const changes = t.watchListChanges!
+      // Each subscriber changes as a Poisson process while it stays, so the window's changes are
+      // Poisson with mean (subscriber-seconds in a session) / everySec; 4 sd, plus the arrivals
+      // still connecting at the edges of the window.
+      const expected = (arrivals.activeMean * t.measuredSec) / EVERY_SEC
+      expect(Math.abs(changes.changes - expected), t.transport).toBeLessThanOrEqual(
+        4 * Math.sqrt(expected) + 10,
+      )
+      // Every change answered but those made as the window or the stay ended.
+      const acknowledged = changes.acknowledgedUs
+      expect(acknowledged.count, t.transport).toBeLessThanOrEqual(changes.changes)
+      expect(acknowledged.count, t.transport).toBeGreaterThanOrEqual(0.9 * changes.changes)
+      expect(acknowledged.p50, t.transport).toBeGreaterThan(0)
+      // The histogram a merge adds is the one the percentiles were read from.
+      const encoded = t.extraHistograms?.changeAcknowledgedUs
+      expect(encoded, t.transport).toBeDefined()
+      expect(decodeHistogram(encoded!).totalCount, t.transport).toBe(acknowledged.count)
+      // A change is not a drop, and the symbols kept lose nothing, none is repeated, the ones
+      // dropped are not missed and the ones taken are not counted from before they were taken.
+      expect(t.reconnects, t.transport).toBe(0)
+      expect(t.lossCountedAgainst, t.transport).toBe('sent')
+      expect(
+        { lost: t.lost, gaps: t.gaps, duplicates: t.duplicates, outOfOrder: t.outOfOrder },
+        t.transport,
+      ).toEqual({ lost: 0, gaps: 0, duplicates: 0, outOfOrder: 0 })
+      expect(t.errorsByKind, t.transport).toEqual({})
+      expect(t.deliveries, t.transport).toBeGreaterThan(0)
+    }
+    expect(stdout).toMatch(
+      /watch-list changes: [\d,]+ \(every 1 s mean per subscriber, 2 symbols each\), change → acknowledged p50 /,
+    )
+  }, 180_000)
 })

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { createTransportMetrics, mergeWorkerReports } from '../../src/harness/transport-metrics.js'
 import {
   formatBytes,
   formatProgressLine,
@@ -8,7 +9,7 @@ import {
   formatUs,
 } from '../../src/report/console.js'
 import { buildTransportResult } from '../../src/report/transport-result.js'
-import { context, measure, runResult, saturated } from './fixtures.js'
+import { ARRIVALS, context, measure, runResult, START_MS, saturated } from './fixtures.js'
 
 describe('formatting', () => {
   test('units at three significant figures', () => {
@@ -86,6 +87,29 @@ describe('end-of-run tables', () => {
     expect(lines).toContain('server: CPU avg 40% max 55%, RSS max 80.0 MiB, 204.8 KiB/connection')
     expect(lines).toContain('threshold latency p(99) <= 50ms: 9.9 ms ok')
     expect(lines.some((line) => line.startsWith('INVALID'))).toBe(false)
+  })
+
+  test('an open model with watch-list changes says how many and how soon each was acknowledged', () => {
+    const metrics = createTransportMetrics('ws', { nowMs: START_MS, useWasm: false })
+    const askedUs = START_MS * 1000 + 500_000
+    for (let i = 0; i < 3; i++) metrics.countWatchListChange()
+    metrics.recordWatchListChangeUs(2_000, askedUs)
+    metrics.recordWatchListChangeUs(4_000, askedUs)
+    metrics.rollInterval(START_MS + 1000)
+    const measured = buildTransportResult(mergeWorkerReports([metrics.toWorkerReport()]), context())
+    metrics.destroy()
+    measured.arrivals = ARRIVALS
+    expect(measured.watchListChanges).toMatchObject({ changes: 3 })
+    const line = formatTransportTable(measured)
+      .split('\n')
+      .find((text) => text.startsWith('arrivals: '))
+    expect(line).toBe(
+      'arrivals: 60 at 20/s (0 dropped at the bound of 200), 55 left after exponential stays of 3 s mean; in a session: 59.5 on average (rate × stay: 60.0), 70 at most; watch-list changes: 3 (every 10 s mean per subscriber, 2 symbols each), change → acknowledged p50 2.00 ms p99 4.00 ms max 4.00 ms (2 acknowledged)',
+    )
+    // Without changes the line ends where it always did.
+    const { watchListChanges: _, ...unchanged } = measured.arrivals
+    measured.arrivals = unchanged
+    expect(formatTransportTable(measured)).toMatch(/ 70 at most$/m)
   })
 
   test('an invalid run says so, in the heading and with its reasons', () => {

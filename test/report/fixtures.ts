@@ -118,3 +118,20 @@ export function fullRun(scales: Partial<Record<TransportName, number>> = { sse: 
   const hlogs = Object.fromEntries(merged.map((m) => [m.transport, latencyIntervalsOf(m)]))
   return { merged, result: runResult(transports), hlogs }
 }
+
+/** An open model's arrivals with watch-list changes, as a run of the arrival-rate executor records them. */
+export const ARRIVALS: NonNullable<TransportResult['arrivals']> = {
+  ratePerSec: 20,
+  sessionSecMean: 3,
+  sessionDistribution: 'exponential',
+  maxSubscribers: 200,
+  seed: 7,
+  watchListChanges: { everySec: 10, swap: 2 },
+  arrivals: 60,
+  dropped: 0,
+  departures: 55,
+  activeMean: 59.5,
+  activeMax: 70,
+  activeAtStart: 58,
+  activeAtEnd: 63,
+}

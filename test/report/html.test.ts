@@ -14,7 +14,7 @@ import {
 } from '../../src/report/html-page.js'
 import { buildTransportResult } from '../../src/report/transport-result.js'
 import { type ReportInChromium, reportInChromium } from '../helpers/report-in-chromium.js'
-import { context, measure, runResult, saturated } from './fixtures.js'
+import { ARRIVALS, context, measure, runResult, saturated } from './fixtures.js'
 import { ABORT_AT_SEC, DROP_AT_SEC, stormRun } from './html-fixtures.js'
 
 const EVIL = '<script>alert("x")</script>&'
@@ -357,6 +357,23 @@ describe('report.html of a schema 6 run: a drop at 2 s, an abort at 5 s, server 
       { x: 2, label: 'drop 25 % (SSE)', color: FAULT_MARK_COLOR },
       { x: 3, label: 'stall (WebSocket)', color: FAULT_MARK_COLOR },
     ])
+  })
+
+  test('an open-model run shows its arrivals and its watch-list changes with their acknowledgement times', () => {
+    const run = stormRun({ abortedBy: undefined })
+    const sse = run.transports[0]!
+    sse.arrivals = { ...ARRIVALS, arrivals: 1_234 }
+    sse.watchListChanges = {
+      changes: 321,
+      acknowledgedUs: { ...sse.latencyUs, p50: 2_000, p90: 5_000, p99: 7_000, count: 320 },
+    }
+    const page = renderReportHtml(run)
+    expect(page).toContain('<h2>Arrivals</h2>')
+    expect(page).toMatch(/<td>1,234[\s\u00a0]at[\s\u00a0]20\/s<\/td>/)
+    expect(page).toMatch(
+      /<td>321<\/td><td>2\.00[\s\u00a0]ms<\/td><td>5\.00[\s\u00a0]ms<\/td><td>7\.00[\s\u00a0]ms<\/td>/,
+    )
+    expect(html).not.toContain('<h2>Arrivals</h2>')
   })
 
   test('the sections of the newer figures, each present because the result has it', () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { TickstormError } from '../../src/errors.js'
 import { INVALID_RESULT, validateRunResult } from '../../src/report/result-schema.js'
 import { buildTransportResult } from '../../src/report/transport-result.js'
-import { context, measure, runResult } from './fixtures.js'
+import { ARRIVALS, context, measure, runResult } from './fixtures.js'
 
 describe('validateRunResult', () => {
   const valid = runResult([buildTransportResult(measure('sse'), context())])
@@ -16,6 +16,29 @@ describe('validateRunResult', () => {
     expect(error.message).toBe(
       'x/result.json has schemaVersion 7, newer than this tickstorm reads (1, 2, 3, 4, 5 and 6)',
     )
+  })
+
+  test('watch-list changes are optional version 6 fields, checked strictly', () => {
+    const [transport] = valid.transports
+    const percentiles = transport!.latencyUs
+    const changing = {
+      ...valid,
+      schemaVersion: 6,
+      transports: [
+        {
+          ...transport,
+          watchListChanges: { changes: 12, acknowledgedUs: percentiles },
+          extraHistograms: { changeAcknowledgedUs: transport!.histograms!.latencyUs },
+          arrivals: ARRIVALS,
+        },
+      ],
+    }
+    const read = validateRunResult(changing)
+    expect(read.transports[0]!.watchListChanges?.changes).toBe(12)
+    expect(read.transports[0]!.arrivals?.watchListChanges).toEqual({ everySec: 10, swap: 2 })
+    const wrong = structuredClone(changing)
+    ;(wrong.transports[0]!.watchListChanges as Record<string, unknown>)['made'] = 1
+    expect(catchError(() => validateRunResult(wrong)).code).toBe(INVALID_RESULT)
   })
 
   test('reads version 1 (no interruption fields) and version 2 (an interrupted run)', () => {

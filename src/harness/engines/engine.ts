@@ -38,6 +38,14 @@ export interface Subscriber {
    * sequence it saw (or `baseline`'s, when it saw none) up to `heads`' (what was sent).
    */
   missing(heads: ReadonlyMap<string, number>, baseline: ReadonlyMap<string, number>): number
+  /**
+   * Follows `symbols` from now on, the way a real client of the target would: a WebSocket that
+   * subscribes by message sends another subscribe on the same socket; a stream, a poll or a
+   * WebSocket that subscribes by path reconnects with the new list at once, resuming with the
+   * last id received so the symbols kept lose nothing. Not a drop: no reconnect is counted. A
+   * subscriber of every symbol (started with null) has no list to change and ignores it.
+   */
+  changeSymbols(symbols: readonly string[]): void
 }
 
 export interface Engine {
@@ -70,7 +78,15 @@ export interface Reconnecting<C> {
    * connection and the subscriber is not closed): the subscriber has dropped and will resume.
    */
   ended(connection: C): boolean
-  readonly subscriber: Subscriber
+  /**
+   * Ends the current connection (as `close` does: reset, no TIME_WAIT) and connects again at
+   * once, for a change of symbols; a reconnect already waiting for its delay goes now. Its end
+   * is not a drop: `ended` will not schedule another.
+   */
+  replace(): void
+  /** The connection in use, if any (none between a drop and its reconnect). */
+  readonly current: C | undefined
+  readonly subscriber: Omit<Subscriber, 'changeSymbols'>
 }
 
 export function createReconnecting<C>(options: {
@@ -97,6 +113,21 @@ export function createReconnecting<C>(options: {
   return {
     get closed() {
       return closed
+    },
+    get current() {
+      return current
+    },
+    replace() {
+      if (closed) return
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        timer = undefined
+      }
+      const old = current
+      current = undefined
+      // Cut first: nothing more arrives on the old connection once the new one asks to resume.
+      if (old !== undefined) (options.close ?? options.cut)(old)
+      open()
     },
     ended(connection) {
       if (connection !== current) return false

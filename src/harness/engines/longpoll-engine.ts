@@ -71,8 +71,8 @@ export function createLongPollEngine(context: EngineContext): Engine {
       const localAddress = localAddressFor(context, index)
       const observer = createEventObserver(metrics, symbols, context.shared)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
-      const listed = symbolsText(wire, symbols, context.universe)
-      const extraHeaders = headerLines(subscriberHeaders(wire.headers, wire.token, symbols))
+      let listed = symbolsText(wire, symbols, context.universe)
+      let extraHeaders = headerLines(subscriberHeaders(wire.headers, wire.token, symbols))
       // The cursor of an `events` answer, or the validators of a `message` answer.
       let cursor = ''
       let modifiedSince = ''
@@ -150,7 +150,11 @@ export function createLongPollEngine(context: EngineContext): Engine {
               body = []
               response = newReader()
               if (!answered(status, headers, text, receiptUs)) current.destroy()
-              else if (!line.closed) poll(current)
+              else {
+                // The first answer on a changed list's connection is the server taking it.
+                observer.acknowledged(receiptUs)
+                if (!line.closed) poll(current)
+              }
             },
             onError() {
               metrics.countError('http-protocol')
@@ -187,7 +191,18 @@ export function createLongPollEngine(context: EngineContext): Engine {
         close: (socket) => socket.resetAndDestroy(),
         delayMs: () => context.retryMs,
       })
-      return line.subscriber
+      return {
+        ...line.subscriber,
+        changeSymbols(next) {
+          if (symbols === null || line.closed) return
+          observer.changeSymbols(next, nowUs())
+          listed = symbolsText(wire, next, context.universe)
+          extraHeaders = headerLines(subscriberHeaders(wire.headers, wire.token, next))
+          // A poll in flight cannot be withdrawn on HTTP/1.1 but by closing its connection: the
+          // next one asks for the new list from the same cursor, so the kept symbols lose nothing.
+          line.replace()
+        },
+      }
     },
   }
 }

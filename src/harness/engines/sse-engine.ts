@@ -42,15 +42,19 @@ export function createSseEngine(context: EngineContext): Engine {
   const fastPath = isTickstormEventFields(wire.event)
   const requests = new Map<string, { path: string; rest: string; head: string }>()
 
+  const buildRequest = (symbols: readonly string[] | null) => {
+    const path = requestPath(baseUrl, wire, sse.path, {
+      symbols: symbolsText(wire, symbols, context.universe),
+    })
+    const rest = `${headRest}${headerLines(subscriberHeaders(wire.headers, wire.token, symbols))}`
+    return { path, rest, head: `GET ${path}${rest}` }
+  }
+  /** The starting lists' requests are shared; a changed list's is built for its one subscriber. */
   const requestFor = (symbols: readonly string[] | null) => {
     const key = symbols === null ? '*' : symbols.join(',')
     let request = requests.get(key)
     if (request === undefined) {
-      const path = requestPath(baseUrl, wire, sse.path, {
-        symbols: symbolsText(wire, symbols, context.universe),
-      })
-      const rest = `${headRest}${headerLines(subscriberHeaders(wire.headers, wire.token, symbols))}`
-      request = { path, rest, head: `GET ${path}${rest}` }
+      request = buildRequest(symbols)
       requests.set(key, request)
     }
     return request
@@ -76,7 +80,7 @@ export function createSseEngine(context: EngineContext): Engine {
 
   return {
     start(symbols, index) {
-      const request = requestFor(symbols)
+      let request = requestFor(symbols)
       const localAddress = localAddressFor(context, index)
       const observer = createEventObserver(metrics, symbols, context.shared)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
@@ -128,6 +132,7 @@ export function createSseEngine(context: EngineContext): Engine {
             metrics.connectionOpened()
             metrics.recordConnectUs(nowUs() - startedUs)
             observer.connected(receiptUs)
+            observer.acknowledged(receiptUs)
           },
           onBody: (bytes, from, to) => parser.feed(bytes, from, to),
           onEnd: () => current.destroy(),
@@ -176,7 +181,17 @@ export function createSseEngine(context: EngineContext): Engine {
         close: (socket) => socket.resetAndDestroy(),
         delayMs: () => retryMs,
       })
-      return line.subscriber
+      return {
+        ...line.subscriber,
+        changeSymbols(next) {
+          if (symbols === null || line.closed) return
+          observer.changeSymbols(next, nowUs())
+          request = buildRequest(next)
+          // The cut connection's partial event goes with it; the committed id is what resumes.
+          parser.reset()
+          line.replace()
+        },
+      }
     },
   }
 }

@@ -34,9 +34,13 @@ export function createWsEngine(context: EngineContext): Engine {
       const localAddress = localAddressFor(context, index)
       const observer = createEventObserver(metrics, symbols, context.shared)
       const fields: TickFields = { ts: 0, sym: '', q: 0 }
-      const headers = subscriberHeaders(wire.headers, wire.token, symbols)
+      // The list in force: a change by reconnect connects with it (path, token, message).
+      let following = symbols
+      const urlFor = (list: readonly string[] | null) =>
+        `${origin}${requestPath(baseUrl, wire, spec.path, { symbols: symbolsText(wire, list, context.universe) })}`
+      let headers = subscriberHeaders(wire.headers, wire.token, symbols)
       const cutSockets = new Set<WebSocket>()
-      const url = `${origin}${requestPath(baseUrl, wire, spec.path, { symbols: symbolsText(wire, symbols, context.universe) })}`
+      let url = urlFor(symbols)
       let lastEventId: string | null = null
       // The TCP socket under the current WebSocket, kept to reset it on close (engine.ts).
       let socket: Socket | undefined
@@ -62,9 +66,12 @@ export function createWsEngine(context: EngineContext): Engine {
           open = true
           metrics.connectionOpened()
           metrics.recordConnectUs(nowUs() - startedUs)
-          observer.connected(nowUs())
-          const subscribe = subscribeText(symbols, lastEventId)
+          const openedUs = nowUs()
+          observer.connected(openedUs)
+          const subscribe = subscribeText(following, lastEventId)
           if (subscribe !== null) current.send(subscribe)
+          // Subscribed by its path: the handshake's answer is the server taking the list.
+          else observer.acknowledged(openedUs)
         })
         current.on('message', (raw: Buffer) => {
           const receiptUs = nowUs()
@@ -101,12 +108,14 @@ export function createWsEngine(context: EngineContext): Engine {
             if (last?.id !== undefined) lastEventId = last.id
           } else if ((message as { op?: string }).op === 'error') {
             metrics.countError(`ws-${(message as { code?: string }).code ?? 'error'}`)
+          } else if ((message as { op?: string }).op === 'subscribed') {
+            observer.acknowledged(receiptUs)
           }
         })
         current.on('error', (error: NodeJS.ErrnoException) => {
           // Closing a subscriber mid-handshake (its session ended while it was connecting) makes
           // ws report the reset it was asked for as ECONNRESET: the harness's own doing, no error.
-          if (!line.closed) metrics.countError(error.code ?? 'ws-error')
+          if (!line.closed && !cutSockets.has(current)) metrics.countError(error.code ?? 'ws-error')
         })
         current.on('close', (code: number) => {
           if (open) metrics.connectionClosed()
@@ -132,7 +141,33 @@ export function createWsEngine(context: EngineContext): Engine {
         },
         delayMs: () => context.retryMs,
       })
-      return line.subscriber
+      return {
+        ...line.subscriber,
+        changeSymbols(next) {
+          if (symbols === null || line.closed) return
+          observer.changeSymbols(next, nowUs())
+          following = next
+          const ws = line.current
+          // In place, as the wire spec says ("send another subscribe to change the set"), without
+          // a resume id: the server moves the socket between two of its frames, so the symbols
+          // kept neither miss nor repeat one. Not while the server may still be replaying a
+          // resume (it would start the kept symbols at its head, past what it had yet to replay),
+          // nor with a token, whose claim names the old symbols: those reconnect with the new
+          // list and the last id received, as a subscriber by path does.
+          const inPlace = spec.subscribe !== null && wire.token === null
+          // Still opening: its first subscribe will name the new list.
+          if (inPlace && ws?.readyState === WebSocket.CONNECTING) return
+          if (inPlace && ws?.readyState === WebSocket.OPEN && !observer.resuming) {
+            ws.send(subscribeText(next, null)!)
+            return
+          }
+          url = urlFor(next)
+          headers = subscriberHeaders(wire.headers, wire.token, next)
+          // Its reset is the harness's doing, as a drop fault's cut is: no error.
+          if (ws !== undefined) cutSockets.add(ws)
+          line.replace()
+        },
+      }
     },
   }
 }

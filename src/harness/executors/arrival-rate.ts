@@ -10,6 +10,10 @@
  * the pools in batches; a tick late by its timer still delivers every due arrival (the schedule,
  * not the timer, decides who came when). The population's time average is integrated over the
  * scheduled times: Little's law says it is ≈ ratePerSec × mean session once warmed up.
+ *
+ * With `watchListChanges`, each subscriber also changes what it follows while it stays (as real
+ * audiences do): the pools draw and make the changes (they hold the universe to draw from), on
+ * one timer each, seeded per subscriber index; they stop when the window ends.
  */
 
 import { createEventQueue } from '../../market/event-queue.js'
@@ -38,14 +42,22 @@ async function runArrivalRate(context: ExecutorContext): Promise<ExecutorRun | n
   const spec = scenario.arrivalRate!
   const ratePerSec = segment === undefined ? spec.ratePerSec : segmentRate(spec.ratePerSec, segment)
   const maxSubscribers = maxSubscribersOf(scenario, segment)
+  const stream = segment === undefined ? 'arrival-rate' : `arrival-rate/${segment.index}`
+  const changes = spec.watchListChanges
+  const pick = scenario.subscribers.watchList.pick
+  // Before the first arrival: every subscriber changes, from the warm-up's first on.
+  if (changes !== undefined && pick !== 'fixed') {
+    session.planChanges({
+      everySec: changes.everySec,
+      swap: changes.swap,
+      pick,
+      seed: spec.seed,
+      stream,
+    })
+  }
   const churn = startChurn(
     context,
-    createArrivalSchedule({
-      ratePerSec,
-      sessionSec: spec.sessionSec,
-      seed: spec.seed,
-      stream: segment === undefined ? 'arrival-rate' : `arrival-rate/${segment.index}`,
-    }),
+    createArrivalSchedule({ ratePerSec, sessionSec: spec.sessionSec, seed: spec.seed, stream }),
     maxSubscribers,
   )
   session.totalSec = scenario.warmupSec + scenario.durationSec
@@ -64,6 +76,8 @@ async function runArrivalRate(context: ExecutorContext): Promise<ExecutorRun | n
         churn.restartCounts()
         await session.hold(scenario.durationSec)
         counts = churn.counts()
+        // The window is over: what each subscriber still lacks is counted on the lists it holds.
+        if (changes !== undefined) session.planChanges(null)
       },
     })
     stage.phase = 'finishing'
@@ -73,6 +87,9 @@ async function runArrivalRate(context: ExecutorContext): Promise<ExecutorRun | n
       sessionDistribution: spec.sessionSec.distribution,
       maxSubscribers,
       seed: spec.seed,
+      ...(changes === undefined
+        ? {}
+        : { watchListChanges: { everySec: changes.everySec, swap: changes.swap } }),
       ...counts!,
     }
     measured.result.arrivals = arrivals

@@ -2,10 +2,14 @@
  * Capacity search: steps of growing subscriber counts, each connected, warmed up and measured; the
  * first step that breaks a `breakOn` threshold (or is invalid) ends the search, and the step
  * before it is the capacity. The curve of every step is in the result.
+ *
+ * A step is judged as a run is: a `breakOn` threshold with `over:` on every window of the step's
+ * own intervals (those of its measured seconds), so a step whose p99 was bad for 5 of its 30 s
+ * breaks `p(99) < 100ms over 5s` even when the step's p99 as a whole holds.
  */
 
 import type { CapacityStep } from '../../report/result-schema.js'
-import { evaluateThresholds } from '../../report/thresholds.js'
+import { evaluateThresholds, intervalsWithin } from '../../report/thresholds.js'
 import type { Measured } from '../measure.js'
 import { capacityStepCounts } from '../scenario.js'
 import type { Executor, ExecutorContext, ExecutorRun } from './executor.js'
@@ -35,11 +39,20 @@ async function runCapacity(context: ExecutorContext): Promise<ExecutorRun | null
     await session.warmUp(index === 0 ? scenario.warmupSec : 1)
     if (context.aborted()) break
     stage.phase = 'measuring'
+    // The step's measured seconds: its windows are judged inside them.
+    let span = { startMs: Date.now(), endMs: Number.POSITIVE_INFINITY }
     const measured = await context.measure({
       subscribersAsked: count,
       thresholds: scenario.thresholds,
       faults: false,
-      during: () => session.hold(capacity.stepDurationSec),
+      during: async () => {
+        const startMs = Date.now()
+        try {
+          await session.hold(capacity.stepDurationSec)
+        } finally {
+          span = { startMs, endMs: Date.now() }
+        }
+      },
     })
     const { result } = measured
     if (context.aborted()) {
@@ -48,7 +61,11 @@ async function runCapacity(context: ExecutorContext): Promise<ExecutorRun | null
       last ??= measured
       break
     }
-    const outcomes = evaluateThresholds(capacity.breakOn, result)
+    const outcomes = evaluateThresholds(
+      capacity.breakOn,
+      result,
+      intervalsWithin(measured.merged.intervals, span),
+    )
     const passed = outcomes.every((outcome) => outcome.passed) && result.validity.valid
     curve.push({
       subscribers: count,
@@ -56,6 +73,7 @@ async function runCapacity(context: ExecutorContext): Promise<ExecutorRun | null
       lossRatio: result.lossRatio,
       errorRate: result.errorRate,
       passed,
+      breakOn: outcomes,
     })
     last = measured
     if (!passed) break
