@@ -54,14 +54,17 @@ Options:
   -h, --help       this text
 `
 
-const MERGE_HELP = `Usage: tickstorm merge <dir> <dir> [...] [--out DIR] [--force]
+const MERGE_HELP = `Usage: tickstorm merge <dir> <dir> [...] [--out DIR] [--force] [--summary-json FILE] [--junit FILE]
 
 Adds up the result directories of several harness hosts that ran one scenario against one
 target, each with run --segment i/n, into one result directory (result.json, one HDR
 interval log per transport, report.html) that report and compare read like any other.
-Latency histograms are added per transport and per interval (never percentiles averaged),
-counts summed, rates recomputed over the window all hosts measured; the merged run is invalid
-if any host's was, and says which.
+Histograms are added per transport (latency also per interval; connect, recovery and its
+split, spread, staleness), never percentiles averaged; counts summed; rates recomputed over
+the window all hosts measured; the scenario's thresholds judged on the sums. The merged run
+is invalid if any host's was, and says which. A figure some hosts lack is merged from the
+others, with a warning; the merged spread is a lower bound (each host saw only its own
+subscribers' receipts); the target's CPU and memory series are not merged.
 
 Refused, every problem listed (exit 2): runs of different scenarios, targets or transports;
 an embedded target; a capacity search; segments that overlap, differ in n or leave one out;
@@ -71,6 +74,10 @@ Options:
   --out <dir>      where the merged directory goes (default results/<stamp>-<name>-merged)
   --force          merge runs made without --segment: each carried the whole scenario, so the
                    target had n times its load (the merged run asks for n times the subscribers)
+  --summary-json <file>  write a short, versioned JSON summary of the merged run for CI
+                   (verdict, reasons, per transport latency, loss, errors, thresholds); atomically
+  --junit <file>   write JUnit XML of the merged run: a test suite per transport, a test case
+                   per threshold
   -h, --help       this text
 
 Exit code 3 when the merged run fails a threshold of the scenario or is invalid.
@@ -158,6 +165,8 @@ export async function merge(args: readonly string[]): Promise<number> {
     options: {
       out: { type: 'string' },
       force: { type: 'boolean' },
+      'summary-json': { type: 'string' },
+      junit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -177,6 +186,11 @@ export async function merge(args: readonly string[]): Promise<number> {
   for (const warning of outcome.warnings) {
     process.stderr.write(`tickstorm merge: warning: ${warning}\n`)
   }
+  // The merged verdict, for CI to gate on, as `run` and `report` write it.
+  if (values['summary-json'] !== undefined) {
+    await writeSummaryJson(values['summary-json'], outcome.result)
+  }
+  if (values.junit !== undefined) await writeJunit(values.junit, outcome.result)
   process.stdout.write(`${formatRunSummary(outcome.result)}\n\nresults: ${outcome.dir}\n`)
   return outcome.result.passed ? EXIT.OK : EXIT.FAILED
 }

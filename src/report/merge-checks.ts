@@ -1,14 +1,53 @@
 /**
  * What `tickstorm merge` refuses: runs that are not one workload split over hosts (other
  * scenarios, targets or transports; an embedded target; a capacity search; an interrupted or
- * merged run, or one with a failed transport; segments that overlap, differ in n or leave one out). Every problem is listed at
- * once, TS_ERR_USAGE.
+ * merged run, or one with a failed transport; a run without the histograms a merge adds;
+ * segments that overlap, differ in n or leave one out). Every problem is listed at once,
+ * TS_ERR_USAGE.
  */
 
 import { isDeepStrictEqual } from 'node:util'
 import { ERROR_CODES, TickstormError } from '../errors.js'
 import type { LoadedResult } from './read-result.js'
-import { formatSegment, type RunResult } from './result-schema.js'
+import { formatSegment, type RunResult, type TransportResult } from './result-schema.js'
+
+/** A key of a transport's `extraHistograms` (`caughtUpUs`, `spreadUs`, …). */
+export type ExtraHistogramKey = keyof NonNullable<TransportResult['extraHistograms']>
+
+/** A place in a transport's result that holds percentiles: a field, or a field of a field. */
+export type PercentilesPath = readonly [string] | readonly [string, string]
+
+/**
+ * Where a transport's result keeps the percentiles of each `extraHistograms` key (what
+ * transport-result.ts writes from it). A Record over the schema's keys: a figure added to the
+ * schema without its place here does not compile, so a merge cannot drop it silently.
+ */
+export const EXTRA_FIGURE_PATHS: Readonly<Record<ExtraHistogramKey, PercentilesPath>> = {
+  reconnectedUs: ['recoverySplit', 'reconnectedUs'],
+  caughtUpUs: ['recoverySplit', 'caughtUpUs'],
+  firstNewUs: ['recoverySplit', 'firstNewUs'],
+  spreadUs: ['spread', 'spreadUs'],
+  stalenessUs: ['stalenessUs'],
+  changeAcknowledgedUs: ['watchListChanges', 'acknowledgedUs'],
+}
+
+export const EXTRA_HISTOGRAM_KEYS = Object.keys(EXTRA_FIGURE_PATHS) as ExtraHistogramKey[]
+
+/** Where `key`'s percentiles are in `transport`, or null when it holds none there. */
+export function percentilesPathOf(
+  transport: TransportResult,
+  key: ExtraHistogramKey,
+): PercentilesPath | null {
+  const path = EXTRA_FIGURE_PATHS[key]
+  const fields = transport as unknown as Record<string, unknown>
+  const outer = fields[path[0]]
+  const value = path.length === 1 ? outer : isRecord(outer) ? outer[path[1]] : undefined
+  return value === undefined ? null : path
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
 
 export function refuseIfAny(problems: readonly string[]): void {
   if (problems.length === 0) return
@@ -77,6 +116,21 @@ export function checkInputs(
       problems.push(
         `${labelOf(input)} was written by an older tickstorm, without the full histograms and counts a merge adds (${missing.map((t) => t.transport).join(', ')}): run it again`,
       )
+    }
+    // Percentiles cannot be added: a figure kept without its histogram would be merged from the
+    // other hosts alone while claiming all of them.
+    for (const transport of result.transports) {
+      const bare = EXTRA_HISTOGRAM_KEYS.flatMap((key) => {
+        const path = percentilesPathOf(transport, key)
+        return path !== null && transport.extraHistograms?.[key] === undefined
+          ? [path.join('.')]
+          : []
+      })
+      if (bare.length > 0) {
+        problems.push(
+          `${labelOf(input)} has ${transport.transport} ${bare.join(', ')} without their histograms (extraHistograms), and percentiles cannot be added: run it again with this tickstorm`,
+        )
+      }
     }
     if (input === first) continue
     if (result.scenario.name !== first.result.scenario.name) {

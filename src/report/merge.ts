@@ -9,8 +9,13 @@
  *   `.hlog`, aligned on the wall-clock grid exactly as one run aligns its worker threads
  *   (`mergeMetricParts`), so the merged `.hlog` is what one harness recording everything would
  *   have written;
+ * - the figures of schema version 6 (recovery split, spread, staleness, any key of
+ *   `extraHistograms`) likewise: their encoded histograms added, percentiles read from the sum
+ *   (`addExtraFigures`); the spread so added is a lower bound (see MERGE_CAVEATS);
  * - counts (deliveries, bytes, gaps, duplicates, errors by kind, reconnects, …) are summed, the
- *   connection gauge interval by interval;
+ *   connection gauge and reconnects interval by interval;
+ * - the target's CPU and memory over time are not kept: each host sampled a process of its own
+ *   machine (`noteServerSeries`);
  * - rates are recomputed over the window every input was measuring (the merged intervals inside
  *   [latest first start, earliest last end]): a host that started early or ended late would
  *   otherwise lend its lone seconds to the fleet's rate;
@@ -36,12 +41,22 @@ import {
   DEFAULT_INTERVAL_MS,
   decodeHistogram,
   emptyCounters,
+  emptyHistogram,
+  encodeHistogram,
   latencyIntervalsOf,
   type MetricsPart,
   mergeMetricParts,
   type TransportName,
 } from './measurements.js'
-import { checkInputs, labelOf, refuseIfAny } from './merge-checks.js'
+import {
+  checkInputs,
+  EXTRA_FIGURE_PATHS,
+  EXTRA_HISTOGRAM_KEYS,
+  type ExtraHistogramKey,
+  isRecord,
+  labelOf,
+  refuseIfAny,
+} from './merge-checks.js'
 import { type LoadedResult, readResultDir } from './read-result.js'
 import {
   INVALID_RESULT,
@@ -52,7 +67,7 @@ import {
   type TransportResult,
 } from './result-schema.js'
 import { evaluateThresholds, thresholdsSchema } from './thresholds.js'
-import { buildTransportResult, runPassed } from './transport-result.js'
+import { buildTransportResult, percentilesOf, runPassed } from './transport-result.js'
 import { resultDirName, writeResultDir } from './write-result.js'
 
 export interface MergeOptions {
@@ -264,14 +279,20 @@ function partOf(
       clampedLatencies: transport.clampedLatencies,
     },
     errorsByKind: transport.errorsByKind,
-    // Per interval the result keeps what the report plots: latency, deliveries, errors, connections.
+    // Per interval the result keeps what the report plots and `over:` windows judge: latency,
+    // deliveries, errors, reconnects (schema version 6; 0 before), connections.
     intervals: intervals.map((interval, k) => {
       const point = points[k]!
       return {
         startMs: interval.startMs,
         endMs: interval.endMs,
         latency: interval.histogram,
-        counters: { ...emptyCounters(), deliveries: point.deliveries ?? 0, errors: point.errors },
+        counters: {
+          ...emptyCounters(),
+          deliveries: point.deliveries ?? 0,
+          errors: point.errors,
+          reconnects: point.reconnects ?? 0,
+        },
         connections: point.connections,
       }
     }),
@@ -350,6 +371,8 @@ function mergeTransport(
     bytesPerSec: base.bytesPerEvent === null ? 0 : deliveriesPerSec * base.bytesPerEvent,
     harness: fleetHarness(results),
   }
+  addExtraFigures(result, entries, warnings)
+  noteServerSeries(name, entries, warnings)
   const faults = mergeFaults(entries.map((entry) => entry.transport.faults ?? []))
   if (faults.length > 0) result.faults = faults
   // Each host counted its own subscribers' tail against the same heads: the tails add up.
@@ -367,6 +390,100 @@ function mergeTransport(
     ? evaluateThresholds(thresholds.data, result, { intervals: shared, startMs: windowStartMs })
     : []
   return { result, hlog: latencyIntervalsOf(merged) }
+}
+
+/** What a figure added across hosts means beyond what one host's figure meant. */
+const MERGE_CAVEATS: Partial<Record<ExtraHistogramKey, string>> = {
+  // Each host's spread runs from the first to the last receipt among its own subscribers; the
+  // fleet's per event runs from the earliest host's first to the latest host's last, which no
+  // host saw. The sum of the hosts' histograms is a lower bound that reads like the real thing.
+  spreadUs:
+    "the merged spread adds each host's spread over its own subscribers: no host saw the others' receipts, so the fleet's first → last receipt is at least this, and a spread threshold is judged on that lower bound",
+}
+
+interface HostTransport {
+  readonly input: LoadedResult
+  readonly transport: TransportResult
+}
+
+/**
+ * The figures schema version 6 added (recovery split, spread, staleness, and any key
+ * `extraHistograms` gains later), added up like latency: per key the hosts' encoded histograms
+ * summed, the percentiles read from the sum and put where a run keeps them
+ * (`EXTRA_FIGURE_PATHS`). Counts kept beside them (spread's `incomplete`, the watch-list
+ * `changes`) count the hosts' own events, so they are summed too. A host without a key recorded
+ * no sample of it (or ran a tickstorm that did not measure it): the figure is merged from the
+ * hosts that have it, and a warning names the others.
+ */
+function addExtraFigures(
+  result: TransportResult,
+  entries: readonly HostTransport[],
+  warnings: string[],
+): void {
+  const name = result.transport
+  const fields = result as unknown as Record<string, unknown>
+  const extra: Partial<Record<ExtraHistogramKey, string>> = {}
+  const containers = new Set<string>()
+  for (const key of EXTRA_HISTOGRAM_KEYS) {
+    const holders = entries.filter(
+      ({ transport }) => transport.extraHistograms?.[key] !== undefined,
+    )
+    if (holders.length === 0) continue
+    const total = emptyHistogram()
+    for (const { transport } of holders)
+      total.add(decodeHistogram(transport.extraHistograms![key]!))
+    extra[key] = encodeHistogram(total)
+    const path = EXTRA_FIGURE_PATHS[key]
+    if (path.length === 1) {
+      fields[path[0]] = percentilesOf(total)
+    } else {
+      const [field, inner] = path
+      const container = isRecord(fields[field]) ? fields[field] : {}
+      container[inner] = percentilesOf(total)
+      fields[field] = container
+      containers.add(field)
+    }
+    const lacking = entries.filter((entry) => !holders.includes(entry))
+    if (lacking.length > 0) {
+      warnings.push(
+        `${name}: ${path.join('.')} is merged from ${holders.map(({ input }) => labelOf(input)).join(', ')} only; ${lacking.map(({ input }) => labelOf(input)).join(', ')} recorded none (no sample of it, or a tickstorm that did not measure it)`,
+      )
+    }
+    const caveat = MERGE_CAVEATS[key]
+    if (caveat !== undefined && holders.length > 1) warnings.push(`${name}: ${caveat}`)
+  }
+  for (const field of containers) {
+    const container = fields[field] as Record<string, unknown>
+    for (const { transport } of entries) {
+      const theirs = (transport as unknown as Record<string, unknown>)[field]
+      if (!isRecord(theirs)) continue
+      for (const [inner, value] of Object.entries(theirs)) {
+        if (typeof value !== 'number' || isRecord(container[inner])) continue
+        container[inner] = ((container[inner] as number | undefined) ?? 0) + value
+      }
+    }
+  }
+  if (Object.keys(extra).length > 0) result.extraHistograms = extra
+}
+
+/**
+ * The target's CPU and memory over time are not merged. Each host sampled, by pid, a process of
+ * its own machine: at most one of them is the target's, and a result cannot tell which (or
+ * whether two hosts on one machine sampled the same process, whose series would then be one, not
+ * a sum). The merged result keeps none; a warning says where they are.
+ */
+function noteServerSeries(
+  name: TransportName,
+  entries: readonly HostTransport[],
+  warnings: string[],
+): void {
+  const sampled = entries.filter(
+    ({ transport }) => transport.serverSeries !== undefined || transport.server !== null,
+  )
+  if (sampled.length === 0) return
+  warnings.push(
+    `${name}: the target's CPU and memory sampled by ${sampled.map(({ input }) => labelOf(input)).join(', ')} are not merged: each host sampled a process of its own machine by pid, and which one is the target's a result cannot tell; read them in those inputs`,
+  )
 }
 
 /**

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,29 +8,32 @@ import { sumIntervals } from '../../src/report/hlog.js'
 import {
   decodeHistogram,
   emptyHistogram,
+  encodeHistogram,
   latencyIntervalsOf,
   type MergedMetrics,
 } from '../../src/report/measurements.js'
 import { mergeResultDirs } from '../../src/report/merge.js'
+import {
+  EXTRA_FIGURE_PATHS,
+  EXTRA_HISTOGRAM_KEYS,
+  percentilesPathOf,
+} from '../../src/report/merge-checks.js'
 import { type LoadedResult, readResultDir } from '../../src/report/read-result.js'
 import type { RunResult, Segment, TransportResult } from '../../src/report/result-schema.js'
 import {
   buildTransportResult,
   percentileDistribution,
   percentilesOf,
+  type TransportResultContext,
 } from '../../src/report/transport-result.js'
 import { writeResultDir } from '../../src/report/write-result.js'
-import { tickstorm } from '../helpers/cli.js'
+import { expectBuilt, tickstorm } from '../helpers/cli.js'
 import { startServer } from '../helpers/server.js'
 import { context, runResult, START_MS } from './fixtures.js'
 
 let dir: string
 beforeAll(async () => {
-  // The CLI runs from compiled output, as users run it; `npm test` builds first.
-  expect(
-    existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)),
-    'run `npm run build` first',
-  ).toBe(true)
+  expectBuilt()
   dir = await mkdtemp(join(tmpdir(), 'tickstorm-merge-'))
 })
 afterAll(async () => {
@@ -117,6 +119,10 @@ interface HostOptions {
   readonly validity?: TransportResult['validity']
   readonly interrupted?: boolean
   readonly failure?: TransportResult['failure']
+  /** The scenario's `thresholds:` (default `{ p99Ms: 1000, maxLossRatio: 1 }`). */
+  readonly thresholds?: Record<string, unknown>
+  /** What the host's sampler said of the target (default: it sampled nothing). */
+  readonly server?: TransportResultContext['server']
 }
 
 /** A result directory as `tickstorm run` writes it (the real builder and writer). */
@@ -125,7 +131,7 @@ async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Pr
     measured,
     context({
       subscribersAsked: measured.connections,
-      server: null,
+      server: options.server ?? null,
       thresholds: { p99Ms: 1000, maxLossRatio: 1 },
     }),
   )
@@ -143,10 +149,12 @@ async function writeHost(measured: MergedMetrics, options: HostOptions = {}): Pr
         name,
         description: 'one workload from two hosts',
         target: target === 'embedded' ? 'embedded' : { url: target },
-        thresholds: { p99Ms: 1000, maxLossRatio: 1 },
+        thresholds: options.thresholds ?? { p99Ms: 1000, maxLossRatio: 1 },
       },
     },
     passed: transport.validity.valid && options.interrupted !== true && !options.failure,
+    // What this tickstorm writes; the cases below are older shapes.
+    schemaVersion: 6,
     ...(options.failure ? { schemaVersion: 4 } : {}),
     ...(options.segment ? { segment: options.segment } : {}),
     ...(options.interrupted
@@ -273,6 +281,287 @@ describe('merging result directories written by the real writer', () => {
     expect(result.passed).toBe(false)
     expect(merge.stdout()).toContain(`INVALID: segment 2/2 (${b}): ${reason}`)
     expect(merge.stdout()).toContain('FAILED')
+  })
+})
+
+/** The schema version 6 figures one host recorded, µs: each list is that histogram's samples. */
+interface HostFigures {
+  readonly reconnected: readonly number[]
+  readonly caughtUp: readonly number[]
+  readonly firstNew: readonly number[]
+  readonly spread: readonly number[]
+  readonly incomplete: number
+  readonly staleness: readonly number[]
+  readonly acknowledged: readonly number[]
+  readonly changes: number
+}
+
+/**
+ * One histogram of every sample in `lists`, as a harness holds it: its workers send their
+ * histograms encoded, so the max is the top of its bucket, as in every merged histogram.
+ */
+function histogramOf(...lists: (readonly number[])[]): Histogram {
+  const histogram = emptyHistogram()
+  for (const list of lists) for (const us of list) histogram.recordValue(us)
+  return decodeHistogram(encodeHistogram(histogram))
+}
+
+/** `measured` with the split, spread and staleness a harness would have recorded as `figures`. */
+function withFigures(measured: MergedMetrics, figures: HostFigures | null): MergedMetrics {
+  if (figures === null) return measured
+  return {
+    ...measured,
+    split: {
+      reconnected: histogramOf(figures.reconnected),
+      caughtUp: histogramOf(figures.caughtUp),
+      firstNew: histogramOf(figures.firstNew),
+    },
+    spread: { spread: histogramOf(figures.spread), incomplete: figures.incomplete },
+    staleness: histogramOf(figures.staleness),
+    watchListChanges: { changes: figures.changes, acknowledged: histogramOf(figures.acknowledged) },
+  }
+}
+
+const range = (from: number, count: number, step: number) =>
+  Array.from({ length: count }, (_, i) => from + i * step)
+
+/**
+ * Two hosts far apart: host 1 has many fast recoveries, host 2 a few slow ones, so the mean of
+ * their p99s (≈ 112 ms for caught up) is nowhere near the p99 of all of them (≈ 209 ms).
+ */
+const FIGURES: readonly [HostFigures, HostFigures] = [
+  {
+    reconnected: range(1_000, 1_000, 3),
+    caughtUp: range(5_000, 1_000, 10),
+    firstNew: range(2_000, 1_000, 7),
+    spread: range(100, 2_000, 5),
+    incomplete: 3,
+    staleness: range(50_000, 500, 40),
+    acknowledged: range(700, 321, 13),
+    changes: 330,
+  },
+  {
+    reconnected: range(90_000, 100, 50),
+    caughtUp: range(200_000, 100, 100),
+    firstNew: range(150_000, 100, 80),
+    spread: range(40_000, 300, 100),
+    incomplete: 4,
+    staleness: range(1_000, 1_500, 2),
+    acknowledged: range(30_000, 40, 900),
+    changes: 41,
+  },
+]
+
+describe('the figures of schema version 6 add up like latency: histograms, never percentiles', () => {
+  let halves: MergedMetrics[]
+  beforeAll(() => {
+    halves = knownSamples().hosts
+  })
+
+  test('recovery split, spread and staleness are the percentiles of one histogram of both hosts; incomplete sums; thresholds judge the sum', async () => {
+    const thresholds = {
+      // Host 1 alone (p99 ≈ 15 ms) and the mean of the hosts' p99s (≈ 112 ms) pass; all (≈ 209 ms) fail.
+      caughtUp: ['p(99) < 150ms'],
+      // p(95) is not kept as a percentile: read from the merged histogram.
+      reconnected: ['p(95) < 1s'],
+      spread: ['max < 1s'],
+      staleness: ['med < 10s'],
+      // Host 2's few slow acknowledgements (30–65 ms) are 11 % of all: p(90) is one of them.
+      changeAcknowledged: ['p(90) < 10ms'],
+    }
+    const dirs = [
+      await writeHost(withFigures(halves[0]!, FIGURES[0]), {
+        segment: { index: 1, count: 2 },
+        thresholds,
+      }),
+      await writeHost(withFigures(halves[1]!, FIGURES[1]), {
+        segment: { index: 2, count: 2 },
+        thresholds,
+      }),
+    ]
+    const inputs = await Promise.all(dirs.map((d) => readResultDir(d)))
+    const out = fresh('merged-figures')
+    const { result, warnings } = await mergeResultDirs(dirs, { outDir: out })
+    // The spread's caveat only: every host had every figure.
+    expect(warnings).toEqual([expect.stringMatching(/^sse: the merged spread adds each host's/)])
+    expect((await readResultDir(out)).result).toEqual(result)
+    const sse = result.transports[0]!
+
+    const both = (pick: (figures: HostFigures) => readonly number[]) =>
+      histogramOf(pick(FIGURES[0]), pick(FIGURES[1]))
+    expect(sse.recoverySplit).toEqual({
+      reconnectedUs: percentilesOf(both((f) => f.reconnected)),
+      caughtUpUs: percentilesOf(both((f) => f.caughtUp)),
+      firstNewUs: percentilesOf(both((f) => f.firstNew)),
+    })
+    expect(sse.spread).toEqual({ spreadUs: percentilesOf(both((f) => f.spread)), incomplete: 7 })
+    expect(sse.stalenessUs).toEqual(percentilesOf(both((f) => f.staleness)))
+    expect(sse.watchListChanges).toEqual({
+      changes: 371,
+      acknowledgedUs: percentilesOf(both((f) => f.acknowledged)),
+    })
+    expect(sse.recoverySplit!.caughtUpUs.count).toBe(1_100)
+
+    // Every key the inputs carry, without naming them: the merged histogram is their sum.
+    const keys = new Set(
+      inputs.flatMap((input) => Object.keys(input.result.transports[0]!.extraHistograms ?? {})),
+    )
+    expect(Object.keys(sse.extraHistograms ?? {}).sort()).toEqual([...keys].sort())
+    for (const key of keys) {
+      const parts = inputs.map((input) =>
+        decodeHistogram(
+          (input.result.transports[0]!.extraHistograms as Record<string, string>)[key]!,
+        ),
+      )
+      expectSameHistogram(
+        decodeHistogram((sse.extraHistograms as Record<string, string>)[key]!),
+        sumOf(parts),
+        key,
+      )
+    }
+
+    const outcome = (name: string) => sse.thresholds.find((t) => t.name === name)!
+    const caughtUpP99Ms = both((f) => f.caughtUp).getValueAtPercentile(99) / 1000
+    const hostsP99s = inputs.map((i) => i.result.transports[0]!.recoverySplit!.caughtUpUs.p99)
+    expect((hostsP99s[0]! + hostsP99s[1]!) / 2 / 1000).toBeLessThan(150)
+    expect(outcome('caughtUp')).toMatchObject({ actual: caughtUpP99Ms, passed: false })
+    expect(caughtUpP99Ms).toBeGreaterThan(150)
+    expect(outcome('reconnected')).toMatchObject({
+      actual: both((f) => f.reconnected).getValueAtPercentile(95) / 1000,
+      passed: true,
+    })
+    expect(outcome('spread')).toMatchObject({
+      actual: both((f) => f.spread).maxValue / 1000,
+      passed: true,
+    })
+    expect(outcome('staleness')).toMatchObject({
+      actual: both((f) => f.staleness).getValueAtPercentile(50) / 1000,
+      passed: true,
+    })
+    expect(outcome('changeAcknowledged')).toMatchObject({
+      actual: both((f) => f.acknowledged).getValueAtPercentile(90) / 1000,
+      passed: false,
+    })
+    expect(result.passed).toBe(false)
+  })
+
+  test('a figure one host lacks is merged from the other, and a warning names both', async () => {
+    const a = await writeHost(withFigures(halves[0]!, FIGURES[0]), {
+      segment: { index: 1, count: 2 },
+      thresholds: { caughtUp: ['p(99) < 150ms'] },
+    })
+    // Nothing dropped on host 2 and no spread sample: it recorded no split and no spread.
+    // Its staleness histogram is there, empty (sse holds values; nothing was conflated).
+    const b = await writeHost(halves[1]!, {
+      segment: { index: 2, count: 2 },
+      thresholds: { caughtUp: ['p(99) < 150ms'] },
+    })
+    const { result, warnings } = await mergeResultDirs([a, b], { outDir: fresh('merged') })
+    const sse = result.transports[0]!
+    expect(sse.recoverySplit?.caughtUpUs).toEqual(percentilesOf(histogramOf(FIGURES[0].caughtUp)))
+    expect(sse.spread).toEqual({
+      spreadUs: percentilesOf(histogramOf(FIGURES[0].spread)),
+      incomplete: 3,
+    })
+    expect(sse.stalenessUs).toEqual(percentilesOf(histogramOf(FIGURES[0].staleness)))
+    expect(sse.watchListChanges).toEqual({
+      changes: 330,
+      acknowledgedUs: percentilesOf(histogramOf(FIGURES[0].acknowledged)),
+    })
+    expect(warnings).toHaveLength(5)
+    expect(sse.thresholds.find((t) => t.name === 'caughtUp')?.passed).toBe(true)
+    for (const path of [
+      'recoverySplit.reconnectedUs',
+      'recoverySplit.caughtUpUs',
+      'recoverySplit.firstNewUs',
+      'spread.spreadUs',
+      'watchListChanges.acknowledgedUs',
+    ]) {
+      expect(warnings).toContain(
+        `sse: ${path} is merged from segment 1/2 (${a}) only; segment 2/2 (${b}) recorded none (no sample of it, or a tickstorm that did not measure it)`,
+      )
+    }
+    // One host's spread is not a lower bound of anything more than itself.
+    expect(warnings.join('\n')).not.toContain('the merged spread')
+  })
+
+  test('no host recorded a figure: the merged run has none, and its threshold fails as not measured', async () => {
+    const dirs = [
+      await writeHost(halves[0]!, {
+        segment: { index: 1, count: 2 },
+        thresholds: { caughtUp: ['p(99) < 5s'] },
+      }),
+      await writeHost(halves[1]!, {
+        segment: { index: 2, count: 2 },
+        thresholds: { caughtUp: ['p(99) < 5s'] },
+      }),
+    ]
+    const { result, warnings } = await mergeResultDirs(dirs, { outDir: fresh('merged') })
+    const sse = result.transports[0]!
+    expect(sse.recoverySplit).toBeUndefined()
+    expect(sse.extraHistograms?.caughtUpUs).toBeUndefined()
+    // Staleness was measured on both (sse holds values), with no sample: 0 of 0, as one run says.
+    expect(sse.stalenessUs?.count).toBe(0)
+    expect(warnings).toEqual([])
+    expect(sse.thresholds.find((t) => t.name === 'caughtUp')?.passed).toBe(false)
+  })
+
+  test("the target's CPU and memory series are not merged, and a warning says whose they were", async () => {
+    const server = {
+      cpuPercentAvg: 40,
+      cpuPercentMax: 55,
+      rssBytesMax: 80e6,
+      rssBytesBaseline: 60e6,
+      samples: [{ atMs: START_MS + 1000, cpuPercent: 40, rssBytes: 80e6 }],
+    }
+    const a = await writeHost(halves[0]!, { segment: { index: 1, count: 2 }, server })
+    const b = await writeHost(halves[1]!, { segment: { index: 2, count: 2 } })
+    const { result, warnings } = await mergeResultDirs([a, b], { outDir: fresh('merged') })
+    expect(result.transports[0]!.serverSeries).toBeUndefined()
+    expect(result.transports[0]!.server).toBeNull()
+    expect(warnings).toEqual([
+      `sse: the target's CPU and memory sampled by segment 1/2 (${a}) are not merged: each host sampled a process of its own machine by pid, and which one is the target's a result cannot tell; read them in those inputs`,
+    ])
+  })
+
+  test('each extraHistograms key is merged into the place a run writes its percentiles', async () => {
+    const written = await writeHost(withFigures(halves[0]!, FIGURES[0]), {
+      segment: { index: 1, count: 2 },
+    })
+    const transport = (await readResultDir(written)).result.transports[0]!
+    // A run writes every key (the figures above have samples of each) …
+    expect(Object.keys(transport.extraHistograms ?? {}).sort()).toEqual(
+      [...EXTRA_HISTOGRAM_KEYS].sort(),
+    )
+    // … and the percentiles where the merge puts the sum are that key's own.
+    for (const key of EXTRA_HISTOGRAM_KEYS) {
+      const path = percentilesPathOf(transport, key)
+      expect(path, key).toEqual(EXTRA_FIGURE_PATHS[key])
+      const at = path!.reduce<unknown>(
+        (value, field) => (value as Record<string, unknown>)[field],
+        transport,
+      )
+      const { max: _max, ...expected } = percentilesOf(
+        decodeHistogram(transport.extraHistograms![key]!),
+      )
+      expect(at, key).toMatchObject(expected)
+    }
+  })
+
+  test('percentiles kept without their histogram are refused: they cannot be added', async () => {
+    const a = await writeHost(withFigures(halves[0]!, FIGURES[0]), {
+      segment: { index: 1, count: 2 },
+    })
+    const b = await writeHost(withFigures(halves[1]!, FIGURES[1]), {
+      segment: { index: 2, count: 2 },
+    })
+    const file = join(b, 'result.json')
+    const written = JSON.parse(await readFile(file, 'utf8')) as RunResult
+    delete written.transports[0]!.extraHistograms
+    await writeFile(file, JSON.stringify(written))
+    await expect(mergeResultDirs([a, b], { outDir: fresh('refused') })).rejects.toThrow(
+      `segment 2/2 (${b}) has sse recoverySplit.reconnectedUs, recoverySplit.caughtUpUs, recoverySplit.firstNewUs, spread.spreadUs, stalenessUs, watchListChanges.acknowledgedUs without their histograms (extraHistograms), and percentiles cannot be added: run it again with this tickstorm`,
+    )
   })
 })
 
