@@ -3,7 +3,7 @@
  * where it came), and the abort signal as two questions: has it fired, and wait unless it does.
  */
 
-import type { HarnessHealth, LiveWindow } from '../report/live.js'
+import type { HarnessHealth, LiveProgress, LiveWindow } from '../report/live.js'
 import type { TransportName } from '../report/measurements.js'
 import type { RunPhase, Segment } from '../report/result-schema.js'
 
@@ -46,29 +46,15 @@ export interface RunOptions {
   readonly segment?: Segment
 }
 
-export interface RunProgress {
-  readonly transport: TransportName
-  readonly elapsedSec: number
-  readonly totalSec: number
-  readonly warmingUp: boolean
-  readonly connected: number
-  readonly subscribers: number
-  readonly deliveriesPerSec: number
+/** A progress report: what the live readers take (LiveProgress), and more. */
+export interface RunProgress extends LiveProgress {
   readonly p99Us: number
-  readonly errors: number
   /**
    * On the report that finds a waited ramp complete: seconds from handing its subscribers to the
    * pools to every one of them connected (polled every 25 ms; the harness's own start-up is not
    * in it). Null on every other report.
    */
   readonly allConnectedSec: number | null
-  /**
-   * What the pools measured so far, merged on the coordinator; absent when a report has none
-   * (the ramp's quarter-second reports in between, the http transport).
-   */
-  readonly live?: LiveWindow
-  /** The harness's own health at this report. */
-  readonly harness?: HarnessHealth
 }
 
 /**

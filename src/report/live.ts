@@ -6,7 +6,7 @@
  */
 
 import type { Histogram } from 'hdr-histogram-js'
-import type { MetricCounters } from './measurements.js'
+import type { MetricCounters, TransportName } from './measurements.js'
 
 /**
  * The live window: what the pools measured since the window began, merged across them, and the
@@ -44,4 +44,23 @@ export interface HarnessHealth {
   readonly eventLoopDelayP99Us: number
   /** CPU of the whole harness process (all threads), % of one core (200 = two cores busy). */
   readonly cpuPercent: number
+}
+
+/**
+ * A run's progress report as its live readers take it (the dashboard, the outputs): where a
+ * transport's run is, how many are connected, and the live window once a second. The harness's
+ * RunProgress is this and more.
+ */
+export interface LiveProgress {
+  readonly transport: TransportName
+  readonly elapsedSec: number
+  readonly totalSec: number
+  readonly warmingUp: boolean
+  readonly connected: number
+  readonly subscribers: number
+  readonly deliveriesPerSec: number
+  readonly errors: number
+  /** Absent on a report without one (the ramp's in-between reports, the http transport). */
+  readonly live?: LiveWindow
+  readonly harness?: HarnessHealth
 }

@@ -7,7 +7,7 @@
  */
 
 import type { Histogram } from 'hdr-histogram-js'
-import type { HarnessHealth, LiveWindow } from '../live.js'
+import type { LiveProgress, LiveWindow } from '../live.js'
 import type { TransportName } from '../measurements.js'
 
 /** Latency percentiles in milliseconds (the histograms hold µs). */
@@ -47,22 +47,8 @@ export interface DashboardFrame {
   readonly harness: { readonly eventLoopP99Ms: number; readonly cpuPercent: number } | null
 }
 
-/**
- * A progress report as the dashboard reads it: the fields of the harness's RunProgress it uses
- * (the harness is above `report`, so the type is restated here; RunProgress is assignable).
- */
-export interface DashboardSample {
-  readonly transport: TransportName
-  readonly elapsedSec: number
-  readonly totalSec: number
-  readonly warmingUp: boolean
-  readonly connected: number
-  readonly subscribers: number
-  readonly deliveriesPerSec: number
-  readonly errors: number
-  readonly live?: LiveWindow
-  readonly harness?: HarnessHealth
-}
+/** A progress report as the dashboard reads it (the harness's RunProgress is one). */
+export type DashboardSample = LiveProgress
 
 /** Reports without a live window (the http transport) are framed at most this often. */
 const BARE_FRAME_MS = 1000
