@@ -17,6 +17,7 @@ import {
 } from './measurements.js'
 import type { DistributionPoint, Percentiles, TransportResult, Validity } from './result-schema.js'
 import { evaluateThresholds, type Thresholds } from './thresholds.js'
+import { transportReasons } from './verdict.js'
 
 /** Percentiles of a histogram, µs. An empty histogram gives zeros. */
 export function percentilesOf(histogram: Histogram): Percentiles {
@@ -246,19 +247,13 @@ function addVersion6Figures(result: TransportResult, merged: MergedMetrics): voi
 }
 
 /**
- * A run passes when every transport ran to its end, was valid, delivered something and passed
- * every threshold:
- * a transport that delivered nothing measured nothing, whatever its thresholds say (a loss of 0
- * over 0 events is no evidence).
+ * A run passes when no transport has a reason to fail (verdict.ts `transportReasons`): every one
+ * ran to its end, was valid, delivered something, had any watch-list changes it was asked for
+ * acknowledged and passed every threshold. A transport that delivered nothing measured nothing,
+ * whatever its thresholds say (a loss of 0 over 0 events is no evidence).
  */
 export function runPassed(transports: readonly TransportResult[]): boolean {
-  return transports.every(
-    (transport) =>
-      transport.failure === undefined &&
-      transport.validity.valid &&
-      transport.deliveries > 0 &&
-      transport.thresholds.every((outcome) => outcome.passed),
-  )
+  return transports.every((transport) => transportReasons(transport).length === 0)
 }
 
 /**

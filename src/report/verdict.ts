@@ -66,7 +66,8 @@ const PHASE_WORDS = {
   'between transports': 'run',
 } as const
 
-function transportReasons(transport: TransportResult): string[] {
+/** Why a transport's run fails: none when it passed (runPassed asks this, so the two agree). */
+export function transportReasons(transport: TransportResult): string[] {
   const reasons: string[] = []
   if (transport.failure !== undefined) {
     return [`${transport.transport} failed: ${transport.failure.message.split('\n')[0]}`]
@@ -75,6 +76,16 @@ function transportReasons(transport: TransportResult): string[] {
     reasons.push(`${transport.transport} invalid (the harness, not the server, was measured)`)
   }
   if (transport.deliveries === 0) reasons.push(`${transport.transport} delivered nothing`)
+  // Watch-list changes asked for and none acknowledged: the option did nothing measurable (too
+  // short a window for `everySec`, or a server that never answered a change).
+  if (
+    transport.arrivals?.watchListChanges !== undefined &&
+    (transport.watchListChanges?.acknowledgedUs.count ?? 0) === 0
+  ) {
+    reasons.push(
+      `${transport.transport} made ${transport.watchListChanges?.changes ?? 0} watch-list changes and none was acknowledged: give the window more than arrivalRate.watchListChanges.everySec, or check that the target takes a change`,
+    )
+  }
   for (const outcome of transport.thresholds) {
     if (!outcome.passed) reasons.push(`${transport.transport} ${describeOutcome(outcome)}`)
   }

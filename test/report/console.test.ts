@@ -8,7 +8,8 @@ import {
   formatTransportTable,
   formatUs,
 } from '../../src/report/console.js'
-import { buildTransportResult } from '../../src/report/transport-result.js'
+import { buildTransportResult, runPassed } from '../../src/report/transport-result.js'
+import { verdictOf } from '../../src/report/verdict.js'
 import { ARRIVALS, context, measure, runResult, START_MS, saturated } from './fixtures.js'
 
 describe('formatting', () => {
@@ -110,6 +111,24 @@ describe('end-of-run tables', () => {
     const { watchListChanges: _, ...unchanged } = measured.arrivals
     measured.arrivals = unchanged
     expect(formatTransportTable(measured)).toMatch(/ 70 at most$/m)
+  })
+
+  test('watch-list changes asked for and none acknowledged fail the run, saying so', () => {
+    const measured = buildTransportResult(measure('ws'), context())
+    measured.arrivals = ARRIVALS
+    expect(measured.deliveries).toBeGreaterThan(0)
+    expect(runPassed([measured])).toBe(false)
+    expect(verdictOf(runResult([measured], { passed: false }))).toEqual({
+      label: 'FAILED',
+      reasons: [
+        'ws made 0 watch-list changes and none was acknowledged: give the window more than arrivalRate.watchListChanges.everySec, or check that the target takes a change',
+      ],
+    })
+    // Not asked for: nothing to acknowledge, and the same transport passes.
+    const { watchListChanges: _, ...unchanged } = ARRIVALS
+    measured.arrivals = unchanged
+    expect(runPassed([measured])).toBe(true)
+    expect(verdictOf(runResult([measured])).reasons).toEqual([])
   })
 
   test('an invalid run says so, in the heading and with its reasons', () => {
